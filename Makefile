@@ -1,0 +1,44 @@
+# cicada — build entry points. `make` builds, `make demo` runs the demo, `make check` runs every test.
+BUILD    ?= build
+SANITIZE ?=
+JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
+
+ifneq ($(SANITIZE),)
+BUILD := build-$(subst $(comma),-,$(SANITIZE))
+BUILD_TYPE := Debug
+else
+BUILD_TYPE := RelWithDebInfo
+endif
+comma := ,
+
+.PHONY: all deps configure demo check bench install clean format format-check
+
+all: configure
+	cmake --build $(BUILD) -j$(JOBS)
+
+configure:
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DSANITIZE="$(SANITIZE)" >/dev/null
+
+deps:
+	@scripts/install-deps
+
+demo: deps all
+	@scripts/demo $(BUILD)
+
+check: deps all
+	cd $(BUILD) && ctest --output-on-failure --timeout 300
+
+bench: deps all
+	@bench/compare $(BUILD)
+
+install: all
+	cmake --install $(BUILD) --prefix $(or $(PREFIX),/usr/local)
+
+format:
+	clang-format -i src/*.[ch] src/*/*.[ch] tests/*/*.[ch]
+
+format-check:
+	clang-format --dry-run -Werror src/*.[ch] src/*/*.[ch] tests/*/*.[ch]
+
+clean:
+	rm -rf build build-*
