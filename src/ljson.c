@@ -1,0 +1,238 @@
+/* JSON for Lua: a direct encoder (it runs per request for json= bodies) and a jansson-backed
+ * decoder. */
+#include "ljson.h"
+
+#include <jansson.h>
+#include <lauxlib.h>
+#include <math.h>
+#include <stdio.h>
+
+#define MAX_DEPTH 128
+
+static int put(ccd_scratch_t *out, const char *s, size_t n)
+{
+    return ccd_scratch_append(out, s, n);
+}
+
+static int put_string(ccd_scratch_t *out, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (ccd_scratch_reserve(out, n + 2))
+        return CCD_ENOMEM;
+    ccd_scratch_putc(out, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[6] = {'\\', 0, 0, 0, 0, 0};
+        size_t elen = 2;
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        default:
+            if (c >= 0x20) {
+                if (ccd_scratch_putc(out, (char)c))
+                    return CCD_ENOMEM;
+                continue;
+            }
+            esc[1] = 'u', esc[2] = '0', esc[3] = '0', esc[4] = hex[c >> 4], esc[5] = hex[c & 15];
+            elen = 6;
+        }
+        if (put(out, esc, elen))
+            return CCD_ENOMEM;
+    }
+    return ccd_scratch_putc(out, '"');
+}
+
+static int put_number(lua_State *L, double d, ccd_scratch_t *out)
+{
+    char buf[32];
+    if (!isfinite(d)) {
+        lua_pushstring(L, "JSON cannot represent inf or nan");
+        return CCD_EINVAL;
+    }
+    int n = (d == floor(d) && fabs(d) < 1e15) ? snprintf(buf, sizeof(buf), "%.0f", d)
+                                              : snprintf(buf, sizeof(buf), "%.17g", d);
+    return put(out, buf, (size_t)n);
+}
+
+/* An array when the keys are exactly 1..n with n > 0. */
+static int is_array(lua_State *L, int idx)
+{
+    size_t n = lua_objlen(L, idx), count = 0;
+    if (n == 0)
+        return 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TNUMBER) {
+            lua_pop(L, 1);
+            return 0;
+        }
+        count++;
+    }
+    return count == n;
+}
+
+static int encode(lua_State *L, int idx, ccd_scratch_t *out, int depth);
+
+static int encode_table(lua_State *L, int idx, ccd_scratch_t *out, int depth)
+{
+    if (depth > MAX_DEPTH) {
+        lua_pushstring(L, "JSON nesting too deep (a cycle?)");
+        return CCD_EINVAL;
+    }
+    int rc, first = 1;
+    if (is_array(L, idx)) {
+        size_t n = lua_objlen(L, idx);
+        ccd_scratch_putc(out, '[');
+        for (size_t i = 1; i <= n; i++) {
+            if (i > 1)
+                ccd_scratch_putc(out, ',');
+            lua_rawgeti(L, idx, (int)i);
+            rc = encode(L, lua_gettop(L), out, depth + 1);
+            if (rc)
+                return rc;
+            lua_pop(L, 1);
+        }
+        return ccd_scratch_putc(out, ']');
+    }
+    ccd_scratch_putc(out, '{');
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        int kt = lua_type(L, -2);
+        if (kt != LUA_TSTRING && kt != LUA_TNUMBER) {
+            lua_pushfstring(L, "JSON object keys must be strings, not %s", lua_typename(L, kt));
+            return CCD_EINVAL;
+        }
+        if (!first)
+            ccd_scratch_putc(out, ',');
+        first = 0;
+        lua_pushvalue(L, -2);
+        size_t klen;
+        const char *k = lua_tolstring(L, -1, &klen); /* a copy: never convert the real key */
+        put_string(out, k, klen);
+        lua_pop(L, 1);
+        ccd_scratch_putc(out, ':');
+        rc = encode(L, lua_gettop(L), out, depth + 1);
+        if (rc)
+            return rc;
+        lua_pop(L, 1);
+    }
+    return ccd_scratch_putc(out, '}');
+}
+
+static int encode(lua_State *L, int idx, ccd_scratch_t *out, int depth)
+{
+    size_t len;
+    const char *s;
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL: return put(out, "null", 4);
+    case LUA_TBOOLEAN: return lua_toboolean(L, idx) ? put(out, "true", 4) : put(out, "false", 5);
+    case LUA_TNUMBER: return put_number(L, lua_tonumber(L, idx), out);
+    case LUA_TSTRING:
+        s = lua_tolstring(L, idx, &len);
+        return put_string(out, s, len);
+    case LUA_TTABLE: return encode_table(L, idx, out, depth);
+    case LUA_TLIGHTUSERDATA:
+        if (lua_touserdata(L, idx) == NULL)
+            return put(out, "null", 4);
+    }
+    lua_pushfstring(L, "cannot encode a %s value as JSON", luaL_typename(L, idx));
+    return CCD_EINVAL;
+}
+
+int ccd_ljson_encode(lua_State *L, int idx, ccd_scratch_t *out)
+{
+    int top = lua_gettop(L);
+    if (idx < 0)
+        idx = top + idx + 1;
+    int rc = encode(L, idx, out, 0);
+    if (rc == 0)
+        lua_settop(L, top);
+    else if (rc == CCD_ENOMEM) {
+        lua_settop(L, top);
+        lua_pushstring(L, "out of memory encoding JSON");
+    } else {
+        lua_pushvalue(L, -1);
+        lua_replace(L, top + 1);
+        lua_settop(L, top + 1);
+    }
+    return rc;
+}
+
+static void push_json(lua_State *L, json_t *v);
+
+static void push_object(lua_State *L, json_t *v)
+{
+    const char *k;
+    json_t *item;
+    lua_createtable(L, 0, (int)json_object_size(v));
+    json_object_foreach(v, k, item)
+    {
+        push_json(L, item);
+        lua_setfield(L, -2, k);
+    }
+}
+
+static void push_json(lua_State *L, json_t *v)
+{
+    size_t i;
+    json_t *item;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: push_object(L, v); break;
+    case JSON_ARRAY:
+        lua_createtable(L, (int)json_array_size(v), 0);
+        json_array_foreach(v, i, item)
+        {
+            push_json(L, item);
+            lua_rawseti(L, -2, (int)i + 1);
+        }
+        break;
+    case JSON_STRING: lua_pushlstring(L, json_string_value(v), json_string_length(v)); break;
+    case JSON_INTEGER: lua_pushnumber(L, (lua_Number)json_integer_value(v)); break;
+    case JSON_REAL: lua_pushnumber(L, json_real_value(v)); break;
+    case JSON_TRUE: lua_pushboolean(L, 1); break;
+    case JSON_FALSE: lua_pushboolean(L, 0); break;
+    case JSON_NULL: lua_pushlightuserdata(L, NULL); break;
+    }
+}
+
+int ccd_ljson_decode(lua_State *L, const char *text, size_t len)
+{
+    json_error_t jerr;
+    json_t *v = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+    if (!v) {
+        lua_pushfstring(L, "line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
+        return CCD_EINVAL;
+    }
+    push_json(L, v);
+    json_decref(v);
+    return 0;
+}
+
+int ccd_ljson_lencode(lua_State *L)
+{
+    ccd_scratch_t out = {0};
+    luaL_checkany(L, 1);
+    int rc = ccd_ljson_encode(L, 1, &out);
+    if (rc) {
+        ccd_scratch_free(&out);
+        return lua_error(L);
+    }
+    lua_pushlstring(L, out.base ? out.base : "", out.len);
+    ccd_scratch_free(&out);
+    return 1;
+}
+
+int ccd_ljson_ldecode(lua_State *L)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    if (ccd_ljson_decode(L, s, len))
+        return luaL_error(L, "invalid JSON: %s", lua_tostring(L, -1));
+    return 1;
+}

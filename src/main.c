@@ -1,0 +1,31 @@
+/* cicada: parses the command line and hands the test to the runner. */
+#include <signal.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include "log.h"
+#include "runner.h"
+
+int main(int argc, char **argv)
+{
+    ccd_options_t o;
+    char err[512];
+    if (ccd_cli_parse(argc, argv, &o, err, sizeof(err))) {
+        fprintf(stderr, "cicada: %s\n", err);
+        ccd_cli_free(&o);
+        return 2;
+    }
+    if (o.show_help || o.show_version) {
+        if (o.show_help)
+            ccd_cli_usage(stdout);
+        else
+            printf("cicada %s\n", CICADA_VERSION);
+        ccd_cli_free(&o);
+        return 0;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    ccd_log_set_level(o.loglevel);
+    int code = ccd_runner_run(&o);
+    ccd_cli_free(&o);
+    return code;
+}

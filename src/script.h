@@ -1,0 +1,43 @@
+/* A scenario loaded into a LuaJIT state: the cicada library installed, the file run, its user
+ * classes validated and described. */
+#ifndef CCD_SCRIPT_H
+#define CCD_SCRIPT_H
+
+#include <lua.h>
+#include <stddef.h>
+
+struct ccd_engine;
+
+typedef struct {
+    char *name;          /* owned */
+    double weight;
+    unsigned fixed_count;
+    char *host;          /* owned; the class's own `host`, NULL when it has none */
+    int insecure;        /* the class skips TLS verification */
+} ccd_class_t;
+
+typedef struct {
+    lua_State *L;
+    ccd_class_t *classes; /* owned, in declaration order */
+    size_t nclasses;
+    int module_ref;       /* registry refs: the cicada module, its _run and _stop */
+    int run_ref, stop_ref;
+} ccd_script_t;
+
+/* Opens a Lua state, installs the cicada library bound to eng (NULL: the loading-only state of
+ * the runner, where user I/O raises an error) and runs the scenario at path. seed initialises
+ * math.random. On failure returns CCD_ESCRIPT with the reason in err ("file:line: message" for
+ * script errors) and leaves nothing to close. */
+int ccd_script_open(ccd_script_t *s, const char *path, struct ccd_engine *eng, double seed,
+                    char *err, size_t errlen);
+/* Closes the state and frees the class descriptions. */
+void ccd_script_close(ccd_script_t *s);
+
+/* Calls the function on top of L's stack (below it nargs arguments) with a traceback handler.
+ * Returns 0, or CCD_ESCRIPT with "message\ntraceback" in err. */
+int ccd_script_pcall(lua_State *L, int nargs, int nresults, char *err, size_t errlen);
+
+/* Returns the index of the class called name, or -1. */
+int ccd_script_find_class(const ccd_script_t *s, const char *name);
+
+#endif
