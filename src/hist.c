@@ -81,6 +81,7 @@ int ccd_hist_record_n(ccd_hist_t *h, int64_t v_us, uint64_t n)
     if (rc)
         return rc;
     h->_bands[band][idx] += n;
+    h->_band_count[band] += n;
     h->_count += n;
     return 0;
 }
@@ -102,6 +103,7 @@ int ccd_hist_merge(ccd_hist_t *dst, const ccd_hist_t *src)
             continue;
         for (unsigned i = 0; i < band_size(b); i++)
             dst->_bands[b][i] += src->_bands[b][i];
+        dst->_band_count[b] += src->_band_count[b];
     }
     dst->_count += src->_count;
     return 0;
@@ -112,6 +114,7 @@ void ccd_hist_reset(ccd_hist_t *h)
     for (unsigned b = 0; b < CCD_HIST_BANDS; b++) {
         if (h->_bands[b])
             memset(h->_bands[b], 0, band_size(b) * sizeof(uint64_t));
+        h->_band_count[b] = 0;
     }
     h->_count = 0;
 }
@@ -157,14 +160,16 @@ int64_t ccd_hist_value_at_quantile(const ccd_hist_t *h, double q)
     if (h->_count == 0)
         return 0;
     uint64_t rank = quantile_rank(q, h->_count), seen = 0;
-    ccd_hist_iter_t it;
-    ccd_hist_iter_init(&it, h);
-    while (ccd_hist_iter_next(&it)) {
-        seen += it.count;
+    unsigned b = 0;
+    while (b < CCD_HIST_BANDS - 1 && seen + h->_band_count[b] < rank)
+        seen += h->_band_count[b++];
+    const uint64_t *counts = h->_bands[b];
+    for (unsigned i = 0; counts && i < band_size(b); i++) {
+        seen += counts[i];
         if (seen >= rank)
-            return (int64_t)(it.value + ccd_hist_bucket_width((int64_t)it.value) / 2);
+            return (int64_t)(bucket_lowest(b, i) + bucket_width(b) / 2);
     }
-    return 0; /* unreachable while _count matches the buckets */
+    return 0; /* unreachable while the band counts match the buckets */
 }
 
 void ccd_hist_iter_init(ccd_hist_iter_t *it, const ccd_hist_t *h)
@@ -177,7 +182,7 @@ bool ccd_hist_iter_next(ccd_hist_iter_t *it)
 {
     for (; it->_band < CCD_HIST_BANDS; it->_band++, it->_idx = 0) {
         const uint64_t *counts = it->_h->_bands[it->_band];
-        if (!counts)
+        if (!counts || it->_h->_band_count[it->_band] == 0)
             continue;
         for (unsigned i = it->_idx; i < band_size(it->_band); i++) {
             if (counts[i]) {

@@ -10,16 +10,17 @@
  * than 1/1024 of the values it holds. 23 bands reach 2^33 us (about 2.4 hours); larger values
  * are counted in the top bucket (callers keep the exact maximum themselves). */
 #define CCD_HIST_SUB_BITS 10
-#define CCD_HIST_HALF     (1u << CCD_HIST_SUB_BITS)       /* buckets in bands >= 1 */
-#define CCD_HIST_BAND0    (2u * CCD_HIST_HALF)            /* buckets in band 0 */
+#define CCD_HIST_HALF     (1u << CCD_HIST_SUB_BITS) /* buckets in bands >= 1 */
+#define CCD_HIST_BAND0    (2u * CCD_HIST_HALF)      /* buckets in band 0 */
 #define CCD_HIST_BANDS    23
 #define CCD_HIST_MAX      ((UINT64_C(2048) << (CCD_HIST_BANDS - 1)) - 1) /* top of the range */
 
 /* Embed by value. Each band's counts are allocated on its first value and kept until
- * ccd_hist_destroy(), so memory is bounded (at most 196 KiB) and recording allocates nothing
- * once the bands in use exist. Not thread-safe: one owner at a time. */
+ * ccd_hist_destroy(), so memory is bounded (at most 196 KiB besides the struct) and recording
+ * allocates nothing once the bands in use exist. Not thread-safe: one owner at a time. */
 typedef struct {
-    uint64_t *_bands[CCD_HIST_BANDS]; /* NULL until the band's first value */
+    uint64_t *_bands[CCD_HIST_BANDS];     /* NULL until the band's first value */
+    uint64_t _band_count[CCD_HIST_BANDS]; /* samples per band: lookups skip whole bands */
     uint64_t _count;
 } ccd_hist_t;
 

@@ -10,11 +10,12 @@
 
 #include "error.h"
 
-#define TYPE_WIDTH 8
+#define TYPE_WIDTH     8
 #define NAME_WIDTH_MAX 80
 #define NAME_WIDTH_MIN 24
 
-static const double PERCENTILES[] = {0.5, 0.66, 0.75, 0.8, 0.9, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0};
+static const double PERCENTILES[] = {0.5,  0.66, 0.75,  0.8,    0.9, 0.95,
+                                     0.98, 0.99, 0.999, 0.9999, 1.0};
 static const char *const PERCENTILE_LABELS[] = {"50%", "66%", "75%",   "80%",    "90%", "95%",
                                                 "98%", "99%", "99.9%", "99.99%", "100%"};
 static const char *const PERCENTILE_KEYS[] = {"0.5",  "0.66", "0.75",  "0.8",    "0.9", "0.95",
@@ -83,10 +84,11 @@ static void put_cell(FILE *out, const char *s, int width)
     fprintf(out, "%.*s...%s", (int)head_end, s, s + tail_start);
 }
 
-/* Python's "%d" of a float millisecond value: truncation toward zero. */
+/* Whole milliseconds, rounded to nearest: a bucket's midpoint for an exact 75 ms (74.976)
+ * must print 75, and rounding, being monotonic, keeps min <= median <= max in print. */
 static long long whole_ms(double ms)
 {
-    return (long long)ms;
+    return llround(ms);
 }
 
 static double fail_ratio(const ccd_stats_entry_t *e)
@@ -100,8 +102,8 @@ static void table_header(FILE *out, int name_col)
 {
     fprintf(out, "%-*s ", TYPE_WIDTH, "Type");
     put_cell(out, "Name", name_col);
-    fprintf(out, " %7s %12s |%7s %7s %7s%7s | %7s %11s\n", "# reqs", "# fails", "Avg", "Min",
-            "Max", "Med", "req/s", "failures/s");
+    fprintf(out, " %7s %12s |%7s %7s %7s%7s | %7s %11s\n", "# reqs", "# fails", "Avg", "Min", "Max",
+            "Med", "req/s", "failures/s");
 }
 
 static void table_separator(FILE *out, int name_col)
@@ -132,8 +134,7 @@ static void table_row(FILE *out, const ccd_stats_entry_t *e, int name_col, doubl
             fail_per_sec);
 }
 
-static void entry_row(FILE *out, const ccd_stats_entry_t *e, int name_col, bool current,
-                      double now)
+static void entry_row(FILE *out, const ccd_stats_entry_t *e, int name_col, bool current, double now)
 {
     if (current)
         table_row(out, e, name_col, ccd_stats_current_rps(e, now),
@@ -270,7 +271,8 @@ static json_t *percentiles_json(const ccd_stats_entry_t *e)
 {
     json_t *o = json_object();
     for (size_t i = 0; o && i < NPERCENTILES; i++) {
-        if (json_object_set_new(o, PERCENTILE_KEYS[i], jreal(ccd_stats_percentile_ms(e, PERCENTILES[i])))) {
+        if (json_object_set_new(o, PERCENTILE_KEYS[i],
+                                jreal(ccd_stats_percentile_ms(e, PERCENTILES[i])))) {
             json_decref(o);
             return NULL;
         }
@@ -284,18 +286,15 @@ static json_t *entry_json(const ccd_stats_entry_t *e)
     if (!pct)
         return NULL;
     /* "o" steals the references; a NULL value makes json_pack fail and release the others. */
-    return json_pack("{s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-                     "method", e->method, "name", e->name,
-                     "num_requests", (json_int_t)e->num_requests,
-                     "num_failures", (json_int_t)e->num_failures,
-                     "min_response_time", jreal(ccd_stats_min_ms(e)),
-                     "max_response_time", jreal(ccd_stats_max_ms(e)),
-                     "avg_response_time", jreal(ccd_stats_avg_ms(e)),
-                     "median_response_time", jreal(ccd_stats_percentile_ms(e, 0.5)),
-                     "response_time_percentiles", pct,
-                     "total_rps", jreal(ccd_stats_total_rps(e)),
-                     "total_fail_per_sec", jreal(ccd_stats_total_fail_per_sec(e)),
-                     "avg_content_length", jreal(ccd_stats_avg_content_length(e)));
+    return json_pack("{s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "method",
+                     e->method, "name", e->name, "num_requests", (json_int_t)e->num_requests,
+                     "num_failures", (json_int_t)e->num_failures, "min_response_time",
+                     jreal(ccd_stats_min_ms(e)), "max_response_time", jreal(ccd_stats_max_ms(e)),
+                     "avg_response_time", jreal(ccd_stats_avg_ms(e)), "median_response_time",
+                     jreal(ccd_stats_percentile_ms(e, 0.5)), "response_time_percentiles", pct,
+                     "total_rps", jreal(ccd_stats_total_rps(e)), "total_fail_per_sec",
+                     jreal(ccd_stats_total_fail_per_sec(e)), "avg_content_length",
+                     jreal(ccd_stats_avg_content_length(e)));
 }
 
 static json_t *entries_json(const ccd_stats_t *s)
@@ -316,8 +315,8 @@ static json_t *errors_json(const ccd_stats_t *s)
     json_t *a = json_array();
     for (size_t i = 0; a && i < ccd_stats_error_count(s); i++) {
         const ccd_stats_error_t *e = ccd_stats_error_get(s, i);
-        json_t *o = json_pack("{s:s, s:s, s:s, s:I}", "method", e->method, "name", e->name,
-                              "error", e->error, "occurrences", (json_int_t)e->occurrences);
+        json_t *o = json_pack("{s:s, s:s, s:s, s:I}", "method", e->method, "name", e->name, "error",
+                              e->error, "occurrences", (json_int_t)e->occurrences);
         if (json_array_append_new(a, o)) {
             json_decref(a);
             return NULL;
@@ -344,12 +343,15 @@ static json_t *exceptions_json(const ccd_stats_t *s)
 int ccd_report_json(FILE *out, const ccd_stats_t *s, unsigned user_count, double duration_s)
 {
     json_t *doc = json_pack("{s:o, s:o, s:o, s:o, s:I, s:o}", "stats", entries_json(s), "total",
-                            entry_json(ccd_stats_total(s)), "errors", errors_json(s),
-                            "exceptions", exceptions_json(s), "user_count",
-                            (json_int_t)user_count, "duration_s", jreal(duration_s));
+                            entry_json(ccd_stats_total(s)), "errors", errors_json(s), "exceptions",
+                            exceptions_json(s), "user_count", (json_int_t)user_count, "duration_s",
+                            jreal(duration_s));
     if (!doc)
         return CCD_ENOMEM;
-    int rc = json_dumpf(doc, out, JSON_INDENT(2)) == 0 && fputc('\n', out) != EOF ? 0 : -EIO;
+    int rc = json_dumpf(doc, out, JSON_INDENT(2) | JSON_REAL_PRECISION(12)) == 0 &&
+                     fputc('\n', out) != EOF
+                 ? 0
+                 : -EIO;
     json_decref(doc);
     return rc;
 }

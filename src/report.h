@@ -9,7 +9,8 @@
 /* Locust's periodic console table: Type, Name, # reqs, # fails (percent), Avg, Min, Max, Med,
  * req/s, failures/s, one row per entry in (name, method) order, then the Aggregated row and a
  * blank line. Rates are the current ones relative to now (see ccd_stats_current_rps()); times
- * are whole milliseconds, truncated as Python's %d formats Locust's float milliseconds. The name
+ * are whole milliseconds, rounded to nearest (Locust truncates its float min/max/avg and rounds
+ * its percentile buckets; one rule keeps min <= median <= max in the printed numbers). The name
  * column is 76 characters wide (narrower on a terminal under 160 columns, as Locust); longer
  * names are shortened in the middle with "...". */
 void ccd_report_table(FILE *out, const ccd_stats_t *s, double now);

@@ -409,8 +409,8 @@ static ccd_stats_exception_t *exception_get(ccd_stats_t *s, const char *message,
 {
     message = message ? message : "";
     traceback = traceback ? traceback : "";
-    lookup_t k = {&s->exceptions.items, {message, traceback, NULL},
-               {strlen(message), strlen(traceback), 0}};
+    lookup_t k = {
+        &s->exceptions.items, {message, traceback, NULL}, {strlen(message), strlen(traceback), 0}};
     uint64_t hash = key_hash(&k, 2);
     int64_t i = ccd_htab_find(&s->exceptions.idx, hash, exception_eq, &k);
     if (i >= 0)
@@ -511,8 +511,8 @@ static int merge_errors(ccd_stats_t *dst, const ccd_stats_t *src)
     for (size_t i = 0; i < src->errors.live.n; i++) {
         const error_item_t *it = src->errors.live.v[i];
         lookup_t k = {NULL,
-                   {it->e.method, it->e.name, it->e.error},
-                   {it->method_len, it->name_len, it->error_len}};
+                      {it->e.method, it->e.name, it->e.error},
+                      {it->method_len, it->name_len, it->error_len}};
         ccd_stats_error_t *err = error_get(dst, &k);
         if (!err)
             return CCD_ENOMEM;

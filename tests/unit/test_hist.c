@@ -7,8 +7,8 @@
 #include "error.h"
 #include "hist.h"
 
-static const double QS[] = {0,   0.001, 0.01, 0.1,  0.25,  0.5,    0.66, 0.75,
-                            0.8, 0.9,   0.95, 0.98, 0.99,  0.999,  0.9999, 1};
+static const double QS[] = {0,   0.001, 0.01, 0.1,  0.25, 0.5,   0.66,   0.75,
+                            0.8, 0.9,   0.95, 0.98, 0.99, 0.999, 0.9999, 1};
 
 /* A deterministic generator (xorshift64*), so failures reproduce. */
 static uint64_t rng_state = 88172645463325252ULL;
@@ -80,8 +80,8 @@ Test(hist, geometry_relative_width_at_most_1_in_1024)
         uint64_t lo = ccd_hist_lowest_equivalent(v), w = ccd_hist_bucket_width(v);
         cr_assert_leq(lo, (uint64_t)v);
         cr_assert_lt((uint64_t)v, lo + w);
-        cr_assert_leq(w * 1024, lo, "v=%lld lo=%llu w=%llu", (long long)v,
-                      (unsigned long long)lo, (unsigned long long)w);
+        cr_assert_leq(w * 1024, lo, "v=%lld lo=%llu w=%llu", (long long)v, (unsigned long long)lo,
+                      (unsigned long long)w);
     }
     /* One hour is inside the range. */
     cr_assert_geq(CCD_HIST_MAX, UINT64_C(3600000000));

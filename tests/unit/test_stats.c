@@ -123,7 +123,7 @@ Test(stats, same_name_different_method_are_distinct)
 Test(stats, ordering_by_name_then_method)
 {
     ccd_stats_t *s = ccd_stats_new(T0);
-    const char *recs[][2] = {{"POST", "/b"}, {"GET", "/c"}, {"GET", "/b"},
+    const char *recs[][2] = {{"POST", "/b"},   {"GET", "/c"}, {"GET", "/b"},
                              {"DELETE", "/a"}, {"GET", "/a"}, {"PUT", "/b"}};
     for (size_t i = 0; i < 6; i++)
         rec(s, recs[i][0], recs[i][1], 5, 0, NULL, T0);
@@ -233,8 +233,7 @@ static void assert_entries_equal(const ccd_stats_entry_t *a, const ccd_stats_ent
     cr_assert_float_eq(a->last_request_timestamp, b->last_request_timestamp, 1e-9);
     for (double q = 0; q <= 1.0; q += 0.01)
         cr_assert_float_eq(ccd_stats_percentile_ms(a, q), ccd_stats_percentile_ms(b, q), 1e-12);
-    cr_assert_float_eq(ccd_stats_current_rps(a, T0 + 30), ccd_stats_current_rps(b, T0 + 30),
-                       1e-9);
+    cr_assert_float_eq(ccd_stats_current_rps(a, T0 + 30), ccd_stats_current_rps(b, T0 + 30), 1e-9);
     cr_assert_float_eq(ccd_stats_current_fail_per_sec(a, T0 + 29.5),
                        ccd_stats_current_fail_per_sec(b, T0 + 29.5), 1e-9);
     cr_assert_eq(ccd_hist_count(&a->hist), ccd_hist_count(&b->hist));
