@@ -24,7 +24,8 @@ typedef struct {
     uint64_t total_content_length;
     double start_time;             /* epoch seconds: when this entry began counting */
     double last_request_timestamp; /* epoch seconds of the newest request; 0 if none */
-    int64_t sec_base;              /* epoch second of reqs_per_sec[0] ring origin */
+    int64_t sec_base;              /* newest epoch second in the rings, which hold the seconds
+                                    * (sec_base - N, sec_base] */
     uint32_t reqs_per_sec[CCD_STATS_SECONDS]; /* ring indexed by epoch second % N */
     uint32_t fails_per_sec[CCD_STATS_SECONDS];
     ccd_hist_t hist;               /* response times in microseconds */
@@ -81,10 +82,17 @@ double ccd_stats_max_ms(const ccd_stats_entry_t *e);
 /* q in [0, 1]; exact to the histogram bucket and clamped to [min, max]. */
 double ccd_stats_percentile_ms(const ccd_stats_entry_t *e, double q);
 double ccd_stats_avg_content_length(const ccd_stats_entry_t *e);
-/* Requests (failures) per second over the entry's whole life, as Locust's total_rps. */
+/* Requests (failures) per second over the entry's whole life, as Locust's total_rps:
+ * num / (last_request_timestamp - start_time), 0 when either is 0 or the span is not positive.
+ * (Locust divides by the span of all statistics; an entry's own span differs only for an
+ * entry whose traffic stopped before the others'.) */
 double ccd_stats_total_rps(const ccd_stats_entry_t *e);
 double ccd_stats_total_fail_per_sec(const ccd_stats_entry_t *e);
-/* Locust's current_rps: the average of per-second counts over [last-12, last-3]. */
+/* Locust's current_rps: the average of per-second counts over the seconds
+ * [max(now - 12, start_time), now - 3], where now is the reference time in epoch seconds.
+ * Locust uses the newest request's time of all statistics (ccd_stats_total()'s
+ * last_request_timestamp); the wall-clock time also lets the rate fall when responses stop.
+ * Returns 0 when now <= 0. */
 double ccd_stats_current_rps(const ccd_stats_entry_t *e, double now);
 double ccd_stats_current_fail_per_sec(const ccd_stats_entry_t *e, double now);
 
