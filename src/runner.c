@@ -284,9 +284,8 @@ static void start_timers(runner_t *r)
 
 static void final_report(runner_t *r, double duration)
 {
-    double now = ev_time();
     fputc('\n', stderr);
-    ccd_report_table(stderr, r->stats, now);
+    ccd_report_table_final(stderr, r->stats);
     fputc('\n', stderr);
     ccd_report_percentiles(stderr, r->stats);
     ccd_report_errors(stderr, r->stats);
