@@ -2,6 +2,7 @@
 BUILD    ?= build
 SANITIZE ?=
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
+comma    := ,
 
 ifneq ($(SANITIZE),)
 BUILD := build-$(subst $(comma),-,$(SANITIZE))
@@ -9,7 +10,6 @@ BUILD_TYPE := Debug
 else
 BUILD_TYPE := RelWithDebInfo
 endif
-comma := ,
 
 .PHONY: all deps configure demo check bench install clean format format-check
 
