@@ -200,6 +200,8 @@ static int on_headers_complete(llhttp_t *p)
     tgt_conn_t *c = conn_of(p);
     if (tgt_reqbuf_headers_done(&c->rb, p) < 0)
         return -1;
+    if (!(p->flags & F_CHUNKED) && p->content_length == 0)
+        return 0;
     /* Clients that wait for 100 Continue before sending a body (curl, for large ones). */
     tgt_request_t req;
     tgt_reqbuf_request(&c->rb, p, &req);

@@ -17,11 +17,12 @@ static int on_begin(llhttp_t *p)
     return 0;
 }
 
-/* Appends a piece of the request head, within the head limit. */
-static int store_head(tgt_reqbuf_t *rb, const char *at, size_t n, size_t *len)
+/* Appends a piece of the request head, within the head limit; over it, the request is
+ * refused with too_big. */
+static int store_head(tgt_reqbuf_t *rb, const char *at, size_t n, size_t *len, int too_big)
 {
     if (rb->store.len + n > TGT_MAX_HEAD_BYTES) {
-        rb->reject = 431;
+        rb->reject = too_big;
         return -1;
     }
     tgt_buf_add(&rb->store, at, n);
@@ -36,7 +37,7 @@ static int store_head(tgt_reqbuf_t *rb, const char *at, size_t n, size_t *len)
 static int on_url(llhttp_t *p, const char *at, size_t n)
 {
     tgt_reqbuf_t *rb = p->data;
-    return store_head(rb, at, n, &rb->url_len);
+    return store_head(rb, at, n, &rb->url_len, 414);
 }
 
 /* A header begins with its first name piece; the slot is committed by on_value_done. */
@@ -49,7 +50,7 @@ static int on_field(llhttp_t *p, const char *at, size_t n)
     }
     if (rb->at[rb->n].name_len == 0)
         rb->at[rb->n].name_off = rb->store.len;
-    return store_head(rb, at, n, &rb->at[rb->n].name_len);
+    return store_head(rb, at, n, &rb->at[rb->n].name_len, 431);
 }
 
 /* Values may be empty, and then llhttp reports no piece of them: start them here. */
@@ -64,7 +65,7 @@ static int on_field_done(llhttp_t *p)
 static int on_value(llhttp_t *p, const char *at, size_t n)
 {
     tgt_reqbuf_t *rb = p->data;
-    return store_head(rb, at, n, &rb->at[rb->n].value_len);
+    return store_head(rb, at, n, &rb->at[rb->n].value_len, 431);
 }
 
 static int on_value_done(llhttp_t *p)
@@ -119,13 +120,13 @@ static tgt_str_t slice(const tgt_reqbuf_t *rb, size_t off, size_t len)
 }
 
 /* Splits the target into path and query; an absolute-form target loses its scheme and
- * authority. */
+ * authority, and any other form (CONNECT's authority, "*") is kept whole as the path. */
 static void split_target(tgt_str_t url, tgt_request_t *req)
 {
     const char *p = url.p, *end = url.p + url.len;
-    if (p < end && *p != '/' && *p != '*') {
-        const char *s = memmem(p, url.len, "://", 3);
-        p = s ? s + 3 : end;
+    const char *s = p < end && *p != '/' ? memmem(p, url.len, "://", 3) : NULL;
+    if (s) {
+        p = s + 3;
         while (p < end && *p != '/')
             p++;
     }

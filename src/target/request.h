@@ -27,7 +27,7 @@ typedef struct {
     tgt_str_t method; /* "GET", "POST", ... */
     int head;         /* HEAD: replies send their head only */
     int http_minor;   /* 0 for HTTP/1.0, 1 for HTTP/1.1 */
-    tgt_str_t path;   /* without the query; starts with '/' unless the client sent "*" */
+    tgt_str_t path;   /* without the query; starts with '/' but for "*" and CONNECT targets */
     tgt_str_t query;  /* after '?', empty when absent */
     const tgt_header_t *headers;
     size_t nheaders;

@@ -802,16 +802,45 @@ Test(target, malformed_after_good_requests)
     hang_up(c);
 }
 
-Test(target, oversized_body_is_refused)
+/* Sends raw and expects status, then the server's close. */
+static void expect_refusal(const char *raw, size_t len, int status)
 {
     client_t *c = dial();
     resp_t r;
-    send_str(c, "POST /echo HTTP/1.1\r\nContent-Length: 100000000\r\n\r\n");
+    send_raw(c, raw, len);
     read_response(c, &r, 0);
-    cr_assert_eq(r.status, 413);
+    cr_assert_eq(r.status, status);
     cr_assert(closed_by_server(c));
     resp_free(&r);
     hang_up(c);
+}
+
+Test(target, oversized_heads_are_refused)
+{
+    enum { BIG = 70000 };
+    char *raw = malloc(BIG + 256);
+    int n = sprintf(raw, "GET /%0*d HTTP/1.1\r\n\r\n", BIG, 0);
+    expect_refusal(raw, (size_t)n, 414);
+    n = sprintf(raw, "GET / HTTP/1.1\r\nX: %0*d\r\n\r\n", BIG, 0);
+    expect_refusal(raw, (size_t)n, 431);
+    n = sprintf(raw, "GET / HTTP/1.1\r\n");
+    for (int i = 0; i < 70; i++)
+        n += sprintf(raw + n, "H%d: v\r\n", i);
+    n += sprintf(raw + n, "\r\n");
+    expect_refusal(raw, (size_t)n, 431);
+    free(raw);
+}
+
+Test(target, oversized_body_is_refused)
+{
+    static const char raw[] = "POST /echo HTTP/1.1\r\nContent-Length: 100000000\r\n\r\n";
+    expect_refusal(raw, sizeof raw - 1, 413);
+}
+
+Test(target, connect_is_not_served)
+{
+    static const char raw[] = "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com\r\n\r\n";
+    expect_refusal(raw, sizeof raw - 1, 404);
 }
 
 Test(target, connection_close_is_honoured)
