@@ -70,26 +70,20 @@ static int parse_args(int argc, char **argv, options_t *o)
     return 0;
 }
 
-/* Opens one listening socket per thread, all on the port the first one got. */
-static int open_listeners(const options_t *o, int *fds, char *name, size_t namelen)
+static int open_listener(const options_t *o, char *name, size_t namelen)
 {
     int port = o->port;
-    for (int i = 0; i < o->threads; i++) {
-        fds[i] = tgt_net_listen(o->host, &port, name, namelen);
-        if (fds[i] < 0) {
-            fprintf(stderr, "cicada-target: cannot listen on %s:%d: %s\n", o->host, port,
-                    fds[i] == -EINVAL ? "unknown host" : strerror(-fds[i]));
-            return fds[i];
-        }
-    }
-    return 0;
+    int fd = tgt_net_listen(o->host, &port, name, namelen);
+    if (fd < 0)
+        fprintf(stderr, "cicada-target: cannot listen on %s:%d: %s\n", o->host, o->port,
+                fd == -EINVAL ? "unknown host" : strerror(-fd));
+    return fd;
 }
 
-static int start_workers(const options_t *o, int *fds, tgt_worker_t **workers)
+static int start_workers(const options_t *o, int fd, tgt_worker_t **workers)
 {
     for (int i = 0; i < o->threads; i++) {
-        int err = tgt_worker_start(&workers[i], fds[i]);
-        fds[i] = -1;
+        int err = tgt_worker_start(&workers[i], fd);
         if (err < 0) {
             fprintf(stderr, "cicada-target: cannot start thread: %s\n", strerror(-err));
             return err;
@@ -111,28 +105,23 @@ static void block_signals(sigset_t *set)
 
 static int serve(const options_t *o)
 {
-    int fds[MAX_THREADS];
     tgt_worker_t *workers[MAX_THREADS] = {0};
     char name[128];
     sigset_t set;
-    int sig, err;
-    for (int i = 0; i < o->threads; i++)
-        fds[i] = -1;
+    int sig;
     block_signals(&set);
-    err = open_listeners(o, fds, name, sizeof name);
-    if (!err)
-        err = start_workers(o, fds, workers);
+    int fd = open_listener(o, name, sizeof name);
+    if (fd < 0)
+        return 1;
+    int err = start_workers(o, fd, workers);
     if (!err) {
         printf("listening on %s\n", name);
         fflush(stdout);
         sigwait(&set, &sig);
     }
-    for (int i = 0; i < o->threads; i++) {
-        if (workers[i])
-            tgt_worker_stop(workers[i]);
-        else if (fds[i] >= 0)
-            close(fds[i]);
-    }
+    for (int i = 0; i < o->threads && workers[i]; i++)
+        tgt_worker_stop(workers[i]);
+    close(fd);
     return err ? 1 : 0;
 }
 

@@ -1,4 +1,4 @@
-/* Listening sockets: resolve, bind with SO_REUSEPORT so every thread can own one, listen. */
+/* The listening socket: resolve, bind, listen. */
 #include "net.h"
 
 #include <errno.h>
@@ -17,7 +17,6 @@ static int bind_one(const struct addrinfo *ai)
     if (fd < 0)
         return -errno;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
         bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, BACKLOG) < 0) {
         int err = -errno;
         close(fd);

@@ -1,4 +1,4 @@
-/* A serving thread: its own libev loop, listening socket and connections. */
+/* A serving thread: its own libev loop and connections, accepting from a shared socket. */
 #include "worker.h"
 
 #include "conn.h"
@@ -42,20 +42,17 @@ static void back_off(tgt_worker_t *w)
     ev_timer_start(w->loop, &w->backoff);
 }
 
+/* Every worker watching the shared socket wakes for a new connection; one accept per
+ * wake-up lets them take turns (the socket stays readable while more are queued), and the
+ * losers get EAGAIN. */
 static void on_accept(struct ev_loop *loop, ev_io *io, int revents)
 {
     tgt_worker_t *w = io->data;
-    for (int i = 0; i < ACCEPT_BATCH; i++) {
-        int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd >= 0) {
-            serve(w, fd);
-        } else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-            back_off(w);
-            return;
-        } else if (errno != EINTR && errno != ECONNABORTED) {
-            return; /* EAGAIN: drained */
-        }
-    }
+    int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0)
+        serve(w, fd);
+    else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+        back_off(w);
 }
 
 static void on_backoff(struct ev_loop *loop, ev_timer *t, int revents)
@@ -81,7 +78,6 @@ int tgt_worker_start(tgt_worker_t **out, int listen_fd)
     tgt_worker_t *w = calloc(1, sizeof *w);
     if (!w || !(w->loop = ev_loop_new(EVFLAG_AUTO))) {
         free(w);
-        close(listen_fd);
         return -ENOMEM;
     }
     w->fd = listen_fd;
@@ -94,7 +90,6 @@ int tgt_worker_start(tgt_worker_t **out, int listen_fd)
     int err = pthread_create(&w->thread, NULL, run, w);
     if (err) {
         ev_loop_destroy(w->loop);
-        close(listen_fd);
         free(w);
         return -err;
     }
@@ -111,6 +106,5 @@ void tgt_worker_stop(tgt_worker_t *w)
     ev_async_stop(w->loop, &w->stop);
     ev_timer_stop(w->loop, &w->backoff);
     ev_loop_destroy(w->loop);
-    close(w->fd);
     free(w);
 }

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -970,6 +971,24 @@ Test(target, exits_cleanly_on_sigterm)
     int status = stop_target();
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
     hang_up(idle);
+}
+
+Test(target, busy_port_is_refused)
+{
+    char port[16];
+    int status;
+    snprintf(port, sizeof port, "%d", target_port);
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, STDOUT_FILENO);
+        dup2(null, STDERR_FILENO);
+        execl(TARGET_BIN, "cicada-target", "--port", port, (char *)NULL);
+        _exit(127);
+    }
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %#x", status);
 }
 
 /* ---- Several threads. */
