@@ -18,8 +18,8 @@ typedef struct {
     tgt_conn_t *head;
 } tgt_conn_list_t;
 
-/* Fills the constant data that streamed bodies are cut from; call once before any thread
- * starts. */
+/* Prepares the parser settings shared by all connections and the constant data streamed
+ * bodies are cut from; call once before any thread starts. */
 void tgt_conn_global_init(void);
 
 /* Takes ownership of the connected, non-blocking socket fd and serves it on loop until the
