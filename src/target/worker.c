@@ -10,9 +10,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
-#define ACCEPT_BATCH 64  /* accepts per wake-up, so a flood does not starve reads */
 #define BACKOFF_SECS 0.1 /* pause accepting when out of descriptors */
 
 struct tgt_worker {
