@@ -763,6 +763,10 @@ int ccd_http_send(ccd_http_session_t *s, const ccd_http_request_t *req, ccd_http
     s->cur = x;
     x->c = c;
     x->in_send = true;
+    /* The loop's cached time may be stale when send() runs outside its callbacks; timers
+     * based on it would fire early. */
+    if (req->timeout > 0 || req->connect_timeout > 0)
+        ev_now_update(s->ctx->loop);
     if (req->timeout > 0) {
         ev_timer_set(&x->timer, req->timeout, 0.);
         ev_timer_start(s->ctx->loop, &x->timer);
