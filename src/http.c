@@ -175,9 +175,11 @@ static bool slice_eq(ccd_slice_t s, const char *lit)
     return strlen(lit) == s.len && memcmp(s.base, lit, s.len) == 0;
 }
 
+/* Copies n bytes (src may be NULL when n is 0, as in an empty body slice). */
 static char *put(char *p, const char *src, size_t n)
 {
-    memcpy(p, src, n);
+    if (n)
+        memcpy(p, src, n);
     return p + n;
 }
 
