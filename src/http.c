@@ -2,22 +2,20 @@
 #include "http.h"
 
 #include "clock.h"
+#include "conn.h"
 #include "dns.h"
 #include "error.h"
 #include "http_parse.h"
+#include "http_request.h"
 #include "tls.h"
 #include "url.h"
 
 #include <ev.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #define READ_BUF_SIZE (64 * 1024)
 /* Exchange buffers (request, headers, body) above this are freed once their request is done. */
@@ -32,9 +30,8 @@ typedef struct conn {
     ev_io io; /* first: the io callback casts back */
     struct conn *next;
     struct xfer *x; /* the request using the connection; NULL unless connecting or busy */
-    SSL *ssl;
+    ccd_conn_t sock;
     SSL_SESSION *tls_sess; /* kept across reconnects for resumption */
-    int fd;
     uint32_t served; /* responses completed on the current socket */
     uint16_t port;
     uint8_t state;
@@ -163,115 +160,9 @@ static void xfer_put(xfer_t *x)
     x->ctx->pool = x;
 }
 
-/* ---- request serialisation ---- */
-
-static bool slice_ieq(ccd_slice_t s, const char *lit)
-{
-    return strlen(lit) == s.len && strncasecmp(s.base, lit, s.len) == 0;
-}
-
 static bool slice_eq(ccd_slice_t s, const char *lit)
 {
     return strlen(lit) == s.len && memcmp(s.base, lit, s.len) == 0;
-}
-
-/* Copies n bytes (src may be NULL when n is 0, as in an empty body slice). */
-static char *put(char *p, const char *src, size_t n)
-{
-    if (n)
-        memcpy(p, src, n);
-    return p + n;
-}
-
-#define PUT_LIT(p, lit) put((p), (lit), sizeof(lit) - 1)
-
-static int reserve(xfer_t *x, size_t need)
-{
-    if (need <= x->wcap)
-        return 0;
-    size_t cap = x->wcap ? x->wcap : 1024;
-    while (cap < need)
-        cap *= 2;
-    char *w = realloc(x->w, cap);
-    if (!w)
-        return CCD_ENOMEM;
-    x->w = w;
-    x->wcap = cap;
-    return 0;
-}
-
-/* Which default headers the caller replaced. */
-typedef struct {
-    bool host, user_agent, content_length;
-} given_t;
-
-static given_t given_headers(const ccd_http_request_t *r)
-{
-    given_t g = {0};
-    for (size_t i = 0; i < r->nheaders; i++) {
-        ccd_slice_t n = r->headers[i].name;
-        g.host |= slice_ieq(n, "Host");
-        g.user_agent |= slice_ieq(n, "User-Agent");
-        g.content_length |= slice_ieq(n, "Content-Length");
-    }
-    return g;
-}
-
-static bool wants_content_length(const ccd_http_request_t *r)
-{
-    return r->body.len > 0 || slice_eq(r->method, "POST") || slice_eq(r->method, "PUT") ||
-           slice_eq(r->method, "PATCH");
-}
-
-static char *put_host(char *p, const ccd_url_t *u)
-{
-    if (u->ipv6)
-        *p++ = '[';
-    p = put(p, u->host.base, u->host.len);
-    if (u->ipv6)
-        *p++ = ']';
-    if (!u->default_port)
-        p += sprintf(p, ":%u", u->port);
-    return p;
-}
-
-/* Serialises the request line, headers and body into x->w in one pass, sized beforehand. */
-static int serialise(xfer_t *x, const ccd_http_request_t *r, const ccd_url_t *u)
-{
-    const char *ua = x->ctx->user_agent;
-    given_t g = given_headers(r);
-    size_t need = r->method.len + u->path.len + u->query.len + 16 + u->host.len + 16 +
-                  strlen(ua) + 16 + 40 + 2 + r->body.len;
-    for (size_t i = 0; i < r->nheaders; i++)
-        need += r->headers[i].name.len + r->headers[i].value.len + 4;
-    if (reserve(x, need))
-        return CCD_ENOMEM;
-    char *p = x->w;
-    p = put(p, r->method.base, r->method.len);
-    *p++ = ' ';
-    p = put(p, u->path.base, u->path.len);
-    p = put(p, u->query.base, u->query.len);
-    p = PUT_LIT(p, " HTTP/1.1\r\n");
-    if (!g.host) {
-        p = put_host(PUT_LIT(p, "Host: "), u);
-        p = PUT_LIT(p, "\r\n");
-    }
-    if (!g.user_agent) {
-        p = put(PUT_LIT(p, "User-Agent: "), ua, strlen(ua));
-        p = PUT_LIT(p, "\r\n");
-    }
-    for (size_t i = 0; i < r->nheaders; i++) {
-        p = put(p, r->headers[i].name.base, r->headers[i].name.len);
-        p = put(PUT_LIT(p, ": "), r->headers[i].value.base, r->headers[i].value.len);
-        p = PUT_LIT(p, "\r\n");
-    }
-    if (!g.content_length && wants_content_length(r))
-        p += sprintf(p, "Content-Length: %zu\r\n", r->body.len);
-    p = PUT_LIT(p, "\r\n");
-    p = put(p, r->body.base, r->body.len);
-    x->wlen = (size_t)(p - x->w);
-    x->woff = 0;
-    return 0;
 }
 
 /* ---- completion ---- */
@@ -287,13 +178,8 @@ static void stop_timers(xfer_t *x)
 /* Closes the socket (the conn struct stays in its session for the next request). */
 static void conn_close(ccd_http_ctx_t *ctx, conn_t *c, bool clean)
 {
-    if (c->fd >= 0) {
-        ev_io_stop(ctx->loop, &c->io);
-        ccd_tls_close(c->ssl, &c->tls_sess, clean);
-        c->ssl = NULL;
-        close(c->fd);
-        c->fd = -1;
-    }
+    ev_io_stop(ctx->loop, &c->io);
+    ccd_conn_close(&c->sock, &c->tls_sess, clean);
     c->state = C_CLOSED;
     c->served = 0;
     c->x = NULL;
@@ -395,34 +281,8 @@ static void watch(ccd_http_ctx_t *ctx, conn_t *c, int events)
     if (ev_is_active(&c->io) && c->io.events == events)
         return;
     ev_io_stop(ctx->loop, &c->io);
-    ev_io_set(&c->io, c->fd, events);
+    ev_io_set(&c->io, c->sock.fd, events);
     ev_io_start(ctx->loop, &c->io);
-}
-
-static ssize_t conn_read(conn_t *c, char *buf, size_t len)
-{
-    if (c->ssl)
-        return ccd_tls_read(c->ssl, buf, len);
-    for (;;) {
-        ssize_t n = recv(c->fd, buf, len, 0);
-        if (n >= 0)
-            return n;
-        if (errno != EINTR)
-            return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-    }
-}
-
-static ssize_t conn_write(conn_t *c, const char *buf, size_t len)
-{
-    if (c->ssl)
-        return ccd_tls_write(c->ssl, buf, len);
-    for (;;) {
-        ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
-        if (n >= 0)
-            return n;
-        if (errno != EINTR)
-            return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-    }
 }
 
 /* A kept-alive connection the server closed before answering is retried once on a fresh one:
@@ -439,18 +299,13 @@ static void retry(xfer_t *x)
     conn_open(x);
 }
 
-static int io_error(ssize_t n)
-{
-    return n == -EPIPE || n == CCD_ECONNRESET ? CCD_ECONNRESET : (int)n;
-}
-
 /* ---- request state machine: connect, handshake, write, read ---- */
 
 static void do_write(xfer_t *x)
 {
     conn_t *c = x->c;
     while (x->woff < x->wlen) {
-        ssize_t n = conn_write(c, x->w + x->woff, x->wlen - x->woff);
+        ssize_t n = ccd_conn_write(&c->sock, x->w + x->woff, x->wlen - x->woff);
         if (n == -EAGAIN) {
             watch(x->ctx, c, EV_WRITE);
             return;
@@ -458,7 +313,7 @@ static void do_write(xfer_t *x)
         if (n < 0) {
             if (may_retry(x))
                 return retry(x);
-            int err = io_error(n);
+            int err = (int)n;
             return fail(x, err, "%s (writing the request)", ccd_strerror(err));
         }
         x->woff += (size_t)n;
@@ -497,7 +352,7 @@ static void do_read(xfer_t *x)
 {
     char *buf = x->ctx->rbuf;
     for (;;) {
-        ssize_t n = conn_read(x->c, buf, READ_BUF_SIZE);
+        ssize_t n = ccd_conn_read(&x->c->sock, buf, READ_BUF_SIZE);
         if (n == -EAGAIN)
             return;
         if (n == 0)
@@ -505,7 +360,7 @@ static void do_read(xfer_t *x)
         if (n < 0) {
             if (may_retry(x))
                 return retry(x);
-            int err = io_error(n);
+            int err = (int)n;
             return fail(x, err, "%s (reading the response)", ccd_strerror(err));
         }
         size_t used;
@@ -533,7 +388,7 @@ static void connection_ready(xfer_t *x)
 
 static void do_handshake(xfer_t *x)
 {
-    int rc = ccd_tls_handshake(x->c->ssl, x->errmsg, sizeof(x->errmsg));
+    int rc = ccd_tls_handshake(x->c->sock.ssl, x->errmsg, sizeof(x->errmsg));
     if (rc == CCD_TLS_WANT_READ)
         return watch(x->ctx, x->c, EV_READ);
     if (rc == CCD_TLS_WANT_WRITE)
@@ -548,8 +403,8 @@ static void do_handshake(xfer_t *x)
 static void start_tls(xfer_t *x)
 {
     conn_t *c = x->c;
-    c->ssl = ccd_tls_new(x->ctx->tls, c->fd, c->host, c->insecure, c->tls_sess);
-    if (!c->ssl)
+    c->sock.ssl = ccd_tls_new(x->ctx->tls, c->sock.fd, c->host, c->insecure, c->tls_sess);
+    if (!c->sock.ssl)
         return fail(x, CCD_ETLS, "cannot set up TLS for %s", c->host);
     c->state = C_HANDSHAKE;
     do_handshake(x);
@@ -557,20 +412,16 @@ static void start_tls(xfer_t *x)
 
 static void connect_next(xfer_t *x, int soerr);
 
-/* The non-blocking connect finished: SO_ERROR tells how. */
+/* The non-blocking connect finished, one way or the other. */
 static void connect_done(xfer_t *x)
 {
     conn_t *c = x->c;
-    int soerr = 0;
-    socklen_t len = sizeof(soerr);
-    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
-        soerr = errno;
-    if (soerr) {
+    int rc = ccd_conn_connected(&c->sock);
+    if (rc) {
         ev_io_stop(x->ctx->loop, &c->io);
-        close(c->fd);
-        c->fd = -1;
+        ccd_conn_close(&c->sock, NULL, false);
         x->ai++;
-        return connect_next(x, soerr);
+        return connect_next(x, -rc);
     }
     if (c->tls)
         return start_tls(x);
@@ -586,35 +437,18 @@ static void connect_failed(xfer_t *x, int soerr)
     fail(x, err, "%s (%s)", ccd_strerror(err), addr);
 }
 
-static int open_socket(const ccd_dns_addr_t *a, uint16_t port)
-{
-    int fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -errno;
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    struct sockaddr_storage ss;
-    socklen_t sl = ccd_dns_sockaddr(a, port, &ss);
-    if (connect(fd, (struct sockaddr *)&ss, sl) == 0 || errno == EINPROGRESS)
-        return fd;
-    int err = errno;
-    close(fd);
-    return -err;
-}
-
 /* Tries the addresses in order from x->ai; soerr is why the previous one failed. */
 static void connect_next(xfer_t *x, int soerr)
 {
     conn_t *c = x->c;
     for (; x->ai < x->addrs.n; x->ai++) {
-        int fd = open_socket(&x->addrs.addr[x->ai], c->port);
-        if (fd >= 0) {
-            c->fd = fd;
-            ev_io_init(&c->io, on_io, fd, EV_WRITE);
+        int rc = ccd_conn_connect(&c->sock, &x->addrs.addr[x->ai], c->port);
+        if (rc == 0) {
+            ev_io_init(&c->io, on_io, c->sock.fd, EV_WRITE);
             ev_io_start(x->ctx->loop, &c->io);
             return;
         }
-        soerr = -fd;
+        soerr = -rc;
     }
     connect_failed(x, soerr);
 }
@@ -718,7 +552,7 @@ static conn_t *conn_for(ccd_http_session_t *s, const ccd_url_t *u, bool insecure
     if (!c)
         return NULL;
     memcpy(c->host, u->host.base, u->host.len);
-    c->fd = -1;
+    c->sock.fd = -1;
     c->port = u->port;
     c->tls = u->scheme_kind == CCD_URL_HTTPS;
     c->insecure = insecure;
@@ -756,7 +590,7 @@ int ccd_http_send(ccd_http_session_t *s, const ccd_http_request_t *req, ccd_http
         return CCD_EURL;
     xfer_t *x = xfer_get(s->ctx);
     conn_t *c = x ? conn_for(s, &u, req->insecure) : NULL;
-    if (!c || serialise(x, req, &u)) {
+    if (!c || ccd_http_request_serialise(req, &u, s->ctx->user_agent, &x->w, &x->wcap, &x->wlen)) {
         if (x)
             xfer_put(x);
         return CCD_ENOMEM;

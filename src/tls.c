@@ -9,12 +9,42 @@
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <string.h>
 
 struct ccd_tls {
     SSL_CTX *verify;
     SSL_CTX *insecure; /* made on first use */
+    BIO_METHOD *bio;   /* the socket BIO, writing without raising SIGPIPE */
 };
+
+/* OpenSSL's socket BIO writes with write(2), which raises SIGPIPE on a connection the peer
+ * closed; a load generator must see EPIPE instead, whatever the process does with signals. */
+static int bio_write(BIO *b, const char *buf, int len)
+{
+    int fd = (int)BIO_get_fd(b, NULL);
+    ssize_t n = send(fd, buf, (size_t)len, MSG_NOSIGNAL);
+    BIO_clear_retry_flags(b);
+    if (n <= 0 && BIO_sock_should_retry((int)n))
+        BIO_set_retry_write(b);
+    return (int)n;
+}
+
+/* Everything but writing is BIO_s_socket()'s own. */
+static BIO_METHOD *bio_method_new(void)
+{
+    const BIO_METHOD *s = BIO_s_socket();
+    BIO_METHOD *m = BIO_meth_new(BIO_TYPE_SOCKET, "cicada socket");
+    if (!m)
+        return NULL;
+    BIO_meth_set_write(m, bio_write);
+    BIO_meth_set_read(m, BIO_meth_get_read(s));
+    BIO_meth_set_puts(m, BIO_meth_get_puts(s));
+    BIO_meth_set_ctrl(m, BIO_meth_get_ctrl(s));
+    BIO_meth_set_create(m, BIO_meth_get_create(s));
+    BIO_meth_set_destroy(m, BIO_meth_get_destroy(s));
+    return m;
+}
 
 /* Small idle connections (buffers released between records) and no error for a peer that
  * closes without close_notify, as plenty of servers do after a body read until close. */
@@ -35,7 +65,8 @@ int ccd_tls_create(ccd_tls_t **out, const char *ca_file)
     if (!t)
         return CCD_ENOMEM;
     t->verify = ctx_new(true);
-    int ok = t->verify && (ca_file ? SSL_CTX_load_verify_locations(t->verify, ca_file, NULL)
+    t->bio = bio_method_new();
+    int ok = t->verify && t->bio && (ca_file ? SSL_CTX_load_verify_locations(t->verify, ca_file, NULL)
                                    : SSL_CTX_set_default_verify_paths(t->verify));
     if (!ok) {
         ERR_clear_error();
@@ -52,6 +83,7 @@ void ccd_tls_destroy(ccd_tls_t *t)
         return;
     SSL_CTX_free(t->verify);
     SSL_CTX_free(t->insecure);
+    BIO_meth_free(t->bio);
     free(t);
 }
 
@@ -82,7 +114,12 @@ SSL *ccd_tls_new(ccd_tls_t *t, int fd, const char *host, bool insecure, SSL_SESS
     SSL *ssl = ctx ? SSL_new(ctx) : NULL;
     if (!ssl)
         goto fail;
-    if (!SSL_set_fd(ssl, fd) || set_peer_name(ssl, host, insecure))
+    BIO *bio = BIO_new(t->bio);
+    if (!bio)
+        goto fail;
+    BIO_set_fd(bio, fd, BIO_NOCLOSE);
+    SSL_set_bio(ssl, bio, bio);
+    if (set_peer_name(ssl, host, insecure))
         goto fail;
     if (resume)
         SSL_set_session(ssl, resume);
