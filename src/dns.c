@@ -166,6 +166,11 @@ void ccd_dns_destroy(ccd_dns_t *d)
     free(d);
 }
 
+int ccd_dns_set_servers(ccd_dns_t *d, const char *csv)
+{
+    return ares_set_servers_ports_csv(d->channel, csv) == ARES_SUCCESS ? 0 : CCD_EINVAL;
+}
+
 static bool parse_literal(const char *host, ccd_dns_addrs_t *out)
 {
     ccd_dns_addr_t *a = &out->addr[0];

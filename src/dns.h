@@ -37,6 +37,10 @@ int ccd_dns_create(ccd_dns_t **out, struct ev_loop *loop);
 /* Destroys a resolver; queries still in flight are dropped without their callbacks. */
 void ccd_dns_destroy(ccd_dns_t *d);
 
+/* Replaces the name servers of /etc/resolv.conf with csv ("127.0.0.1:5353,[::1]:53").
+ * Returns 0 or CCD_EINVAL. */
+int ccd_dns_set_servers(ccd_dns_t *d, const char *csv);
+
 /* Resolves host (NUL-terminated; an IP literal is parsed without c-ares). Returns 0 when the
  * answer is known now (literal or cached) with *out filled; CCD_EDNS when it is known to fail
  * (out->detail says why); 1 when a lookup started: cb will be called later from the loop and

@@ -535,10 +535,10 @@ Test(http_client, bad_urls_and_busy_session)
 Test(http_client, unresolvable_name)
 {
     ccd_http_session_t *s = ccd_http_session_new(ctx);
-    ccd_http_request_t req = request("GET", "http://no-such-host.invalid/");
+    ccd_http_request_t req = request("GET", "http://bad..name/");
     result_t r = perform(s, &req);
     cr_assert_eq(r.err, CCD_EDNS, "err %d: %s", r.err, r.errmsg);
-    cr_assert(strstr(r.errmsg, "no-such-host.invalid"), "%s", r.errmsg);
+    cr_assert_str_eq(r.errmsg, "cannot resolve bad..name: Misformatted domain name");
     ccd_http_session_free(s);
 }
 
@@ -564,7 +564,7 @@ Test(http_client, cancel_and_free_at_any_state)
     }
     /* A failure deferred from inside send() is canceled too. */
     ccd_http_session_t *s = ccd_http_session_new(ctx);
-    ccd_http_request_t req = request("GET", "http://no-such-host.invalid/");
+    ccd_http_request_t req = request("GET", "http://bad..name/");
     cr_assert_eq(ccd_http_send(s, &req, never_called, NULL), 0);
     ccd_http_cancel(s);
     for (int i = 0; i < 5; i++)
