@@ -29,6 +29,7 @@ enum {
     SRV_CLOSE_AT_REQ, /* closes the connection when a request arrives */
     SRV_RESET_MID,    /* sends part of a response, then resets the connection */
     SRV_CHUNKED,      /* 200 with a chunked body */
+    SRV_EXTRA,        /* 200 followed by bytes nobody asked for */
 };
 
 #define SRV_MAX_CONNS 512
@@ -111,6 +112,11 @@ static bool srv_answer(srv_conn_t *c, size_t reqlen)
     case SRV_CHUNKED: {
         const char *r = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                         "4\r\nchun\r\n3\r\nked\r\n0\r\n\r\n";
+        send_all(c->fd, r, strlen(r));
+        return true;
+    }
+    case SRV_EXTRA: {
+        const char *r = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloHTTP/1.1 200 OK\r\n";
         send_all(c->fd, r, strlen(r));
         return true;
     }
@@ -640,4 +646,94 @@ Test(http_client, idle_session_heap)
         ccd_http_session_free(ss[i]);
     ccd_http_session_free(warm);
     srv_stop();
+}
+
+Test(http_client, unexpected_bytes_after_a_response_close_the_connection)
+{
+    srv_start(SRV_EXTRA, false);
+    ccd_http_session_t *s = ccd_http_session_new(ctx);
+    for (int i = 0; i < 3; i++) {
+        ccd_http_request_t req = request("GET", url("/"));
+        result_t r = perform(s, &req);
+        cr_assert_eq(r.err, 0, "%s", r.errmsg);
+        cr_assert_eq(r.body_len, 5);
+    }
+    cr_assert_eq(atomic_load(&srv.nconn), 3, "each response's extra bytes cost its connection");
+    ccd_http_session_free(s);
+    srv_stop();
+}
+
+typedef struct {
+    ccd_http_session_t *s;
+    int left;
+    int ok;
+    int *running;
+} user_t;
+
+static void on_user(void *ud, const ccd_http_response_t *res)
+{
+    user_t *u = ud;
+    u->ok += res->err == 0 && res->status == 200 && res->body.len == 5;
+    if (--u->left > 0) {
+        ccd_http_request_t req = request("GET", url("/"));
+        cr_assert_eq(ccd_http_send(u->s, &req, on_user, u), 0);
+    } else {
+        --*u->running;
+    }
+}
+
+Test(http_client, many_sessions_concurrently)
+{
+    enum { USERS = 50, EACH = 20 };
+    srv_start(SRV_OK, false);
+    static user_t users[USERS];
+    int running = USERS;
+    for (int i = 0; i < USERS; i++) {
+        users[i] = (user_t){ccd_http_session_new(ctx), EACH, 0, &running};
+        ccd_http_request_t req = request("GET", url("/"));
+        cr_assert_eq(ccd_http_send(users[i].s, &req, on_user, &users[i]), 0);
+    }
+    while (running > 0)
+        ev_run(loop, EVRUN_ONCE);
+    for (int i = 0; i < USERS; i++) {
+        cr_assert_eq(users[i].ok, EACH, "user %d: %d ok", i, users[i].ok);
+        ccd_http_session_free(users[i].s);
+    }
+    cr_assert_eq(atomic_load(&srv.nconn), USERS);
+    cr_assert_eq(atomic_load(&srv.nreq), USERS * EACH);
+    srv_stop();
+}
+
+/* A listener whose accept queue is full drops new SYNs, so connecting hangs. */
+Test(http_client, connect_timeout)
+{
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof(a);
+    cr_assert_eq(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    listen(lfd, 0);
+    getsockname(lfd, (struct sockaddr *)&a, &al);
+    int fillers[4];
+    for (int i = 0; i < 4; i++) {
+        fillers[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        connect(fillers[i], (struct sockaddr *)&a, sizeof(a));
+    }
+    usleep(50000);
+    char u[64];
+    snprintf(u, sizeof(u), "http://127.0.0.1:%d/", ntohs(a.sin_port));
+    ccd_http_session_t *s = ccd_http_session_new(ctx);
+    ccd_http_request_t req = request("GET", u);
+    req.connect_timeout = 0.3;
+    int64_t t0 = ccd_clock_us();
+    result_t r = perform(s, &req);
+    int64_t took = ccd_clock_us() - t0;
+    cr_assert_eq(r.err, CCD_ECONNTIMEOUT, "err %d: %s", r.err, r.errmsg);
+    char want[96];
+    snprintf(want, sizeof(want), "connect timeout after 0.3s (127.0.0.1:%d)", ntohs(a.sin_port));
+    cr_assert_str_eq(r.errmsg, want);
+    cr_assert(took >= 290000 && took < 1500000, "took %lld us", (long long)took);
+    ccd_http_session_free(s);
+    for (int i = 0; i < 4; i++)
+        close(fillers[i]);
+    close(lfd);
 }

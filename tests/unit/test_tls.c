@@ -181,3 +181,38 @@ Test(tls, unreadable_ca_file)
     cr_assert_eq(ccd_http_ctx_create(&ctx, loop, &cfg), CCD_ETLS);
     ctx = NULL;
 }
+
+/* The request may complete before the test gets to cancel it; never after. */
+typedef struct {
+    bool canceled;
+    bool called;
+} probe_t;
+
+static void probe(void *ud, const ccd_http_response_t *res)
+{
+    probe_t *p = ud;
+    cr_assert_not(p->canceled, "callback of a canceled request");
+    p->called = true;
+}
+
+Test(tls, cancel_and_free_during_the_handshake)
+{
+    cr_assert_eq(ccd_http_ctx_create(&ctx, loop, NULL), 0);
+    char url[64];
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d/", port);
+    for (int turns = 0; turns < 8; turns++) {
+        ccd_http_session_t *s = ccd_http_session_new(ctx);
+        ccd_http_request_t req = {.method = {"GET", 3}, .url = {url, strlen(url)},
+                                  .insecure = true};
+        probe_t p = {0};
+        cr_assert_eq(ccd_http_send(s, &req, probe, &p), 0);
+        for (int i = 0; i < turns && !p.called; i++)
+            ev_run(loop, EVRUN_NOWAIT);
+        p.canceled = !p.called;
+        if (turns % 2)
+            ccd_http_cancel(s);
+        ccd_http_session_free(s);
+        for (int i = 0; i < 3; i++)
+            ev_run(loop, EVRUN_NOWAIT);
+    }
+}
