@@ -1,4 +1,4 @@
-/* Harness lifetime: temp dirs, owned strings, child processes started, bounded and killed by PID. */
+/* Harness lifetime: temp dirs, owned strings, child processes bounded and killed by PID. */
 #include "harness.h"
 
 #include <errno.h>

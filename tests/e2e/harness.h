@@ -1,4 +1,4 @@
-/* End-to-end harness: runs cicada and real servers on loopback, bounded in time, and reads results. */
+/* End-to-end harness: cicada and real servers on loopback, bounded in time; result lookups. */
 #ifndef H_HARNESS_H
 #define H_HARNESS_H
 
@@ -8,12 +8,13 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define H_HOST         "127.0.0.1"
-#define H_STATIC_SIZE  4096 /* bytes of the static file nginx serves at /static/file.txt */
-#define H_HELLO        "Hello, World!"
-#define H_MAX_ARGS     64
+#define H_HOST        "127.0.0.1"
+#define H_STATIC_SIZE 4096 /* bytes of the static file nginx serves at /static/file.txt */
+#define H_HELLO       "Hello, World!"
+#define H_MAX_ARGS    64
 
-/* Flags of every load run in the tests: no web UI, the JSON report on stdout, no periodic tables. */
+/* Flags of every load run in the tests: no web UI, the JSON report on stdout, no periodic tables.
+ */
 #define H_LOAD_FLAGS "--headless", "--json", "--only-summary"
 
 /* Assertions on a run, for test files (they expand to Criterion's cr_assert, which the test file
@@ -85,13 +86,13 @@ typedef struct {
 } h_run_opts_t;
 
 typedef struct {
-    bool exited;        /* ended by exit(), not by a signal */
-    int status;         /* exit code when exited, else the signal number */
-    bool timed_out;     /* killed at the hard limit */
-    double elapsed_s;   /* from start to exit */
-    char *out, *err;    /* captured stdout and stderr, NUL-terminated, never NULL after a run */
+    bool exited;      /* ended by exit(), not by a signal */
+    int status;       /* exit code when exited, else the signal number */
+    bool timed_out;   /* killed at the hard limit */
+    double elapsed_s; /* from start to exit */
+    char *out, *err;  /* captured stdout and stderr, NUL-terminated, never NULL after a run */
     size_t out_len, err_len;
-    json_t *json;       /* stdout parsed as exactly one JSON document, or NULL */
+    json_t *json; /* stdout parsed as exactly one JSON document, or NULL */
     char json_error[200];
     const char *scenario; /* path of the scenario file written for the run, or NULL */
 } h_run_t;

@@ -20,7 +20,8 @@ json_t *h_entry(json_t *doc, const char *method, const char *name)
 {
     size_t i;
     json_t *e;
-    json_array_foreach(json_object_get(doc, "stats"), i, e) {
+    json_array_foreach(json_object_get(doc, "stats"), i, e)
+    {
         if (str_is(e, "method", method) && str_is(e, "name", name))
             return e;
     }
@@ -68,7 +69,8 @@ json_t *h_error(json_t *doc, const char *method, const char *name, const char *p
 {
     size_t i;
     json_t *e;
-    json_array_foreach(json_object_get(doc, "errors"), i, e) {
+    json_array_foreach(json_object_get(doc, "errors"), i, e)
+    {
         const char *text = json_string_value(json_object_get(e, "error"));
         if ((method && !str_is(e, "method", method)) || !str_is(e, "name", name) || !text)
             continue;
@@ -83,7 +85,8 @@ long h_error_occurrences(json_t *doc, const char *name)
     size_t i;
     json_t *e;
     long sum = 0;
-    json_array_foreach(json_object_get(doc, "errors"), i, e) {
+    json_array_foreach(json_object_get(doc, "errors"), i, e)
+    {
         if (str_is(e, "name", name))
             sum += (long)json_integer_value(json_object_get(e, "occurrences"));
     }
@@ -94,7 +97,8 @@ json_t *h_exception(json_t *doc, const char *needle)
 {
     size_t i;
     json_t *e;
-    json_array_foreach(json_object_get(doc, "exceptions"), i, e) {
+    json_array_foreach(json_object_get(doc, "exceptions"), i, e)
+    {
         if (h_contains(json_string_value(json_object_get(e, "message")), needle))
             return e;
     }
@@ -108,7 +112,8 @@ long h_exception_count(json_t *doc, const char *needle)
     long sum = 0;
     if (!json_is_array(list))
         return -1;
-    json_array_foreach(list, i, e) {
+    json_array_foreach(list, i, e)
+    {
         if (h_contains(json_string_value(json_object_get(e, "message")), needle))
             sum += (long)json_integer_value(json_object_get(e, "count"));
     }

@@ -1,4 +1,4 @@
-/* nginx on loopback for the end-to-end tests: config, self-signed certificate, access-log counts. */
+/* nginx on loopback for end-to-end tests: config, self-signed certificate, access-log counts. */
 #include "harness.h"
 
 #include <stdio.h>
@@ -9,47 +9,54 @@
 #define NGINX_BIN   "/usr/sbin/nginx"
 #define OPENSSL_BIN "/usr/bin/openssl"
 
+/* The HTTPS server block, when the options ask for one. */
+static const char *tls_server(const h_nginx_t *n)
+{
+    const char *d = n->dir;
+    if (!n->tls_port)
+        return "";
+    return h_strf("  server {\n"
+                  "    listen %s:%d ssl;\n"
+                  "    ssl_certificate %s/cert.pem;\n"
+                  "    ssl_certificate_key %s/key.pem;\n"
+                  "    access_log %s/tls.log e2e;\n"
+                  "    location = /hello { return 200 \"%s\"; }\n"
+                  "    location / { return 200 \"ok\"; }\n"
+                  "  }\n",
+                  H_HOST, n->tls_port, d, d, d, H_HELLO);
+}
+
 /* One process (master_process off) so that the PID we hold is the server; every path the
  * compiled-in defaults would put under /var lives in the temp dir. */
 static const char *config_text(const h_nginx_t *n, int keepalive)
 {
     const char *d = n->dir;
-    const char *tls = !n->tls_port ? "" : h_strf(
-        "  server {\n"
-        "    listen %s:%d ssl;\n"
-        "    ssl_certificate %s/cert.pem;\n"
-        "    ssl_certificate_key %s/key.pem;\n"
-        "    access_log %s/tls.log e2e;\n"
-        "    location = /hello { return 200 \"%s\"; }\n"
-        "    location / { return 200 \"ok\"; }\n"
-        "  }\n", H_HOST, n->tls_port, d, d, d, H_HELLO);
-    return h_strf(
-        "master_process off;\n"
-        "worker_processes 1;\n"
-        "pid %s/nginx.pid;\n"
-        "error_log %s/error.log warn;\n"
-        "events { worker_connections 1024; }\n"
-        "http {\n"
-        "  default_type text/plain;\n"
-        "  log_format e2e '$connection $status $request_uri';\n"
-        "  client_body_temp_path %s/tmp/body;\n"
-        "  proxy_temp_path %s/tmp/proxy;\n"
-        "  fastcgi_temp_path %s/tmp/fastcgi;\n"
-        "  uwsgi_temp_path %s/tmp/uwsgi;\n"
-        "  scgi_temp_path %s/tmp/scgi;\n"
-        "  keepalive_requests %d;\n"
-        "  keepalive_timeout 60s;\n"
-        "  server {\n"
-        "    listen %s:%d;\n"
-        "    access_log %s/access.log e2e;\n"
-        "    location = /hello { return 200 \"%s\"; }\n"
-        "    location /static/ { root %s/www; }\n"
-        "    location = /status/404 { return 404; }\n"
-        "    location / { return 200 \"ok\"; }\n"
-        "  }\n"
-        "%s"
-        "}\n",
-        d, d, d, d, d, d, d, keepalive, H_HOST, n->port, d, H_HELLO, d, tls);
+    return h_strf("master_process off;\n"
+                  "worker_processes 1;\n"
+                  "pid %s/nginx.pid;\n"
+                  "error_log %s/error.log warn;\n"
+                  "events { worker_connections 1024; }\n"
+                  "http {\n"
+                  "  default_type text/plain;\n"
+                  "  log_format e2e '$connection $status $request_uri';\n"
+                  "  client_body_temp_path %s/tmp/body;\n"
+                  "  proxy_temp_path %s/tmp/proxy;\n"
+                  "  fastcgi_temp_path %s/tmp/fastcgi;\n"
+                  "  uwsgi_temp_path %s/tmp/uwsgi;\n"
+                  "  scgi_temp_path %s/tmp/scgi;\n"
+                  "  keepalive_requests %d;\n"
+                  "  keepalive_timeout 60s;\n"
+                  "  server {\n"
+                  "    listen %s:%d;\n"
+                  "    access_log %s/access.log e2e;\n"
+                  "    location = /hello { return 200 \"%s\"; }\n"
+                  "    location /static/ { root %s/www; }\n"
+                  "    location = /status/404 { return 404; }\n"
+                  "    location / { return 200 \"ok\"; }\n"
+                  "  }\n"
+                  "%s"
+                  "}\n",
+                  d, d, d, d, d, d, d, keepalive, H_HOST, n->port, d, H_HELLO, d, tls_server(n));
 }
 
 static int write_static_file(const char *dir)
@@ -65,11 +72,25 @@ static int write_static_file(const char *dir)
 /* A fresh P-256 key and a self-signed certificate for 127.0.0.1, made by the openssl CLI. */
 static int make_cert(const char *dir)
 {
-    char *argv[] = {OPENSSL_BIN, "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-                    "-subj", "/CN=" H_HOST, "-addext", "subjectAltName=IP:" H_HOST,
-                    "-keyout", (char *)h_strf("%s/key.pem", dir),
-                    "-out", (char *)h_strf("%s/cert.pem", dir), NULL};
+    char *argv[] = {OPENSSL_BIN,
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1",
+                    "-nodes",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=" H_HOST,
+                    "-addext",
+                    "subjectAltName=IP:" H_HOST,
+                    "-keyout",
+                    (char *)h_strf("%s/key.pem", dir),
+                    "-out",
+                    (char *)h_strf("%s/cert.pem", dir),
+                    NULL};
     h_run_opts_t o = {.timeout_s = 20};
     h_run_t r;
     if (h_exec(&r, &o, argv) < 0)
@@ -101,8 +122,16 @@ int h_nginx_start(h_nginx_t *n, const h_nginx_opts_t *opts)
     n->tls_port = o.tls ? h_free_port() : 0;
     if (!n->dir || n->port < 0 || n->tls_port < 0 || prepare_dir(n, &o) < 0)
         return -1;
-    char *argv[] = {NGINX_BIN, "-p", (char *)n->dir, "-c", (char *)h_strf("%s/nginx.conf", n->dir),
-                    "-e", (char *)h_strf("%s/error.log", n->dir), "-g", "daemon off;", NULL};
+    char *argv[] = {NGINX_BIN,
+                    "-p",
+                    (char *)n->dir,
+                    "-c",
+                    (char *)h_strf("%s/nginx.conf", n->dir),
+                    "-e",
+                    (char *)h_strf("%s/error.log", n->dir),
+                    "-g",
+                    "daemon off;",
+                    NULL};
     n->pid = h_spawn(argv, h_strf("%s/stdout.log", n->dir), h_strf("%s/stderr.log", n->dir));
     if (n->pid < 0 || h_wait_port(n->port, 5) < 0 || (o.tls && h_wait_port(n->tls_port, 5) < 0)) {
         char *log = h_read_file(h_strf("%s/error.log", n->dir), NULL);

@@ -79,8 +79,7 @@ void h_run_dump(const h_run_t *r)
     size_t tail = r->err_len > 3000 ? r->err_len - 3000 : 0;
     fprintf(stderr, "--- cicada %s %d%s after %.2f s; json: %s\n",
             r->exited ? "exited with" : "killed by signal", r->status,
-            r->timed_out ? " (timed out)" : "", r->elapsed_s,
-            r->json ? "ok" : r->json_error);
+            r->timed_out ? " (timed out)" : "", r->elapsed_s, r->json ? "ok" : r->json_error);
     fprintf(stderr, "--- stderr (tail):\n%s\n", r->err ? r->err + tail : "");
     fprintf(stderr, "--- stdout (head):\n%.3000s\n", r->out ? r->out : "");
 }

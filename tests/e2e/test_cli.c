@@ -109,7 +109,8 @@ Test(cli, bare_number_duration_is_seconds, .timeout = 40)
     h_run_t r;
     cr_assert_eq(h_target_start(&t, 1), 0, "cicada-target did not start");
     cr_assert_eq(h_cicada(&r, NULL, good, "-H", h_strf("http://%s:%d", H_HOST, t.port), "-u", "2",
-                          "-r", "10", "-t", "2", H_LOAD_FLAGS, NULL), 0);
+                          "-r", "10", "-t", "2", H_LOAD_FLAGS, NULL),
+                 0);
     H_ASSERT_EXIT(&r, 0);
     H_ASSERT_JSON(&r);
     double d = json_number_value(json_object_get(r.json, "duration_s"));

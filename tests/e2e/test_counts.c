@@ -9,16 +9,15 @@ TestSuite(counts, .fini = h_cleanup, .timeout = 60);
  * dropped uncounted at the end of the run: the counts must match exactly. */
 #define EXACT_RUN "-u", "20", "-r", "100", "-t", "3s", "--stop-timeout", "5", H_LOAD_FLAGS
 
-static const char *target_scenario =
-    "local cicada = require \"cicada\"\n"
-    "local U = cicada.user(\"Counter\", {\n"
-    "  wait_time = cicada.between(0, 0.02),\n"
-    "  tasks = { hello = 3, json = 1, bytes = 1, chunked = 1 },\n"
-    "})\n"
-    "function U:hello() self.client:get(\"/hello\") end\n"
-    "function U:json() self.client:get(\"/json\") end\n"
-    "function U:bytes() self.client:get(\"/bytes/1000\") end\n"
-    "function U:chunked() self.client:get(\"/chunked/500\") end\n";
+static const char *target_scenario = "local cicada = require \"cicada\"\n"
+                                     "local U = cicada.user(\"Counter\", {\n"
+                                     "  wait_time = cicada.between(0, 0.02),\n"
+                                     "  tasks = { hello = 3, json = 1, bytes = 1, chunked = 1 },\n"
+                                     "})\n"
+                                     "function U:hello() self.client:get(\"/hello\") end\n"
+                                     "function U:json() self.client:get(\"/json\") end\n"
+                                     "function U:bytes() self.client:get(\"/bytes/1000\") end\n"
+                                     "function U:chunked() self.client:get(\"/chunked/500\") end\n";
 
 Test(counts, target_sees_exactly_what_cicada_reports)
 {
@@ -26,7 +25,8 @@ Test(counts, target_sees_exactly_what_cicada_reports)
     h_run_t r;
     cr_assert_eq(h_target_start(&t, 2), 0, "cicada-target did not start");
     cr_assert_eq(h_cicada(&r, NULL, target_scenario, "-H", h_strf("http://%s:%d", H_HOST, t.port),
-                          EXACT_RUN, NULL), 0);
+                          EXACT_RUN, NULL),
+                 0);
     H_ASSERT_EXIT(&r, 0);
     H_ASSERT_JSON(&r);
     long total = h_total_requests(r.json);
@@ -56,7 +56,8 @@ static const char *nginx_scenario =
 static long run_against_nginx(const h_nginx_t *n, h_run_t *r)
 {
     cr_assert_eq(h_cicada(r, NULL, nginx_scenario, "-H", h_strf("http://%s:%d", H_HOST, n->port),
-                          EXACT_RUN, NULL), 0);
+                          EXACT_RUN, NULL),
+                 0);
     H_ASSERT_EXIT(r, 0);
     H_ASSERT_JSON(r);
     long total = h_total_requests(r->json);

@@ -33,15 +33,17 @@ Test(failures, http_error_statuses_are_failures)
     h_target_t t;
     h_run_t r;
     cr_assert_eq(h_target_start(&t, 1), 0, "cicada-target did not start");
-    cr_assert_eq(h_cicada(&r, NULL, status_scenario, "-H",
-                          h_strf("http://%s:%d", H_HOST, t.port), SHORT_RUN, NULL), 0);
+    cr_assert_eq(h_cicada(&r, NULL, status_scenario, "-H", h_strf("http://%s:%d", H_HOST, t.port),
+                          SHORT_RUN, NULL),
+                 0);
     H_ASSERT_EXIT(&r, 1);
     H_ASSERT_JSON(&r);
     expect_all_failed(r.json, "/status/404", "HTTP 404 ");
     expect_all_failed(r.json, "/status/500", "HTTP 500 ");
     cr_expect_gt(h_requests(r.json, "GET", "/hello"), 0);
     cr_expect_eq(h_failures(r.json, "GET", "/hello"), 0, "200 responses counted as failures");
-    long failed = h_failures(r.json, "GET", "/status/404") + h_failures(r.json, "GET", "/status/500");
+    long failed =
+        h_failures(r.json, "GET", "/status/404") + h_failures(r.json, "GET", "/status/500");
     cr_expect_eq(h_total_failures(r.json), failed);
     h_run_free(&r);
 }
@@ -53,7 +55,8 @@ Test(failures, exit_code_on_error_is_configurable)
     cr_assert_eq(h_target_start(&t, 1), 0, "cicada-target did not start");
     cr_assert_eq(h_cicada(&r, NULL, status_scenario, "-H", h_strf("http://%s:%d", H_HOST, t.port),
                           "-u", "1", "-r", "10", "-t", "1s", "--exit-code-on-error", "7",
-                          H_LOAD_FLAGS, NULL), 0);
+                          H_LOAD_FLAGS, NULL),
+                 0);
     H_ASSERT_EXIT(&r, 7);
     h_run_free(&r);
 }
@@ -71,7 +74,8 @@ static void expect_transport_failures(int port, const char *prefix)
 {
     h_run_t r;
     cr_assert_eq(h_cicada(&r, NULL, named_scenario, "-H", h_strf("http://%s:%d", H_HOST, port),
-                          SHORT_RUN, NULL), 0);
+                          SHORT_RUN, NULL),
+                 0);
     H_ASSERT_EXIT(&r, 1);
     H_ASSERT_JSON(&r);
     expect_all_failed(r.json, "probe", prefix);
@@ -109,7 +113,8 @@ Test(failures, request_timeout_is_a_failure_at_the_timeout)
     h_run_t r;
     cr_assert_eq(h_target_start(&t, 1), 0, "cicada-target did not start");
     cr_assert_eq(h_cicada(&r, NULL, timeout_scenario, "-H", h_strf("http://%s:%d", H_HOST, t.port),
-                          "-u", "2", "-r", "10", "-t", "2s", H_LOAD_FLAGS, NULL), 0);
+                          "-u", "2", "-r", "10", "-t", "2s", H_LOAD_FLAGS, NULL),
+                 0);
     H_ASSERT_EXIT(&r, 1);
     H_ASSERT_JSON(&r);
     expect_all_failed(r.json, "slow", "timeout");

@@ -7,24 +7,23 @@
 
 TestSuite(json, .fini = h_cleanup, .timeout = 60);
 
-static const char *const percentiles[] = {"0.5", "0.66",  "0.75",   "0.8", "0.9", "0.95",
+static const char *const percentiles[] = {"0.5",  "0.66", "0.75",  "0.8",    "0.9", "0.95",
                                           "0.98", "0.99", "0.999", "0.9999", "1.0"};
 
 static const char *const entry_fields[] = {
-    "num_requests",         "num_failures",       "min_response_time",
-    "max_response_time",    "avg_response_time",  "median_response_time",
-    "total_rps",            "total_fail_per_sec", "avg_content_length"};
+    "num_requests",      "num_failures",       "min_response_time",
+    "max_response_time", "avg_response_time",  "median_response_time",
+    "total_rps",         "total_fail_per_sec", "avg_content_length"};
 
-static const char *mixed =
-    "local cicada = require \"cicada\"\n"
-    "local U = cicada.user(\"Mixed\", {\n"
-    "  wait_time = cicada.constant(0.01),\n"
-    "  tasks = { hello = 1, bytes = 1, chunked = 1, slow = 1 },\n"
-    "})\n"
-    "function U:hello() self.client:get(\"/hello\") end\n"
-    "function U:bytes() self.client:get(\"/bytes/1000\") end\n"
-    "function U:chunked() self.client:get(\"/chunked/500\") end\n"
-    "function U:slow() self.client:get(\"/delay/5\") end\n";
+static const char *mixed = "local cicada = require \"cicada\"\n"
+                           "local U = cicada.user(\"Mixed\", {\n"
+                           "  wait_time = cicada.constant(0.01),\n"
+                           "  tasks = { hello = 1, bytes = 1, chunked = 1, slow = 1 },\n"
+                           "})\n"
+                           "function U:hello() self.client:get(\"/hello\") end\n"
+                           "function U:bytes() self.client:get(\"/bytes/1000\") end\n"
+                           "function U:chunked() self.client:get(\"/chunked/500\") end\n"
+                           "function U:slow() self.client:get(\"/delay/5\") end\n";
 
 /* Every field is present with its type, and the numbers are ordered as statistics must be. */
 static void check_entry(json_t *e)
@@ -36,8 +35,8 @@ static void check_entry(json_t *e)
     double prev = h_num(e, "min_response_time");
     for (size_t i = 0; i < sizeof percentiles / sizeof *percentiles; i++) {
         double p = h_pct(e, percentiles[i]);
-        cr_expect(p >= prev, "%s: percentile %s = %g below the previous %g", name, percentiles[i], p,
-                  prev);
+        cr_expect(p >= prev, "%s: percentile %s = %g below the previous %g", name, percentiles[i],
+                  p, prev);
         prev = isnan(p) ? prev : p;
     }
     double min = h_num(e, "min_response_time"), max = h_num(e, "max_response_time");
@@ -54,7 +53,8 @@ static void check_sums(json_t *doc)
     size_t i;
     json_t *e;
     long requests = 0, failures = 0;
-    json_array_foreach(json_object_get(doc, "stats"), i, e) {
+    json_array_foreach(json_object_get(doc, "stats"), i, e)
+    {
         check_entry(e);
         requests += (long)h_num(e, "num_requests");
         failures += (long)h_num(e, "num_failures");
@@ -70,7 +70,8 @@ Test(json, report_is_one_complete_consistent_document)
     h_run_t r;
     cr_assert_eq(h_target_start(&t, 1), 0, "cicada-target did not start");
     cr_assert_eq(h_cicada(&r, NULL, mixed, "-H", h_strf("http://%s:%d", H_HOST, t.port), "-u", "5",
-                          "-r", "100", "-t", "2s", H_LOAD_FLAGS, NULL), 0);
+                          "-r", "100", "-t", "2s", H_LOAD_FLAGS, NULL),
+                 0);
     H_ASSERT_EXIT(&r, 0);
     H_ASSERT_JSON(&r);
     json_t *doc = r.json;
@@ -94,13 +95,12 @@ Test(json, report_is_one_complete_consistent_document)
     h_run_free(&r);
 }
 
-static const char *delayed =
-    "local cicada = require \"cicada\"\n"
-    "local U = cicada.user(\"Patient\", {\n"
-    "  wait_time = cicada.constant(0),\n"
-    "  tasks = { slow = 1 },\n"
-    "})\n"
-    "function U:slow() self.client:get(\"/delay/100\") end\n";
+static const char *delayed = "local cicada = require \"cicada\"\n"
+                             "local U = cicada.user(\"Patient\", {\n"
+                             "  wait_time = cicada.constant(0),\n"
+                             "  tasks = { slow = 1 },\n"
+                             "})\n"
+                             "function U:slow() self.client:get(\"/delay/100\") end\n";
 
 /* Latency is measured from the request write to the last byte: a 100 ms delay reads as 100 ms
  * plus loopback overhead, never less. */
@@ -110,7 +110,8 @@ Test(json, latency_of_a_100ms_delay)
     h_run_t r;
     cr_assert_eq(h_target_start(&t, 2), 0, "cicada-target did not start");
     cr_assert_eq(h_cicada(&r, NULL, delayed, "-H", h_strf("http://%s:%d", H_HOST, t.port), "-u",
-                          "5", "-r", "100", "-t", "3s", H_LOAD_FLAGS, NULL), 0);
+                          "5", "-r", "100", "-t", "3s", H_LOAD_FLAGS, NULL),
+                 0);
     H_ASSERT_EXIT(&r, 0);
     H_ASSERT_JSON(&r);
     json_t *e = h_entry(r.json, "GET", "/delay/100");

@@ -25,9 +25,9 @@ Test(lifecycle, on_start_and_on_stop_run_once_per_user)
     h_target_t t;
     h_run_t r;
     start_target(&t);
-    cr_assert_eq(h_cicada(&r, NULL, hooks, "-H", h_strf("http://%s:%d", H_HOST, t.port), "-u",
-                          "10", "-r", "100", "-t", "2s", "--stop-timeout", "5", H_LOAD_FLAGS,
-                          NULL), 0);
+    cr_assert_eq(h_cicada(&r, NULL, hooks, "-H", h_strf("http://%s:%d", H_HOST, t.port), "-u", "10",
+                          "-r", "100", "-t", "2s", "--stop-timeout", "5", H_LOAD_FLAGS, NULL),
+                 0);
     H_ASSERT_EXIT(&r, 0);
     H_ASSERT_JSON(&r);
     cr_expect_eq(h_requests(r.json, "GET", "on_start"), 10);
@@ -39,16 +39,15 @@ Test(lifecycle, on_start_and_on_stop_run_once_per_user)
 
 /* Each run of the task makes one request, then raises: the two counts must be equal, and the
  * user must go on with its next task after each error. */
-static const char *raising =
-    "local cicada = require \"cicada\"\n"
-    "local U = cicada.user(\"Raiser\", {\n"
-    "  wait_time = cicada.constant(0.02),\n"
-    "  tasks = { explode = 1 },\n"
-    "})\n"
-    "function U:explode()\n"
-    "  self.client:get(\"/hello\", { name = \"before\" })\n"
-    "  error(\"boom\")\n"
-    "end\n";
+static const char *raising = "local cicada = require \"cicada\"\n"
+                             "local U = cicada.user(\"Raiser\", {\n"
+                             "  wait_time = cicada.constant(0.02),\n"
+                             "  tasks = { explode = 1 },\n"
+                             "})\n"
+                             "function U:explode()\n"
+                             "  self.client:get(\"/hello\", { name = \"before\" })\n"
+                             "  error(\"boom\")\n"
+                             "end\n";
 
 Test(lifecycle, task_error_is_counted_and_the_user_goes_on)
 {
@@ -56,7 +55,8 @@ Test(lifecycle, task_error_is_counted_and_the_user_goes_on)
     h_run_t r;
     start_target(&t);
     cr_assert_eq(h_cicada(&r, NULL, raising, "-H", h_strf("http://%s:%d", H_HOST, t.port), "-u",
-                          "2", "-r", "10", "-t", "2s", H_LOAD_FLAGS, NULL), 0);
+                          "2", "-r", "10", "-t", "2s", H_LOAD_FLAGS, NULL),
+                 0);
     H_ASSERT_EXIT(&r, 1);
     H_ASSERT_JSON(&r);
     long before = h_requests(r.json, "GET", "before");
@@ -71,13 +71,12 @@ Test(lifecycle, task_error_is_counted_and_the_user_goes_on)
     h_run_free(&r);
 }
 
-static const char *steady =
-    "local cicada = require \"cicada\"\n"
-    "local U = cicada.user(\"Steady\", {\n"
-    "  wait_time = cicada.constant(0.01),\n"
-    "  tasks = { hello = 1 },\n"
-    "})\n"
-    "function U:hello() self.client:get(\"/hello\") end\n";
+static const char *steady = "local cicada = require \"cicada\"\n"
+                            "local U = cicada.user(\"Steady\", {\n"
+                            "  wait_time = cicada.constant(0.01),\n"
+                            "  tasks = { hello = 1 },\n"
+                            "})\n"
+                            "function U:hello() self.client:get(\"/hello\") end\n";
 
 /* A 60 s run receives sig after 2 s: it must stop within a few seconds with complete reports. */
 static void expect_stops_on(int sig)
@@ -87,7 +86,8 @@ static void expect_stops_on(int sig)
     h_run_opts_t o = {.timeout_s = 15, .signal_after_s = 2, .signal = sig};
     start_target(&t);
     cr_assert_eq(h_cicada(&r, &o, steady, "-H", h_strf("http://%s:%d", H_HOST, t.port), "-u", "5",
-                          "-r", "100", "-t", "60s", H_LOAD_FLAGS, NULL), 0);
+                          "-r", "100", "-t", "60s", H_LOAD_FLAGS, NULL),
+                 0);
     H_ASSERT_EXIT(&r, 0);
     cr_expect_lt(r.elapsed_s, 7, "took %.1f s to stop after the signal at 2 s", r.elapsed_s);
     H_ASSERT_JSON(&r);

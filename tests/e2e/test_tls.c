@@ -7,13 +7,12 @@ TestSuite(tls, .fini = h_cleanup, .timeout = 60);
 
 #define TLS_RUN "-u", "4", "-r", "100", "-t", "2s", "--stop-timeout", "5", H_LOAD_FLAGS
 
-static const char *verified =
-    "local cicada = require \"cicada\"\n"
-    "local U = cicada.user(\"Secure\", {\n"
-    "  wait_time = cicada.constant(0.05),\n"
-    "  tasks = { hello = 1 },\n"
-    "})\n"
-    "function U:hello() self.client:get(\"/hello\") end\n";
+static const char *verified = "local cicada = require \"cicada\"\n"
+                              "local U = cicada.user(\"Secure\", {\n"
+                              "  wait_time = cicada.constant(0.05),\n"
+                              "  tasks = { hello = 1 },\n"
+                              "})\n"
+                              "function U:hello() self.client:get(\"/hello\") end\n";
 
 static const char *insecure_request =
     "local cicada = require \"cicada\"\n"
@@ -23,14 +22,13 @@ static const char *insecure_request =
     "})\n"
     "function U:hello() self.client:get(\"/hello\", { insecure = true }) end\n";
 
-static const char *insecure_class =
-    "local cicada = require \"cicada\"\n"
-    "local U = cicada.user(\"Trusting\", {\n"
-    "  insecure = true,\n"
-    "  wait_time = cicada.constant(0.02),\n"
-    "  tasks = { hello = 1 },\n"
-    "})\n"
-    "function U:hello() self.client:get(\"/hello\") end\n";
+static const char *insecure_class = "local cicada = require \"cicada\"\n"
+                                    "local U = cicada.user(\"Trusting\", {\n"
+                                    "  insecure = true,\n"
+                                    "  wait_time = cicada.constant(0.02),\n"
+                                    "  tasks = { hello = 1 },\n"
+                                    "})\n"
+                                    "function U:hello() self.client:get(\"/hello\") end\n";
 
 static void start_tls_nginx(h_nginx_t *n)
 {
@@ -44,7 +42,8 @@ Test(tls, self_signed_certificate_fails_verification_by_default)
     h_run_t r;
     start_tls_nginx(&n);
     cr_assert_eq(h_cicada(&r, NULL, verified, "-H", h_strf("https://%s:%d", H_HOST, n.tls_port),
-                          TLS_RUN, NULL), 0);
+                          TLS_RUN, NULL),
+                 0);
     H_ASSERT_EXIT(&r, 1);
     H_ASSERT_JSON(&r);
     long n_req = h_requests(r.json, "GET", "/hello");
@@ -65,7 +64,8 @@ static void expect_insecure_works(const char *scenario)
     h_run_t r;
     start_tls_nginx(&n);
     cr_assert_eq(h_cicada(&r, NULL, scenario, "-H", h_strf("https://%s:%d", H_HOST, n.tls_port),
-                          TLS_RUN, NULL), 0);
+                          TLS_RUN, NULL),
+                 0);
     H_ASSERT_EXIT(&r, 0);
     H_ASSERT_JSON(&r);
     long total = h_total_requests(r.json);
