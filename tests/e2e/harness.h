@@ -13,8 +13,7 @@
 #define H_HELLO       "Hello, World!"
 #define H_MAX_ARGS    64
 
-/* Flags of every load run in the tests: no web UI, the JSON report on stdout, no periodic tables.
- */
+/* Flags of every load run in the tests: no web UI, JSON report on stdout, no periodic tables. */
 #define H_LOAD_FLAGS "--headless", "--json", "--only-summary"
 
 /* Assertions on a run, for test files (they expand to Criterion's cr_assert, which the test file
@@ -77,7 +76,7 @@ double h_now(void);
 /* Sleeps for s seconds. */
 void h_sleep(double s);
 
-/* ---- Running a program and capturing its output (harness_run.c) ---------------------------- */
+/* ---- Running a program (harness.c) or cicada (harness_run.c), capturing output ------------- */
 
 typedef struct {
     double timeout_s;      /* hard limit; the process is SIGKILLed at it (default 30 s) */
