@@ -222,6 +222,10 @@ int h_target_start(h_target_t *t, int threads)
     if (threads <= 0)
         argv[3] = NULL;
     memset(t, 0, sizeof *t);
+    if (access(TARGET_BIN, X_OK) < 0) {
+        fprintf(stderr, "%s is not built\n", TARGET_BIN);
+        return -1;
+    }
     if (!(t->dir = h_tmpdir()))
         return -1;
     const char *out = h_strf("%s/stdout.log", t->dir);
