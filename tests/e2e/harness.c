@@ -87,6 +87,17 @@ static bool reap_within(pid_t pid, double grace_s, int *wstatus)
     return false;
 }
 
+bool h_alive(pid_t pid)
+{
+    int st;
+    if (pid <= 0 || !tracked(pid))
+        return false;
+    if (waitpid(pid, &st, WNOHANG) == 0)
+        return true;
+    untrack(pid);
+    return false;
+}
+
 void h_stop(pid_t pid, double grace_s)
 {
     int st;

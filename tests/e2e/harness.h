@@ -67,6 +67,9 @@ pid_t h_spawn(char *const argv[], const char *out_path, const char *err_path);
  * (return 0) must end with _exit(). Returns the child's PID in the parent, or -1. */
 pid_t h_fork(void);
 
+/* True while a process started by the harness has not exited (an exited one is reaped). */
+bool h_alive(pid_t pid);
+
 /* Stops one registered process by PID: SIGTERM, SIGKILL after grace_s, then reaps it. */
 void h_stop(pid_t pid, double grace_s);
 

@@ -113,34 +113,48 @@ static int prepare_dir(h_nginx_t *n, const h_nginx_opts_t *o)
     return h_write_file(h_strf("%s/nginx.conf", n->dir), conf, strlen(conf));
 }
 
+/* Waits until nginx accepts on its ports; false as soon as it has exited (a port was taken). */
+static bool wait_ready(const h_nginx_t *n)
+{
+    double end = h_now() + 5;
+    while (h_now() < end && h_alive(n->pid)) {
+        if (h_wait_port(n->port, 0.05) == 0 &&
+            (!n->tls_port || h_wait_port(n->tls_port, 0.05) == 0))
+            return true;
+    }
+    return false;
+}
+
+static int try_start(h_nginx_t *n, const h_nginx_opts_t *o)
+{
+    n->dir = h_tmpdir();
+    n->port = h_free_port();
+    n->tls_port = o->tls ? h_free_port() : 0;
+    if (!n->dir || n->port < 0 || n->tls_port < 0 || prepare_dir(n, o) < 0)
+        return -1;
+    const char *conf = h_strf("%s/nginx.conf", n->dir), *log = h_strf("%s/error.log", n->dir);
+    char *argv[] = {NGINX_BIN, "-p",        (char *)n->dir, "-c",          (char *)conf,
+                    "-e",      (char *)log, "-g",           "daemon off;", NULL};
+    n->pid = h_spawn(argv, h_strf("%s/stdout.log", n->dir), h_strf("%s/stderr.log", n->dir));
+    if (n->pid > 0 && wait_ready(n))
+        return 0;
+    char *text = h_read_file(log, NULL);
+    fprintf(stderr, "nginx did not start: %s\n", text ? text : "(no error log)");
+    free(text);
+    h_nginx_stop(n);
+    return -1;
+}
+
+/* A port found free can be taken before nginx binds it; then it starts again on other ports. */
 int h_nginx_start(h_nginx_t *n, const h_nginx_opts_t *opts)
 {
     h_nginx_opts_t o = opts ? *opts : (h_nginx_opts_t){0};
-    memset(n, 0, sizeof *n);
-    n->dir = h_tmpdir();
-    n->port = h_free_port();
-    n->tls_port = o.tls ? h_free_port() : 0;
-    if (!n->dir || n->port < 0 || n->tls_port < 0 || prepare_dir(n, &o) < 0)
-        return -1;
-    char *argv[] = {NGINX_BIN,
-                    "-p",
-                    (char *)n->dir,
-                    "-c",
-                    (char *)h_strf("%s/nginx.conf", n->dir),
-                    "-e",
-                    (char *)h_strf("%s/error.log", n->dir),
-                    "-g",
-                    "daemon off;",
-                    NULL};
-    n->pid = h_spawn(argv, h_strf("%s/stdout.log", n->dir), h_strf("%s/stderr.log", n->dir));
-    if (n->pid < 0 || h_wait_port(n->port, 5) < 0 || (o.tls && h_wait_port(n->tls_port, 5) < 0)) {
-        char *log = h_read_file(h_strf("%s/error.log", n->dir), NULL);
-        fprintf(stderr, "nginx did not start: %s\n", log ? log : "(no error log)");
-        free(log);
-        h_nginx_stop(n);
-        return -1;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        memset(n, 0, sizeof *n);
+        if (try_start(n, &o) == 0)
+            return 0;
     }
-    return 0;
+    return -1;
 }
 
 void h_nginx_stop(h_nginx_t *n)
