@@ -1,0 +1,109 @@
+/* User and test lifecycle: on_start/on_stop once per user, task errors, stopping on signals. */
+#include <criterion/criterion.h>
+
+#include "harness.h"
+
+TestSuite(lifecycle, .fini = h_cleanup, .timeout = 60);
+
+static const char *hooks =
+    "local cicada = require \"cicada\"\n"
+    "local U = cicada.user(\"Hooked\", {\n"
+    "  wait_time = cicada.constant(0.1),\n"
+    "  tasks = { work = 1 },\n"
+    "})\n"
+    "function U:on_start() self.client:get(\"/hello\", { name = \"on_start\" }) end\n"
+    "function U:on_stop() self.client:get(\"/hello\", { name = \"on_stop\" }) end\n"
+    "function U:work() self.client:get(\"/hello\", { name = \"work\" }) end\n";
+
+static void start_target(h_target_t *t)
+{
+    cr_assert_eq(h_target_start(t, 1), 0, "cicada-target did not start");
+}
+
+Test(lifecycle, on_start_and_on_stop_run_once_per_user)
+{
+    h_target_t t;
+    h_run_t r;
+    start_target(&t);
+    cr_assert_eq(h_cicada(&r, NULL, hooks, "-H", h_strf("http://%s:%d", H_HOST, t.port), "-u", "10",
+                          "-r", "100", "-t", "2s", "--stop-timeout", "5", H_LOAD_FLAGS, NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 0);
+    H_ASSERT_JSON(&r);
+    cr_expect_eq(h_requests(r.json, "GET", "on_start"), 10);
+    cr_expect_eq(h_requests(r.json, "GET", "on_stop"), 10);
+    cr_expect_gt(h_requests(r.json, "GET", "work"), 50, "10 users x 2 s at 10 tasks/s");
+    cr_expect_eq(h_target_requests(&t, h_total_requests(r.json)), h_total_requests(r.json));
+    h_run_free(&r);
+}
+
+/* Each run of the task makes one request, then raises: the two counts must be equal, and the
+ * user must go on with its next task after each error. */
+static const char *raising = "local cicada = require \"cicada\"\n"
+                             "local U = cicada.user(\"Raiser\", {\n"
+                             "  wait_time = cicada.constant(0.02),\n"
+                             "  tasks = { explode = 1 },\n"
+                             "})\n"
+                             "function U:explode()\n"
+                             "  self.client:get(\"/hello\", { name = \"before\" })\n"
+                             "  error(\"boom\")\n"
+                             "end\n";
+
+Test(lifecycle, task_error_is_counted_and_the_user_goes_on)
+{
+    h_target_t t;
+    h_run_t r;
+    start_target(&t);
+    cr_assert_eq(h_cicada(&r, NULL, raising, "-H", h_strf("http://%s:%d", H_HOST, t.port), "-u",
+                          "2", "-r", "10", "-t", "2s", H_LOAD_FLAGS, NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 1);
+    H_ASSERT_JSON(&r);
+    long before = h_requests(r.json, "GET", "before");
+    cr_expect_gt(before, 20, "users stopped after their first error (%ld requests)", before);
+    cr_expect_eq(h_failures(r.json, "GET", "before"), 0);
+    cr_expect_eq(h_exception_count(r.json, "boom"), before, "one exception per task run");
+    json_t *e = h_exception(r.json, "boom");
+    cr_assert_not_null(e, "no exception with message \"boom\"");
+    const char *tb = json_string_value(json_object_get(e, "traceback"));
+    cr_expect(h_contains(tb, "scenario.lua:8"), "traceback lacks the raising line: %s",
+              tb ? tb : "(none)");
+    h_run_free(&r);
+}
+
+static const char *steady = "local cicada = require \"cicada\"\n"
+                            "local U = cicada.user(\"Steady\", {\n"
+                            "  wait_time = cicada.constant(0.01),\n"
+                            "  tasks = { hello = 1 },\n"
+                            "})\n"
+                            "function U:hello() self.client:get(\"/hello\") end\n";
+
+/* A 60 s run receives sig after 2 s: it must stop within a few seconds with complete reports. */
+static void expect_stops_on(int sig)
+{
+    h_target_t t;
+    h_run_t r;
+    h_run_opts_t o = {.timeout_s = 15, .signal_after_s = 2, .signal = sig};
+    start_target(&t);
+    cr_assert_eq(h_cicada(&r, &o, steady, "-H", h_strf("http://%s:%d", H_HOST, t.port), "-u", "5",
+                          "-r", "100", "-t", "60s", H_LOAD_FLAGS, NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 0);
+    cr_expect_lt(r.elapsed_s, 7, "took %.1f s to stop after the signal at 2 s", r.elapsed_s);
+    H_ASSERT_JSON(&r);
+    cr_expect_gt(h_total_requests(r.json), 0);
+    cr_expect_gt(h_requests(r.json, "GET", "/hello"), 0);
+    /* --only-summary: only the final report prints the Aggregated row. */
+    cr_expect(h_contains(r.err, "Aggregated"), "no final report on stderr");
+    h_run_free(&r);
+}
+
+Test(lifecycle, sigint_stops_the_run_and_reports)
+{
+    expect_stops_on(SIGINT);
+}
+
+Test(lifecycle, sigterm_stops_the_run_and_reports)
+{
+    expect_stops_on(SIGTERM);
+}
