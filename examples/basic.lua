@@ -17,11 +17,11 @@ local Visitor = cicada.user("Visitor", {
   tasks = { home = 3, item = 1 },
 })
 
--- Runs once when a visitor starts, before its first task: fetch a JSON document and keep a
--- value from it in the visitor's own state (`self`).
+-- Runs once when a visitor starts, before its first task: fetch a JSON document, as a client
+-- would load its configuration, and set up the visitor's own state (`self`).
 function Visitor:on_start()
-  local r = self.client:get("/json")
-  self.greeted = r.ok
+  self.client:get("/json")
+  self.items_seen = 0
 end
 
 -- A task: one GET request. Its statistics appear under the name "/hello".
@@ -35,7 +35,9 @@ function Visitor:item()
   local size = math.random(100, 2000)
   local r = self.client:get("/bytes/" .. size, { name = "/bytes/[size]" })
   -- A response carries status, ok, headers (lower-case keys), body, elapsed (seconds) and url.
+  -- A Lua error in a task is counted in the exceptions table; the visitor goes on.
   if r.ok and #r.body ~= size then
     error("expected " .. size .. " bytes, got " .. #r.body)
   end
+  self.items_seen = self.items_seen + 1
 end

@@ -275,8 +275,11 @@ static void buf_read(buf_t *b, int *fd)
     if (b->cap - b->len < 65536) {
         size_t cap = b->cap * 2 + 65536;
         char *p = realloc(b->p, cap);
-        if (!p)
+        if (!p) { /* Out of memory: stop reading rather than overrun. */
+            close(*fd);
+            *fd = -1;
             return;
+        }
         b->p = p, b->cap = cap;
     }
     ssize_t n = read(*fd, b->p + b->len, b->cap - b->len - 1);
