@@ -10,6 +10,8 @@
 
 #define REPORT_INTERVAL 1.0
 #define ON_STOP_GRACE 5.0 /* seconds on_stop handlers get once users are told to stop */
+#define IDLE_GC_BUSY  0.2 /* a loop busier than this fraction of a second is not idle */
+#define IDLE_GC_EVERY 5.0 /* seconds between two idle-time full collections */
 
 static void post_runner(ccd_engine_t *e, int type, long a, long b, void *ptr)
 {
@@ -38,9 +40,24 @@ static void send_report(ccd_engine_t *e, int type)
         ccd_stats_reset(e->stats, now);
 }
 
+/* While the loop has time to spare, a full collection returns the garbage of past responses
+ * at once instead of letting it wait for the collector's next cycle: idle users then cost
+ * only their live state. Under load the incremental collector keeps pace by itself. */
+static void collect_when_idle(ccd_engine_t *e, double busy)
+{
+    double now = ev_now(e->loop);
+    if (busy < IDLE_GC_BUSY && now - e->last_gc >= IDLE_GC_EVERY) {
+        lua_gc(e->script.L, LUA_GCCOLLECT, 0);
+        e->last_gc = now;
+    }
+}
+
 static void on_report(struct ev_loop *loop, ev_timer *w, int revents)
 {
-    send_report(w->data, CCD_MSG_REPORT);
+    ccd_engine_t *e = w->data;
+    double busy = e->busy / REPORT_INTERVAL;
+    send_report(e, CCD_MSG_REPORT);
+    collect_when_idle(e, busy);
 }
 
 /* The loop's busy time: from waking up (check) to going back to sleep (prepare). */

@@ -65,7 +65,7 @@ struct ccd_engine {
     ev_timer report_timer, stop_timer, kill_timer, done_timer;
     ev_prepare prepare;
     ev_check check;
-    double busy, last_wake;
+    double busy, last_wake, last_gc;
     ccd_scratch_t url, body, text;
     ccd_header_t *hdrs;
     size_t hdrs_cap;

@@ -24,6 +24,10 @@ int main(int argc, char **argv)
         return 0;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* Tables are printed line by line: buffer them into one write each (log lines and the end
+     * of every table flush). */
+    static char errbuf[1 << 16];
+    setvbuf(stderr, errbuf, _IOFBF, sizeof(errbuf));
     ccd_log_set_level(o.loglevel);
     int code = ccd_runner_run(&o);
     ccd_cli_free(&o);

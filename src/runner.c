@@ -46,6 +46,7 @@ typedef struct {
 static void fail(const char *msg)
 {
     fprintf(stderr, "cicada: %s\n", msg);
+    fflush(stderr);
 }
 
 /* Picks the next class by smooth weighted round-robin: the same order every run, and at any
@@ -176,6 +177,7 @@ static void on_print(struct ev_loop *loop, ev_timer *w, int revents)
     if (!r->spawn_done && !r->stopping)
         ccd_log(CCD_LOG_INFO, "Spawning: %u/%u users", r->started, r->o->users);
     ccd_report_table(stderr, r->stats, ev_time());
+    fflush(stderr);
 }
 
 static void on_run_time(struct ev_loop *loop, ev_timer *w, int revents)
