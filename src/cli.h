@@ -6,20 +6,20 @@
 #include <stdio.h>
 
 typedef struct {
-    const char *scenario;    /* -f: the scenario file */
-    const char *host;        /* -H: overrides every class's host; NULL when not given */
-    unsigned users;          /* -u: peak number of users */
-    double spawn_rate;       /* -r: users started per second, in total */
-    double run_time;         /* -t: seconds; 0 = until interrupted */
+    const char *scenario; /* -f: the scenario file */
+    const char *host;     /* -H: overrides every class's host; NULL when not given */
+    unsigned users;       /* -u: peak number of users */
+    double spawn_rate;    /* -r: users started per second, in total */
+    double run_time;      /* -t: seconds; 0 = until interrupted */
     bool headless;
-    unsigned threads;        /* 0 = one per online CPU */
+    unsigned threads; /* 0 = one per online CPU */
     bool json;
     int exit_code_on_error;
-    double stop_timeout;     /* seconds users get to finish their task when stopping */
+    double stop_timeout; /* seconds users get to finish their task when stopping */
     bool only_summary;
-    int loglevel;            /* 0 debug, 1 info, 2 warning, 3 error, 4 critical */
+    int loglevel; /* 0 debug, 1 info, 2 warning, 3 error, 4 critical */
     bool show_help, show_version;
-    const char **classes;    /* positional user class names (pointers into argv) */
+    const char **classes; /* positional user class names (pointers into argv) */
     int nclasses;
 } ccd_options_t;
 

@@ -9,9 +9,9 @@
 #include "clock.h"
 
 #define REPORT_INTERVAL 1.0
-#define ON_STOP_GRACE 5.0 /* seconds on_stop handlers get once users are told to stop */
-#define IDLE_GC_BUSY  0.2 /* a loop busier than this fraction of a second is not idle */
-#define IDLE_GC_EVERY 5.0 /* seconds between two idle-time full collections */
+#define ON_STOP_GRACE   5.0 /* seconds on_stop handlers get once users are told to stop */
+#define IDLE_GC_BUSY    0.2 /* a loop busier than this fraction of a second is not idle */
+#define IDLE_GC_EVERY   5.0 /* seconds between two idle-time full collections */
 
 static void post_runner(ccd_engine_t *e, int type, long a, long b, void *ptr)
 {
@@ -281,8 +281,7 @@ static int engine_init(ccd_engine_t *e, const ccd_engine_config_t *cfg, char *er
     return ccd_script_open(&e->script, cfg->scenario, e, seed, err, errlen);
 }
 
-int ccd_engine_start(ccd_engine_t **out, const ccd_engine_config_t *cfg, char *err,
-                     size_t errlen)
+int ccd_engine_start(ccd_engine_t **out, const ccd_engine_config_t *cfg, char *err, size_t errlen)
 {
     ccd_engine_t *e = calloc(1, sizeof(*e));
     if (!e)

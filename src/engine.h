@@ -12,10 +12,10 @@ typedef struct ccd_engine ccd_engine_t;
 
 /* Messages runner -> engine. */
 enum {
-    CCD_MSG_SPAWN = 1,   /* a = class index, b = number of users to start */
-    CCD_MSG_STOP_USERS,  /* a = class index, b = number of users to stop (newest first) */
-    CCD_MSG_STOP,        /* stop every user; a = stop timeout in ms; then report and exit */
-    CCD_MSG_RECYCLE,     /* ptr = a ccd_stats_t report returned for reuse */
+    CCD_MSG_SPAWN = 1,  /* a = class index, b = number of users to start */
+    CCD_MSG_STOP_USERS, /* a = class index, b = number of users to stop (newest first) */
+    CCD_MSG_STOP,       /* stop every user; a = stop timeout in ms; then report and exit */
+    CCD_MSG_RECYCLE,    /* ptr = a ccd_stats_t report returned for reuse */
 };
 
 /* Messages engine -> runner; `from` is the engine's index. */
@@ -28,18 +28,17 @@ enum {
 };
 
 typedef struct {
-    const char *scenario;      /* path of the scenario file */
-    int index;                 /* the engine's number, 0-based */
-    const char *const *hosts;  /* the effective host of each class (copied) */
+    const char *scenario;     /* path of the scenario file */
+    int index;                /* the engine's number, 0-based */
+    const char *const *hosts; /* the effective host of each class (copied) */
     size_t nclasses;
-    ccd_queue_t *runner;       /* where reports go */
+    ccd_queue_t *runner; /* where reports go */
     ccd_http_config_t http;
 } ccd_engine_config_t;
 
 /* Creates an engine, loads the scenario into its Lua state and starts its thread.
  * Returns 0, or a negative code with the reason in err. */
-int ccd_engine_start(ccd_engine_t **out, const ccd_engine_config_t *cfg, char *err,
-                     size_t errlen);
+int ccd_engine_start(ccd_engine_t **out, const ccd_engine_config_t *cfg, char *err, size_t errlen);
 /* Posts a message to the engine; callable from any thread. Returns 0 or CCD_ENOMEM. */
 int ccd_engine_post(ccd_engine_t *e, int type, long a, long b, void *ptr);
 /* Waits for the engine's thread to end (after CCD_MSG_STOP) and frees the engine. */

@@ -29,10 +29,10 @@ struct ccd_user {
     int co_ref, self_ref; /* registry references (LUA_NOREF when unset) */
     int class_idx;
     uint8_t state;
-    bool stopping;        /* finish the current task, then stop */
-    bool in_stop;         /* running on_stop: the coroutine's end frees the user */
+    bool stopping; /* finish the current task, then stop */
+    bool in_stop;  /* running on_stop: the coroutine's end frees the user */
     ev_timer timer;
-    ccd_http_session_t *http; /* created on the first request */
+    ccd_http_session_t *http;          /* created on the first request */
     const char *req_method, *req_name; /* Lua strings the yielded frame keeps alive */
     size_t req_method_len, req_name_len;
     ccd_user_t *prev, *next; /* the class's list of users, or the free list */
@@ -51,9 +51,9 @@ struct ccd_engine {
     ccd_queue_t inbox;
     ccd_queue_t *runner;
     ccd_http_ctx_t *http;
-    ccd_stats_t *stats;      /* the delta being filled */
-    ccd_stats_t *spare;      /* one recycled delta, ready to swap in */
-    ccd_user_t *current;     /* the user whose coroutine is running */
+    ccd_stats_t *stats;  /* the delta being filled */
+    ccd_stats_t *spare;  /* one recycled delta, ready to swap in */
+    ccd_user_t *current; /* the user whose coroutine is running */
     ccd_user_list_t *classes;
     char **hosts;
     size_t nclasses;

@@ -14,14 +14,14 @@ enum {
     CCD_ECONNREFUSED = -ECONNREFUSED,
     CCD_ECONNRESET = -ECONNRESET,
 
-    CCD_EDNS = -1001,      /* name resolution failed */
-    CCD_ETLS = -1002,      /* TLS handshake or certificate verification failed */
-    CCD_EPROTO = -1003,    /* malformed HTTP response */
-    CCD_ECLOSED = -1004,   /* peer closed the connection before the response completed */
-    CCD_ETOOBIG = -1005,   /* response headers larger than the limit */
-    CCD_EURL = -1006,      /* URL that cannot be requested */
-    CCD_ECANCELED = -1007, /* operation canceled by cicada (user stopped) */
-    CCD_ESCRIPT = -1008,   /* scenario script error */
+    CCD_EDNS = -1001,         /* name resolution failed */
+    CCD_ETLS = -1002,         /* TLS handshake or certificate verification failed */
+    CCD_EPROTO = -1003,       /* malformed HTTP response */
+    CCD_ECLOSED = -1004,      /* peer closed the connection before the response completed */
+    CCD_ETOOBIG = -1005,      /* response headers larger than the limit */
+    CCD_EURL = -1006,         /* URL that cannot be requested */
+    CCD_ECANCELED = -1007,    /* operation canceled by cicada (user stopped) */
+    CCD_ESCRIPT = -1008,      /* scenario script error */
     CCD_ECONNTIMEOUT = -1009, /* connect timeout */
 };
 

@@ -45,8 +45,9 @@ static void build_url(lua_State *L, ccd_engine_t *e, ccd_user_t *u, const char *
     }
     const char *host = e->hosts[u->class_idx];
     if (!host)
-        luaL_error(L, "request to '%s' has no host: give -H/--host or set host in the user "
-                      "class (or request an absolute URL)",
+        luaL_error(L,
+                   "request to '%s' has no host: give -H/--host or set host in the user "
+                   "class (or request an absolute URL)",
                    url);
     size_t hlen = strlen(host);
     while (hlen > 0 && host[hlen - 1] == '/')
@@ -77,8 +78,7 @@ static const char *param_text(lua_State *L, int idx, size_t *len, const char *wh
 {
     int t = lua_type(L, idx);
     if (t != LUA_TSTRING && t != LUA_TNUMBER)
-        luaL_error(L, "params: %s must be a string or a number, not %s", what,
-                   lua_typename(L, t));
+        luaL_error(L, "params: %s must be a string or a number, not %s", what, lua_typename(L, t));
     return lua_tolstring(L, idx, len); /* idx holds a copy: converting it is harmless */
 }
 
@@ -240,8 +240,8 @@ static int l_send(lua_State *L)
     /* Not sent at all (a URL it cannot request): a failure, as Locust counts one. */
     ccd_scratch_putc(&e->url, '\0');
     const char *msg = lua_pushfstring(L, "%s: %s", ccd_strerror(rc), e->url.base);
-    ccd_stats_record(e->stats, method, mlen, u->req_name, u->req_name_len, 0, 0, msg,
-                     strlen(msg), ev_now(e->loop));
+    ccd_stats_record(e->stats, method, mlen, u->req_name, u->req_name_len, 0, 0, msg, strlen(msg),
+                     ev_now(e->loop));
     return 2;
 }
 

@@ -133,9 +133,7 @@ static int encode(lua_State *L, int idx, ccd_scratch_t *out, int depth)
     case LUA_TNIL: return put(out, "null", 4);
     case LUA_TBOOLEAN: return lua_toboolean(L, idx) ? put(out, "true", 4) : put(out, "false", 5);
     case LUA_TNUMBER: return put_number(L, lua_tonumber(L, idx), out);
-    case LUA_TSTRING:
-        s = lua_tolstring(L, idx, &len);
-        return put_string(out, s, len);
+    case LUA_TSTRING: s = lua_tolstring(L, idx, &len); return put_string(out, s, len);
     case LUA_TTABLE: return encode_table(L, idx, out, depth);
     case LUA_TLIGHTUSERDATA:
         if (lua_touserdata(L, idx) == NULL)

@@ -9,7 +9,7 @@
 /* A message: a type and a small payload; ptr ownership travels with the message. */
 typedef struct {
     int type;
-    int from;      /* sender's index (engine thread number), or -1 for the runner */
+    int from; /* sender's index (engine thread number), or -1 for the runner */
     long a, b;
     void *ptr;
 } ccd_msg_t;

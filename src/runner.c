@@ -17,22 +17,22 @@
 #include "script.h"
 #include "stats.h"
 
-#define PRINT_INTERVAL 2.0
+#define PRINT_INTERVAL     2.0
 #define BUSY_WARN_PERMILLE 900
-#define BUSY_WARN_EVERY 10.0
+#define BUSY_WARN_EVERY    10.0
 
 typedef struct {
     const ccd_options_t *o;
     struct ev_loop *loop;
-    ccd_script_t script;  /* the scenario loaded once more, for its class descriptions */
-    int *sel;             /* the classes to run (indices into script.classes) */
+    ccd_script_t script; /* the scenario loaded once more, for its class descriptions */
+    int *sel;            /* the classes to run (indices into script.classes) */
     size_t nsel;
-    double *cw;           /* smooth weighted round-robin state, per selected class */
-    unsigned *per_class;  /* users dispatched per class */
+    double *cw;          /* smooth weighted round-robin state, per selected class */
+    unsigned *per_class; /* users dispatched per class */
     ccd_engine_t **engines;
     unsigned nengines, ndone;
     unsigned *engine_users;
-    long *batch;          /* users to start per (engine, class) in this tick */
+    long *batch; /* users to start per (engine, class) in this tick */
     ccd_queue_t inbox;
     ccd_stats_t *stats;
     unsigned dispatched, started;
@@ -243,8 +243,10 @@ static int start_engines(runner_t *r)
     }
     for (size_t i = 0; i < r->script.nclasses; i++)
         hosts[i] = o->host ? o->host : r->script.classes[i].host;
-    ccd_engine_config_t cfg = {.scenario = o->scenario, .hosts = hosts,
-                               .nclasses = r->script.nclasses, .runner = &r->inbox};
+    ccd_engine_config_t cfg = {.scenario = o->scenario,
+                               .hosts = hosts,
+                               .nclasses = r->script.nclasses,
+                               .runner = &r->inbox};
     char err[1024];
     for (unsigned i = 0; i < r->nengines; i++) {
         cfg.index = (int)i;
@@ -373,8 +375,8 @@ int ccd_runner_run(const ccd_options_t *o)
     }
     if (!o->headless)
         ccd_log(CCD_LOG_WARNING, "the web UI is not available in this build: running headless");
-    ccd_log(CCD_LOG_INFO, "Ramping to %u users at a rate of %.2f per second (%u threads)",
-            o->users, o->spawn_rate, r.nengines);
+    ccd_log(CCD_LOG_INFO, "Ramping to %u users at a rate of %.2f per second (%u threads)", o->users,
+            o->spawn_rate, r.nengines);
     start_timers(&r);
     ev_run(r.loop, 0);
     double duration = ev_time() - r.test_start;

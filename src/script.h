@@ -9,18 +9,18 @@
 struct ccd_engine;
 
 typedef struct {
-    char *name;          /* owned */
+    char *name; /* owned */
     double weight;
     unsigned fixed_count;
-    char *host;          /* owned; the class's own `host`, NULL when it has none */
-    int insecure;        /* the class skips TLS verification */
+    char *host;   /* owned; the class's own `host`, NULL when it has none */
+    int insecure; /* the class skips TLS verification */
 } ccd_class_t;
 
 typedef struct {
     lua_State *L;
     ccd_class_t *classes; /* owned, in declaration order */
     size_t nclasses;
-    int module_ref;       /* registry refs: the cicada module, its _run and _stop */
+    int module_ref; /* registry refs: the cicada module, its _run and _stop */
     int run_ref, stop_ref;
 } ccd_script_t;
 

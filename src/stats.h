@@ -14,12 +14,12 @@
 #define CCD_STATS_SECONDS 20
 
 typedef struct {
-    char *method;                  /* owned, NUL-terminated; "" for the aggregated entry */
-    char *name;                    /* owned, NUL-terminated; "Aggregated" for the total */
-    uint64_t num_requests;         /* failures included, as Locust */
+    char *method;          /* owned, NUL-terminated; "" for the aggregated entry */
+    char *name;            /* owned, NUL-terminated; "Aggregated" for the total */
+    uint64_t num_requests; /* failures included, as Locust */
     uint64_t num_failures;
     int64_t total_response_time_us;
-    int64_t min_response_time_us;  /* INT64_MAX while num_requests == 0 */
+    int64_t min_response_time_us; /* INT64_MAX while num_requests == 0 */
     int64_t max_response_time_us;
     uint64_t total_content_length;
     double start_time;             /* epoch seconds: when this entry began counting */
@@ -28,16 +28,16 @@ typedef struct {
                                     * (sec_base - N, sec_base] */
     uint32_t reqs_per_sec[CCD_STATS_SECONDS]; /* ring indexed by epoch second % N */
     uint32_t fails_per_sec[CCD_STATS_SECONDS];
-    ccd_hist_t hist;               /* response times in microseconds */
+    ccd_hist_t hist; /* response times in microseconds */
 } ccd_stats_entry_t;
 
 typedef struct {
-    char *method, *name, *error;   /* owned */
+    char *method, *name, *error; /* owned */
     uint64_t occurrences;
 } ccd_stats_error_t;
 
 typedef struct {
-    char *message, *traceback;     /* owned */
+    char *message, *traceback; /* owned */
     uint64_t count;
 } ccd_stats_exception_t;
 
