@@ -404,6 +404,18 @@ static int l_full_url(lua_State *L)
     return 1;
 }
 
+/* host() -> the running user's effective host (-H, else its class's host), or nil. */
+static int l_host(lua_State *L)
+{
+    ccd_engine_t *e = engine_of(L);
+    const char *h = e && e->current ? e->hosts[e->current->class_idx] : NULL;
+    if (h)
+        lua_pushstring(L, h);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
 void ccd_lcore_push(lua_State *L, struct ccd_engine *eng)
 {
     static const luaL_Reg fns[] = {
@@ -416,6 +428,7 @@ void ccd_lcore_push(lua_State *L, struct ccd_engine *eng)
         {"set_self", l_set_self},
         {"parse_headers", l_parse_headers},
         {"full_url", l_full_url},
+        {"host", l_host},
         {"json_encode", ccd_ljson_lencode},
         {"json_decode", ccd_ljson_ldecode},
         {NULL, NULL},

@@ -70,11 +70,24 @@ static ccd_user_t *user_alloc(ccd_engine_t *e)
     return u;
 }
 
+/* Cancels whatever u waits for (timer, HTTP request, other I/O). */
+static void cancel_waits(ccd_user_t *u)
+{
+    ev_timer_stop(u->eng->loop, &u->timer);
+    if (u->http)
+        ccd_http_cancel(u->http);
+    if (u->cancel) {
+        void (*cancel)(void *) = u->cancel;
+        u->cancel = NULL;
+        cancel(u->cancel_ud);
+    }
+}
+
 static void user_release(ccd_user_t *u)
 {
     ccd_engine_t *e = u->eng;
     lua_State *L = e->script.L;
-    ev_timer_stop(e->loop, &u->timer);
+    cancel_waits(u);
     if (u->http)
         ccd_http_session_free(u->http);
     luaL_unref(L, LUA_REGISTRYINDEX, u->co_ref);
@@ -134,9 +147,7 @@ void ccd_user_resume(ccd_user_t *u, int nargs)
 static void run_on_stop(ccd_user_t *u)
 {
     ccd_engine_t *e = u->eng;
-    ev_timer_stop(e->loop, &u->timer);
-    if (u->http)
-        ccd_http_cancel(u->http);
+    cancel_waits(u);
     if (u->self_ref == LUA_NOREF) {
         user_release(u);
         return;

@@ -215,7 +215,7 @@ end
 -- until the engine stops the user.
 function M._run(class_index)
   local class = classes[class_index]
-  local self = setmetatable({ client = client, _task_started = now() }, class)
+  local self = setmetatable({ client = client, host = core.host(), _task_started = now() }, class)
   core.set_self(self)
   if class.on_start then protected(class.on_start, self) end
   local list, n, wait = class._list, #class._list, class.wait_time
