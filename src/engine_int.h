@@ -33,6 +33,10 @@ struct ccd_user {
     bool in_stop;  /* running on_stop: the coroutine's end frees the user */
     ev_timer timer;
     ccd_http_session_t *http;          /* created on the first request */
+    /* While the user waits on some other I/O (a socket), how to cancel it when the user is
+     * stopped: called once, then cleared. Whoever arms it clears it on completion. */
+    void (*cancel)(void *cancel_ud);
+    void *cancel_ud;
     const char *req_method, *req_name; /* Lua strings the yielded frame keeps alive */
     size_t req_method_len, req_name_len;
     ccd_user_t *prev, *next; /* the class's list of users, or the free list */
