@@ -56,7 +56,8 @@ static double percentile_of(const char *m)
 {
     double v;
     const char *end;
-    if (m[0] != 'p' || !isdigit((unsigned char)m[1]) || !(end = read_number(m + 1, &v)) || *end)
+    if (m[0] != 'p' || !isdigit((unsigned char)m[1]) ||
+        strspn(m + 1, "0123456789.") != strlen(m + 1) || !(end = read_number(m + 1, &v)) || *end)
         return -1;
     return v > 0 && v <= 100 ? v / 100 : -1;
 }
