@@ -262,8 +262,8 @@ int ccd_csv_history_header(FILE *out)
     return header(out, HISTORY_HEADER, HISTORY_TOTALS);
 }
 
-static int history_row(FILE *out, const ccd_stats_entry_t *e, const ccd_history_t *h,
-                       bool current, unsigned user_count, double now)
+static int history_row(FILE *out, const ccd_stats_entry_t *e, const ccd_history_t *h, bool current,
+                       unsigned user_count, double now)
 {
     row_t r = {out, 0};
     field_u64(&r, (uint64_t)floor(now));
@@ -279,8 +279,8 @@ static int history_row(FILE *out, const ccd_stats_entry_t *e, const ccd_history_
     return row_end(&r);
 }
 
-int ccd_csv_history_rows(FILE *out, const ccd_stats_t *s, const ccd_history_t *h,
-                         bool full_history, unsigned user_count, double now)
+int ccd_csv_history_rows(FILE *out, const ccd_stats_t *s, const ccd_history_t *h, bool full_history,
+                         unsigned user_count, double now)
 {
     int rc = 0;
     for (size_t i = 0; full_history && rc == 0 && i < ccd_stats_count(s); i++)
@@ -332,8 +332,7 @@ int ccd_csv_write(ccd_csv_t *c, const ccd_stats_t *s)
     return rc;
 }
 
-int ccd_csv_open(ccd_csv_t **out, const char *prefix, bool full_history, char *err,
-                 size_t errlen)
+int ccd_csv_open(ccd_csv_t **out, const char *prefix, bool full_history, char *err, size_t errlen)
 {
     ccd_csv_t *c = calloc(1, sizeof(*c));
     char *path = NULL;

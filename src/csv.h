@@ -38,8 +38,8 @@ int ccd_csv_history_header(FILE *out);
  * Aggregated row. Requests/s and Failures/s are the current rates relative to now. As in
  * Locust, the percentile columns are the current ones (the window kept by h) with
  * full_history, and the whole-run ones without; the Total columns are whole-run values. */
-int ccd_csv_history_rows(FILE *out, const ccd_stats_t *s, const ccd_history_t *h,
-                         bool full_history, unsigned user_count, double now);
+int ccd_csv_history_rows(FILE *out, const ccd_stats_t *s, const ccd_history_t *h, bool full_history,
+                         unsigned user_count, double now);
 
 /* The set of files of one --csv PREFIX. */
 typedef struct ccd_csv ccd_csv_t;
@@ -48,8 +48,7 @@ typedef struct ccd_csv ccd_csv_t;
  * files with their headers only. The prefix is copied. On success *out owns the history file
  * until ccd_csv_close(). Returns 0, CCD_ENOMEM, or a negative errno (with the failing path in
  * err) when a file cannot be created. */
-int ccd_csv_open(ccd_csv_t **out, const char *prefix, bool full_history, char *err,
-                 size_t errlen);
+int ccd_csv_open(ccd_csv_t **out, const char *prefix, bool full_history, char *err, size_t errlen);
 
 /* Rewrites PREFIX_stats.csv, PREFIX_failures.csv and PREFIX_exceptions.csv from s. Each is
  * written to PREFIX_<file>.tmp.<pid> and renamed over the old one, so a reader sees either

@@ -11,7 +11,7 @@
 /* A ring slot per second, indexed by epoch second: a tick overwrites the slot of the second
  * CCD_HISTORY_WINDOW + 1 seconds earlier, so the snapshot of now - CCD_HISTORY_WINDOW is still
  * there, and no more copies than that are ever held. */
-#define SLOTS (CCD_HISTORY_WINDOW + 1)
+#define SLOTS     (CCD_HISTORY_WINDOW + 1)
 #define NO_SECOND INT64_MIN
 
 typedef struct {
@@ -216,8 +216,8 @@ static int64_t diff_value_at_rank(const ccd_hist_t *hist, const snap_t *sn, uint
     return 0;
 }
 
-static bool window_percentile(const series_t *s, const ccd_stats_entry_t *e, double q,
-                              double now, double *ms)
+static bool window_percentile(const series_t *s, const ccd_stats_entry_t *e, double q, double now,
+                              double *ms)
 {
     *ms = 0;
     const snap_t *sn = s ? snap_pick(s, (int64_t)floor(now)) : NULL;
@@ -236,8 +236,8 @@ static bool window_percentile(const series_t *s, const ccd_stats_entry_t *e, dou
     return true;
 }
 
-bool ccd_history_current_percentile_ms(const ccd_history_t *h, const ccd_stats_entry_t *e,
-                                       double q, double now, double *ms)
+bool ccd_history_current_percentile_ms(const ccd_history_t *h, const ccd_stats_entry_t *e, double q,
+                                       double now, double *ms)
 {
     return window_percentile(series_find(h, e), e, q, now, ms);
 }

@@ -19,13 +19,13 @@
 
 /* One second of the run, as the aggregated entry saw it. */
 typedef struct {
-    int64_t timestamp;          /* epoch seconds (whole) */
+    int64_t timestamp; /* epoch seconds (whole) */
     unsigned user_count;
-    double current_rps;         /* Locust's current_rps relative to the sample's time */
+    double current_rps; /* Locust's current_rps relative to the sample's time */
     double current_fail_per_sec;
-    double current_p50_ms;      /* over the window; 0 while there is no window or no request */
+    double current_p50_ms; /* over the window; 0 while there is no window or no request */
     double current_p95_ms;
-    uint64_t num_requests;      /* cumulative, at the sample's time */
+    uint64_t num_requests; /* cumulative, at the sample's time */
     uint64_t num_failures;
 } ccd_history_sample_t;
 
@@ -59,7 +59,7 @@ const ccd_history_sample_t *ccd_history_get(const ccd_history_t *h, size_t i);
  * now - CCD_HISTORY_WINDOW, exact to the histogram bucket and clamped to e's [min, max].
  * Returns false (and 0 in *ms) when e is not tracked, no snapshot is within the slack, or no
  * request arrived in the window. */
-bool ccd_history_current_percentile_ms(const ccd_history_t *h, const ccd_stats_entry_t *e,
-                                       double q, double now, double *ms);
+bool ccd_history_current_percentile_ms(const ccd_history_t *h, const ccd_stats_entry_t *e, double q,
+                                       double now, double *ms);
 
 #endif

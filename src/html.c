@@ -17,7 +17,7 @@ extern const size_t ccd_web_report_len, ccd_uplot_js_len, ccd_uplot_css_len;
 static const double PERCENTILES[] = {0.5,  0.66, 0.75,  0.8,    0.9, 0.95,
                                      0.98, 0.99, 0.999, 0.9999, 1.0};
 #define NPERCENTILES (sizeof(PERCENTILES) / sizeof(PERCENTILES[0]))
-#define MARK "<!--CCD:"
+#define MARK         "<!--CCD:"
 
 /* jansson's setters take ownership of the value; a NULL value (out of memory) fails the set,
  * which the final NULL check of each builder catches. */
@@ -70,8 +70,8 @@ static json_t *errors_json(const ccd_stats_t *s)
     json_t *a = json_array();
     for (size_t i = 0; a && i < ccd_stats_error_count(s); i++) {
         const ccd_stats_error_t *e = ccd_stats_error_get(s, i);
-        json_t *o = json_pack("{s:s, s:s, s:s, s:I}", "method", e->method, "name", e->name,
-                              "error", e->error, "occurrences", (json_int_t)e->occurrences);
+        json_t *o = json_pack("{s:s, s:s, s:s, s:I}", "method", e->method, "name", e->name, "error",
+                              e->error, "occurrences", (json_int_t)e->occurrences);
         if (json_array_append_new(a, o))
             return json_decref(a), NULL;
     }
@@ -101,7 +101,7 @@ static json_t *history_json(const ccd_history_t *h)
             return json_decref(o), NULL;
     for (size_t i = 0; h && i < ccd_history_count(h); i++) {
         const ccd_history_sample_t *x = ccd_history_get(h, i);
-        double v[6] = {(double)x->timestamp, x->user_count,     x->current_rps,
+        double v[6] = {(double)x->timestamp,    x->user_count,     x->current_rps,
                        x->current_fail_per_sec, x->current_p50_ms, x->current_p95_ms};
         for (int k = 0; k < 6; k++)
             if (json_array_append_new(col[k], json_real(v[k])))
@@ -112,12 +112,11 @@ static json_t *history_json(const ccd_history_t *h)
 
 static json_t *meta_json(const ccd_html_meta_t *m)
 {
-    return json_pack("{s:f, s:f, s:f, s:s, s:s, s:I, s:f, s:f, s:s}", "start_time",
-                     m->start_time, "end_time", m->end_time, "duration",
-                     m->end_time - m->start_time, "host", m->host ? m->host : "", "scenario",
-                     m->scenario ? m->scenario : "", "users", (json_int_t)m->users,
-                     "spawn_rate", m->spawn_rate, "run_time", m->run_time, "version",
-                     CICADA_VERSION);
+    return json_pack("{s:f, s:f, s:f, s:s, s:s, s:I, s:f, s:f, s:s}", "start_time", m->start_time,
+                     "end_time", m->end_time, "duration", m->end_time - m->start_time, "host",
+                     m->host ? m->host : "", "scenario", m->scenario ? m->scenario : "", "users",
+                     (json_int_t)m->users, "spawn_rate", m->spawn_rate, "run_time", m->run_time,
+                     "version", CICADA_VERSION);
 }
 
 static char *data_json(const ccd_html_meta_t *m, const ccd_stats_t *s, const ccd_history_t *h)
@@ -176,7 +175,8 @@ int ccd_html_render(FILE *out, const ccd_html_meta_t *m, const ccd_stats_t *s,
         fwrite(t, 1, (size_t)(stop - t), out);
         if (!mark)
             break;
-        const char *name = mark + strlen(MARK), *close = memmem(name, (size_t)(end - name), "-->", 3);
+        const char *name = mark + strlen(MARK),
+                   *close = memmem(name, (size_t)(end - name), "-->", 3);
         if (!close)
             break;
         size_t len = (size_t)(close - name);
@@ -210,8 +210,8 @@ int ccd_html_write(const char *path, const ccd_html_meta_t *m, const ccd_stats_t
     return rc;
 }
 
-int ccd_html_expand_name(const char *pattern, unsigned users, double spawn_rate,
-                         double run_time, char **out)
+int ccd_html_expand_name(const char *pattern, unsigned users, double spawn_rate, double run_time,
+                         char **out)
 {
     char *buf;
     size_t len;

@@ -17,7 +17,7 @@ typedef struct {
     const char *scenario; /* the -f file */
     unsigned users;       /* the requested (peak) user count */
     double spawn_rate;
-    double run_time;      /* -t in seconds; 0 when unlimited */
+    double run_time; /* -t in seconds; 0 when unlimited */
 } ccd_html_meta_t;
 
 /* Writes the report to out: the template with uPlot's CSS and JS and one JSON document of the
@@ -34,7 +34,7 @@ int ccd_html_write(const char *path, const ccd_html_meta_t *m, const ccd_stats_t
 /* Expands Locust's tags in a report file name: {u} users, {r} spawn rate, {t} run time in
  * seconds, each as a whole number ({t} is left as it is when run_time is 0, as Locust leaves
  * it without -t). *out is allocated; the caller frees it. Returns 0 or CCD_ENOMEM. */
-int ccd_html_expand_name(const char *pattern, unsigned users, double spawn_rate,
-                         double run_time, char **out);
+int ccd_html_expand_name(const char *pattern, unsigned users, double spawn_rate, double run_time,
+                         char **out);
 
 #endif

@@ -156,13 +156,14 @@ int ccd_thresholds_add(ccd_thresholds_t *t, const char *metric, const char *spec
     if (parse_metric(&th, m)) {
         snprintf(err, errlen,
                  "--check-%s: unknown threshold (expected fail-ratio, avg-response-time, rps or "
-                 "pNN such as p95)", m);
+                 "pNN such as p95)",
+                 m);
         return CCD_EINVAL;
     }
     int rc = parse_spec(&th, spec);
     if (rc == CCD_EINVAL)
-        snprintf(err, errlen, "--check-%s: invalid value '%s' (expected [NAME=]VALUE, VALUE %s)",
-                 m, spec, expected(th.kind));
+        snprintf(err, errlen, "--check-%s: invalid value '%s' (expected [NAME=]VALUE, VALUE %s)", m,
+                 spec, expected(th.kind));
     if (rc == 0 && t->n == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 4;
         ccd_threshold_t *p = realloc(t->v, cap * sizeof(*p));
@@ -296,9 +297,8 @@ void ccd_thresholds_print(FILE *out, const ccd_threshold_result_t *r, size_t n)
             format_value(measured, sizeof(measured), th->kind, r[i].measured);
         format_value(lim, sizeof(lim), th->kind, th->limit);
         snprintf(limit, sizeof(limit), "%s %s", th->kind == CCD_CHECK_RPS ? ">=" : "<=", lim);
-        fprintf(out, "%-20s %-8s %-40s %14s %16s  %s\n", th->metric,
-                r[i].method ? r[i].method : "", r[i].name, measured, limit,
-                r[i].pass ? "passed" : "FAILED");
+        fprintf(out, "%-20s %-8s %-40s %14s %16s  %s\n", th->metric, r[i].method ? r[i].method : "",
+                r[i].name, measured, limit, r[i].pass ? "passed" : "FAILED");
     }
 }
 

@@ -39,10 +39,10 @@ typedef enum {
 
 typedef struct {
     ccd_check_kind_t kind;
-    double q;      /* CCD_CHECK_PERCENTILE: the quantile in (0, 1] */
-    double limit;  /* milliseconds, a ratio, or requests per second */
-    char *metric;  /* owned: the metric as normalised ("p95", "fail-ratio") */
-    char *scope;   /* owned: NULL for the Aggregated row */
+    double q;     /* CCD_CHECK_PERCENTILE: the quantile in (0, 1] */
+    double limit; /* milliseconds, a ratio, or requests per second */
+    char *metric; /* owned: the metric as normalised ("p95", "fail-ratio") */
+    char *scope;  /* owned: NULL for the Aggregated row */
 } ccd_threshold_t;
 
 typedef struct {

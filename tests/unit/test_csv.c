@@ -142,20 +142,21 @@ Test(csv, headers_match_installed_locust)
     if (system(PYTHON " -c 'import locust.stats' >/dev/null 2>&1") != 0)
         cr_skip_test("python3-locust is not installed: Locust's own headers not compared");
     char *locust = run_capture(
-        PYTHON " -c '\n"
-               "import csv, os, sys, tempfile\n"
-               "from locust.env import Environment\n"
-               "from locust.stats import StatsCSVFileWriter, PERCENTILES_TO_REPORT\n"
-               "d = tempfile.mkdtemp()\n"
-               "w = StatsCSVFileWriter(Environment(), PERCENTILES_TO_REPORT, os.path.join(d, \"x\"))\n"
-               "o = csv.writer(sys.stdout)\n"
-               "for c in (w.requests_csv_columns, w.stats_history_csv_columns,\n"
-               "          w.failures_columns, w.exceptions_columns):\n"
-               "    o.writerow(c)\n"
-               "w.close_files()\n"
-               "for f in os.listdir(d): os.unlink(os.path.join(d, f))\n"
-               "os.rmdir(d)\n"
-               "' 2>/dev/null");
+        PYTHON
+        " -c '\n"
+        "import csv, os, sys, tempfile\n"
+        "from locust.env import Environment\n"
+        "from locust.stats import StatsCSVFileWriter, PERCENTILES_TO_REPORT\n"
+        "d = tempfile.mkdtemp()\n"
+        "w = StatsCSVFileWriter(Environment(), PERCENTILES_TO_REPORT, os.path.join(d, \"x\"))\n"
+        "o = csv.writer(sys.stdout)\n"
+        "for c in (w.requests_csv_columns, w.stats_history_csv_columns,\n"
+        "          w.failures_columns, w.exceptions_columns):\n"
+        "    o.writerow(c)\n"
+        "w.close_files()\n"
+        "for f in os.listdir(d): os.unlink(os.path.join(d, f))\n"
+        "os.rmdir(d)\n"
+        "' 2>/dev/null");
     cr_assert_not_null(locust, "running Locust's StatsCSVFileWriter failed");
     ccd_stats_t *s = ccd_stats_new(T0);
     capture_t c;
@@ -181,15 +182,23 @@ Test(csv, floats_as_python_repr)
         double v;
         const char *text;
     } cases[] = {
-        {0.0, "0.0"},         {1.0, "1.0"},
-        {12.345, "12.345"},   {0.1, "0.1"},
-        {50.5, "50.5"},       {1.0 / 3, "0.3333333333333333"},
-        {0.0001, "0.0001"},   {0.00001, "1e-05"},
-        {2.5e-7, "2.5e-07"},  {1e16, "1e+16"},
+        {0.0, "0.0"},
+        {1.0, "1.0"},
+        {12.345, "12.345"},
+        {0.1, "0.1"},
+        {50.5, "50.5"},
+        {1.0 / 3, "0.3333333333333333"},
+        {0.0001, "0.0001"},
+        {0.00001, "1e-05"},
+        {2.5e-7, "2.5e-07"},
+        {1e16, "1e+16"},
         {1234567890123456.0, "1234567890123456.0"},
-        {123456789.0, "123456789.0"}, {-3.5, "-3.5"},
-        {100.0, "100.0"},     {1.5e300, "1.5e+300"},
-        {0.012, "0.012"},     {9.999999999999999e22, "1e+23"},
+        {123456789.0, "123456789.0"},
+        {-3.5, "-3.5"},
+        {100.0, "100.0"},
+        {1.5e300, "1.5e+300"},
+        {0.012, "0.012"},
+        {9.999999999999999e22, "1e+23"},
     };
     char buf[64];
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -202,7 +211,8 @@ Test(csv, floats_match_python)
     if (system("python3 -c 'pass' >/dev/null 2>&1") != 0)
         cr_skip_test("python3 is not installed: repr() not compared");
     /* Values with 1 to 17 significant digits across the range where the format switches. */
-    char cmd[8192] = "python3 -c 'import sys; print(\" \".join(repr(float(x)) for x in sys.argv[1:]))'";
+    char cmd[8192] =
+        "python3 -c 'import sys; print(\" \".join(repr(float(x)) for x in sys.argv[1:]))'";
     double vals[60];
     unsigned seed = 12345;
     for (int i = 0; i < 60; i++) {
@@ -239,8 +249,10 @@ Test(csv, request_rows)
     char expect[512];
     char avg[40], rps[40], fps[40], size[40];
     ccd_csv_format_float(rps, sizeof(rps), 10 / 9.5); /* the last POST came at 9.5 s */
-    snprintf(expect, sizeof(expect), "POST,/login,10,0,200,200.0,200.0,200.0,10.0,%s,0.0,200,"
-             "200,200,200,200,200,200,200,200,200,200", rps);
+    snprintf(expect, sizeof(expect),
+             "POST,/login,10,0,200,200.0,200.0,200.0,10.0,%s,0.0,200,"
+             "200,200,200,200,200,200,200,200,200,200",
+             rps);
     cr_expect_str_eq(line_of(t, 2), expect);
     /* Aggregated: empty Type; (5050 + 2000) / 110 ms average; 110 requests over 10 s; the
      * 55th, 73rd, 83rd, 88th and 99th of 110 values are 55, 73, 83, 88 and 99 ms. */
@@ -248,8 +260,10 @@ Test(csv, request_rows)
     ccd_csv_format_float(size, sizeof(size), 100100.0 / 110);
     ccd_csv_format_float(rps, sizeof(rps), 110 / 10.0);
     ccd_csv_format_float(fps, sizeof(fps), 10 / 10.0);
-    snprintf(expect, sizeof(expect), ",Aggregated,110,10,55,%s,1.0,200.0,%s,%s,%s,55,73,83,"
-             "88,99,200,200,200,200,200,200", avg, size, rps, fps);
+    snprintf(expect, sizeof(expect),
+             ",Aggregated,110,10,55,%s,1.0,200.0,%s,%s,%s,55,73,83,"
+             "88,99,200,200,200,200,200,200",
+             avg, size, rps, fps);
     cr_expect_str_eq(line_of(t, 3), expect);
     free(t);
     ccd_stats_free(s);
@@ -333,8 +347,10 @@ Test(csv, history_rows_aggregated_only)
     char expect[512];
     char avg[40];
     ccd_csv_format_float(avg, sizeof(avg), 55.0);
-    snprintf(expect, sizeof(expect), "%lld,7,,Aggregated,20.000000,1.000000,10,100,100,100,"
-             "100,100,100,100,100,100,100,400,20,10,%s,10.0,100.0,1.0", (long long)(T0 + 19), avg);
+    snprintf(expect, sizeof(expect),
+             "%lld,7,,Aggregated,20.000000,1.000000,10,100,100,100,"
+             "100,100,100,100,100,100,100,400,20,10,%s,10.0,100.0,1.0",
+             (long long)(T0 + 19), avg);
     cr_expect_str_eq(line_of(t, 0), expect);
     free(t);
     ccd_history_free(h);
@@ -352,11 +368,14 @@ Test(csv, history_rows_full_use_current_percentiles)
     char *t = cap_close(&c);
     cr_assert_eq(count_lines(t), 3);
     char prefix[128];
-    snprintf(prefix, sizeof(prefix), "%lld,7,GET,/fast,10.000000,0.000000,10,10,", (long long)(T0 + 19));
+    snprintf(prefix, sizeof(prefix), "%lld,7,GET,/fast,10.000000,0.000000,10,10,",
+             (long long)(T0 + 19));
     cr_expect_eq(strncmp(line_of(t, 0), prefix, strlen(prefix)), 0, "%s", line_of(t, 0));
-    snprintf(prefix, sizeof(prefix), "%lld,7,GET,/slow,10.000000,1.000000,100,100,", (long long)(T0 + 19));
+    snprintf(prefix, sizeof(prefix), "%lld,7,GET,/slow,10.000000,1.000000,100,100,",
+             (long long)(T0 + 19));
     cr_expect_eq(strncmp(line_of(t, 1), prefix, strlen(prefix)), 0, "%s", line_of(t, 1));
-    snprintf(prefix, sizeof(prefix), "%lld,7,,Aggregated,20.000000,1.000000,10,100,", (long long)(T0 + 19));
+    snprintf(prefix, sizeof(prefix), "%lld,7,,Aggregated,20.000000,1.000000,10,100,",
+             (long long)(T0 + 19));
     cr_expect_eq(strncmp(line_of(t, 2), prefix, strlen(prefix)), 0, "%s", line_of(t, 2));
     free(t);
     ccd_history_free(h);

@@ -8,11 +8,11 @@
 #define T0 1700000000.0
 
 /* Percentiles are exact to their histogram bucket: within 1/2048 of the value. */
-#define expect_ms(got, want)                                                                   \
-    do {                                                                                       \
-        double got_ = (got);                                                                   \
-        cr_expect_float_eq(got_, want, (want) / 1000.0 + 1e-9, "%s = %f, expected %f", #got,   \
-                           got_, (double)(want));                                              \
+#define expect_ms(got, want)                                                                       \
+    do {                                                                                           \
+        double got_ = (got);                                                                       \
+        cr_expect_float_eq(got_, want, (want) / 1000.0 + 1e-9, "%s = %f, expected %f", #got, got_, \
+                           (double)(want));                                                        \
     } while (0)
 
 static void rec(ccd_stats_t *s, const char *name, int64_t us, const char *error, double now)

@@ -9,13 +9,13 @@
 
 #include "html.h"
 
-#define T0   1700000000.0
-#define HOST "https://shop.example.test:8443"
+#define T0        1700000000.0
+#define HOST      "https://shop.example.test:8443"
 #define DATA_OPEN "<script type=\"application/json\" id=\"ccd-data\">"
-#define EVIL "/x</script><script>alert(1)</script><!--"
+#define EVIL      "/x</script><script>alert(1)</script><!--"
 
-static void rec(ccd_stats_t *s, const char *method, const char *name, int64_t us,
-                const char *error, double now)
+static void rec(ccd_stats_t *s, const char *method, const char *name, int64_t us, const char *error,
+                double now)
 {
     cr_assert_eq(ccd_stats_record(s, method, strlen(method), name, strlen(name), us, 10, error,
                                   error ? strlen(error) : 0, now),
@@ -36,8 +36,9 @@ static void sample(ccd_stats_t **sp, ccd_history_t **hp)
         cr_assert_eq(ccd_history_tick(h, s, (unsigned)(i < 10 ? i + 1 : 10), T0 + i + 0.9), 0);
     }
     rec(s, "GET", EVIL, 1000, NULL, T0 + 29.5);
-    cr_assert_eq(ccd_stats_exception(s, "attempt to call a nil value", "stack traceback:\n\t"
-                                                                        "shop.lua:12: in task"),
+    cr_assert_eq(ccd_stats_exception(s, "attempt to call a nil value",
+                                     "stack traceback:\n\t"
+                                     "shop.lua:12: in task"),
                  0);
     *sp = s;
     *hp = h;
@@ -129,8 +130,7 @@ Test(html, carries_the_data)
     /* The history as uPlot columns: one value a second. */
     json_t *hist = json_object_get(doc, "history");
     cr_expect_eq(json_array_size(json_object_get(hist, "time")), 30);
-    cr_expect_float_eq(json_real_value(json_array_get(json_object_get(hist, "time"), 0)), T0,
-                       1e-9);
+    cr_expect_float_eq(json_real_value(json_array_get(json_object_get(hist, "time"), 0)), T0, 1e-9);
     cr_expect_float_eq(json_real_value(json_array_get(json_object_get(hist, "users"), 4)), 5.0,
                        1e-9);
     cr_expect_float_eq(json_real_value(json_array_get(json_object_get(hist, "rps"), 29)), 20.0,

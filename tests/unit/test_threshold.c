@@ -9,8 +9,8 @@
 
 #define T0 1700000000.0
 
-static void rec(ccd_stats_t *s, const char *method, const char *name, int64_t us,
-                const char *error, double now)
+static void rec(ccd_stats_t *s, const char *method, const char *name, int64_t us, const char *error,
+                double now)
 {
     cr_assert_eq(ccd_stats_record(s, method, strlen(method), name, strlen(name), us, 0, error,
                                   error ? strlen(error) : 0, now),
@@ -89,11 +89,13 @@ Test(threshold, parses_metrics_and_units)
 Test(threshold, rejects_bad_specs)
 {
     static const char *const bad[][2] = {
-        {"p95", "fast"},     {"p95", "200 ms"},  {"p95", "-5ms"},    {"p95", "5h"},
-        {"p95", ""},         {"p95", "=200ms"},  {"p95", "/x="},     {"p0", "1s"},
-        {"p101", "1s"},      {"px", "1s"},       {"p", "1s"},        {"fail-ratio", "1.5"},
-        {"fail-ratio", "200%"}, {"fail-ratio", "1ms"}, {"rps", "10/s"}, {"latency", "1s"},
-        {"p95", "nan"},      {"rps", "inf"},     {"p1e2", "1s"},     {"p0x10", "1s"},
+        {"p95", "fast"},        {"p95", "200 ms"},     {"p95", "-5ms"},
+        {"p95", "5h"},          {"p95", ""},           {"p95", "=200ms"},
+        {"p95", "/x="},         {"p0", "1s"},          {"p101", "1s"},
+        {"px", "1s"},           {"p", "1s"},           {"fail-ratio", "1.5"},
+        {"fail-ratio", "200%"}, {"fail-ratio", "1ms"}, {"rps", "10/s"},
+        {"latency", "1s"},      {"p95", "nan"},        {"rps", "inf"},
+        {"p1e2", "1s"},         {"p0x10", "1s"},
     };
     ccd_thresholds_t *t = ccd_thresholds_new();
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
