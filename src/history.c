@@ -303,3 +303,22 @@ const ccd_history_sample_t *ccd_history_get(const ccd_history_t *h, size_t i)
 {
     return i < h->nsamples ? &h->samples[i] : NULL;
 }
+
+json_t *ccd_history_to_json(const ccd_history_t *h)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < h->nsamples; i++) {
+        const ccd_history_sample_t *x = &h->samples[i];
+        json_t *o = json_pack(
+            "{s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:I}", "timestamp", (json_int_t)x->timestamp,
+            "user_count", (json_int_t)x->user_count, "current_rps", x->current_rps,
+            "current_fail_per_sec", x->current_fail_per_sec, "response_time_percentile_50",
+            x->current_p50_ms, "response_time_percentile_95", x->current_p95_ms, "num_requests",
+            (json_int_t)x->num_requests, "num_failures", (json_int_t)x->num_failures);
+        if (json_array_append_new(a, o)) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <jansson.h>
 #include <stdint.h>
 
 #include "stats.h"
@@ -61,5 +62,12 @@ const ccd_history_sample_t *ccd_history_get(const ccd_history_t *h, size_t i);
  * request arrived in the window. */
 bool ccd_history_current_percentile_ms(const ccd_history_t *h, const ccd_stats_entry_t *e, double q,
                                        double now, double *ms);
+
+/* The samples as a JSON array of objects, oldest first: {"timestamp", "user_count",
+ * "current_rps", "current_fail_per_sec", "response_time_percentile_50",
+ * "response_time_percentile_95", "num_requests", "num_failures"} (times in ms; the percentile
+ * names are those of Locust's web UI history). The caller owns the reference (json_decref).
+ * Returns NULL when out of memory. */
+json_t *ccd_history_to_json(const ccd_history_t *h);
 
 #endif

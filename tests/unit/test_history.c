@@ -206,3 +206,25 @@ Test(history, per_entry_windows)
     ccd_history_free(full);
     ccd_stats_free(s);
 }
+
+Test(history, json_samples)
+{
+    ccd_stats_t *s = ccd_stats_new(T0);
+    ccd_history_t *h = ccd_history_new(false);
+    for (int i = 0; i < 12; i++)
+        second(s, h, i, i == 3);
+    json_t *a = ccd_history_to_json(h);
+    cr_assert_not_null(a);
+    cr_assert_eq(json_array_size(a), 12);
+    json_t *last = json_array_get(a, 11);
+    cr_expect_eq(json_integer_value(json_object_get(last, "timestamp")), (json_int_t)T0 + 11);
+    cr_expect_eq(json_integer_value(json_object_get(last, "user_count")), 11);
+    cr_expect_eq(json_integer_value(json_object_get(last, "num_requests")), 120);
+    cr_expect_eq(json_integer_value(json_object_get(last, "num_failures")), 1);
+    cr_expect_float_eq(json_real_value(json_object_get(last, "current_rps")), 10.0, 1e-9);
+    expect_ms(json_real_value(json_object_get(last, "response_time_percentile_50")), 7.0);
+    expect_ms(json_real_value(json_object_get(last, "response_time_percentile_95")), 12.0);
+    json_decref(a);
+    ccd_history_free(h);
+    ccd_stats_free(s);
+}
