@@ -81,8 +81,8 @@ static void field_float(row_t *r, double v)
     fputs(ccd_csv_format_float(buf, sizeof(buf), v), r->out);
 }
 
-/* Locust writes `min_response_time or 0` and an int max/content size until the first
- * request: an integer 0 there, a float otherwise. */
+/* Locust writes `min_response_time or 0`, and its max starts as the integer 0 (which
+ * max(0, 0.0) keeps): an integer 0 for zero, a float otherwise. */
 static void field_float_or_zero(row_t *r, double v, bool has_value)
 {
     if (has_value && v != 0)
@@ -200,7 +200,10 @@ static void summary_fields(row_t *r, const ccd_stats_entry_t *e)
     field_float(r, ccd_stats_avg_ms(e));
     field_float_or_zero(r, ccd_stats_min_ms(e), any);
     field_float_or_zero(r, ccd_stats_max_ms(e), any);
-    field_float_or_zero(r, ccd_stats_avg_content_length(e), any);
+    if (any) /* total / count: a float even when 0, unlike min and max */
+        field_float(r, ccd_stats_avg_content_length(e));
+    else
+        field_u64(r, 0);
 }
 
 static int request_row(FILE *out, const ccd_stats_entry_t *e)

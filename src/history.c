@@ -239,7 +239,7 @@ static bool window_percentile(const series_t *s, const ccd_stats_entry_t *e, dou
 bool ccd_history_current_percentile_ms(const ccd_history_t *h, const ccd_stats_entry_t *e, double q,
                                        double now, double *ms)
 {
-    return window_percentile(series_find(h, e), e, q, now, ms);
+    return window_percentile(h ? series_find(h, e) : NULL, e, q, now, ms);
 }
 
 static ccd_history_sample_t *sample_slot(ccd_history_t *h, int64_t second)

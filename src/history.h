@@ -58,8 +58,8 @@ const ccd_history_sample_t *ccd_history_get(const ccd_history_t *h, size_t i);
 /* The current q-percentile (q in [0, 1]) of entry e (one of s's entries, or its total), in ms:
  * the ceil(q * n)-th smallest of the n requests counted since the snapshot nearest to
  * now - CCD_HISTORY_WINDOW, exact to the histogram bucket and clamped to e's [min, max].
- * Returns false (and 0 in *ms) when e is not tracked, no snapshot is within the slack, or no
- * request arrived in the window. */
+ * Returns false (and 0 in *ms) when h is NULL, e is not tracked, no snapshot is within the slack,
+ * or no request arrived in the window. */
 bool ccd_history_current_percentile_ms(const ccd_history_t *h, const ccd_stats_entry_t *e, double q,
                                        double now, double *ms);
 

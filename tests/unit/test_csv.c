@@ -281,6 +281,20 @@ Test(csv, entry_without_requests)
     ccd_stats_free(s);
 }
 
+/* Locust's avg_content_length is a float once there are requests, even for empty bodies,
+ * while min and max of zero stay the integer 0. */
+Test(csv, zero_sizes_and_times)
+{
+    ccd_stats_t *s = ccd_stats_new(T0);
+    rec(s, "GET", "/empty", 0, 0, NULL, T0 + 2);
+    capture_t c;
+    cr_assert_eq(ccd_csv_requests(cap_open(&c), s), 0);
+    char *t = cap_close(&c);
+    cr_expect_str_eq(line_of(t, 1), "GET,/empty,1,0,0,0.0,0,0,0.0,0.5,0.0,0,0,0,0,0,0,0,0,0,0,0");
+    free(t);
+    ccd_stats_free(s);
+}
+
 Test(csv, quoting_as_python_csv)
 {
     ccd_stats_t *s = ccd_stats_new(T0);
@@ -507,4 +521,21 @@ Test(csv, open_reports_unwritable_prefix)
     cr_expect_lt(ccd_csv_open(&c, "/nonexistent-dir/x", false, err, sizeof(err)), 0);
     cr_expect_not_null(strstr(err, "/nonexistent-dir/x"), "%s", err);
     cr_expect_null(c);
+}
+
+/* Without a history there is no window: current percentiles are 0, as Locust's "or 0". */
+Test(csv, full_history_without_window)
+{
+    ccd_stats_t *s = ccd_stats_new(T0);
+    rec(s, "GET", "/a", 5000, 0, NULL, T0 + 1);
+    capture_t c;
+    cr_assert_eq(ccd_csv_history_rows(cap_open(&c), s, NULL, true, 1, T0 + 1.5), 0);
+    char *t = cap_close(&c);
+    cr_assert_eq(count_lines(t), 2);
+    char prefix[128];
+    snprintf(prefix, sizeof(prefix), "%lld,1,GET,/a,0.000000,0.000000,0,0,0,0,0,0,0,0,0,0,0,1,0,5,",
+             (long long)(T0 + 1));
+    cr_expect_eq(strncmp(line_of(t, 0), prefix, strlen(prefix)), 0, "%s", line_of(t, 0));
+    free(t);
+    ccd_stats_free(s);
 }
