@@ -59,6 +59,8 @@ end
 --- Monotonic time in seconds (for measuring; not wall-clock time).
 M.time = now
 M.json = { encode = core.json_encode, decode = core.json_decode, null = core.null }
+M.tcp = core.tcp            -- raw TCP/TLS sockets for any protocol (see docs/scenarios.md)
+M.data = core.data          -- data files shared by every user of the process
 
 -- HTTP client --------------------------------------------------------------------------------
 
