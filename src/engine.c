@@ -19,6 +19,11 @@ static void post_runner(ccd_engine_t *e, int type, long a, long b, void *ptr)
     ccd_queue_push(e->runner, &m);
 }
 
+void ccd_engine_stop_test(ccd_engine_t *e, const char *reason)
+{
+    post_runner(e, CCD_MSG_QUIT, 0, 0, strdup(reason));
+}
+
 void ccd_engine_exception(ccd_engine_t *e, const char *msg, const char *tb)
 {
     ccd_stats_exception(e->stats, msg, tb);
@@ -257,6 +262,7 @@ static void engine_free(ccd_engine_t *e)
     ccd_scratch_free(&e->url);
     ccd_scratch_free(&e->body);
     ccd_scratch_free(&e->text);
+    ccd_scratch_free(&e->auth);
     free(e->hdrs);
     free(e);
 }
@@ -277,8 +283,11 @@ static int engine_init(ccd_engine_t *e, const ccd_engine_config_t *cfg, char *er
     e->stats = ccd_stats_new(ccd_clock_wall());
     if (!e->stats)
         return CCD_ENOMEM;
-    double seed = (double)ccd_clock_us() + 7919.0 * cfg->index;
-    return ccd_script_open(&e->script, cfg->scenario, e, seed, err, errlen);
+    ccd_script_env_t env = {.eng = e,
+                            .seed = (double)ccd_clock_us() + 7919.0 * cfg->index,
+                            .tags = cfg->tags,
+                            .exclude_tags = cfg->exclude_tags};
+    return ccd_script_open(&e->script, cfg->scenario, &env, err, errlen);
 }
 
 int ccd_engine_start(ccd_engine_t **out, const ccd_engine_config_t *cfg, char *err, size_t errlen)

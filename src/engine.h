@@ -25,6 +25,7 @@ enum {
     CCD_MSG_SPAWNED,     /* a = users started by the SPAWN just handled */
     CCD_MSG_DONE,        /* the engine's users are all stopped; ptr = its last delta report */
     CCD_MSG_LOG,         /* ptr = malloc'd message text for the log (ownership to the runner) */
+    CCD_MSG_QUIT,        /* the scenario asked to stop the test; ptr = malloc'd reason */
 };
 
 typedef struct {
@@ -33,6 +34,8 @@ typedef struct {
     const char *const *hosts; /* the effective host of each class (copied) */
     size_t nclasses;
     ccd_queue_t *runner; /* where reports go */
+    const char *tags;    /* -T/-E lists (comma-separated) or NULL */
+    const char *exclude_tags;
     ccd_http_config_t http;
 } ccd_engine_config_t;
 

@@ -30,7 +30,8 @@ struct ccd_user {
     int class_idx;
     uint8_t state;
     bool stopping; /* finish the current task, then stop */
-    bool in_stop;  /* running on_stop: the coroutine's end frees the user */
+    bool in_stop;
+    bool catch_response;  /* the request in flight is recorded by the script's decision */  /* running on_stop: the coroutine's end frees the user */
     ev_timer timer;
     ccd_http_session_t *http;          /* created on the first request */
     /* While the user waits on some other I/O (a socket), how to cancel it when the user is
@@ -70,7 +71,7 @@ struct ccd_engine {
     ev_prepare prepare;
     ev_check check;
     double busy, last_wake, last_gc;
-    ccd_scratch_t url, body, text;
+    ccd_scratch_t url, body, text, auth;
     ccd_header_t *hdrs;
     size_t hdrs_cap;
 };
@@ -89,6 +90,9 @@ void ccd_user_free_all(ccd_engine_t *e);
 /* Called when a user is released: once stopping, the last one ends the engine (later, from
  * the loop, never inside the releasing call). */
 void ccd_engine_user_gone(ccd_engine_t *e);
+
+/* Asks the runner to stop the test (from a scenario's stop_test()). */
+void ccd_engine_stop_test(ccd_engine_t *e, const char *reason);
 
 /* Records a script exception into the engine's statistics. */
 void ccd_engine_exception(ccd_engine_t *e, const char *msg, const char *tb);

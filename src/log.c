@@ -1,12 +1,26 @@
 /* Timestamped log lines, written with a single write(2) so threads never interleave them. */
 #include "log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "error.h"
+
 static int min_level = CCD_LOG_INFO;
+static int log_fd = STDERR_FILENO;
+
+int ccd_log_open(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    log_fd = fd;
+    return 0;
+}
 
 void ccd_log_set_level(int level)
 {
@@ -32,7 +46,8 @@ void ccd_log(int level, const char *fmt, ...)
     va_end(ap);
     n = m < 0 ? n : (n + (size_t)m < sizeof(line) - 1 ? n + (size_t)m : sizeof(line) - 2);
     line[n++] = '\n';
-    fflush(stderr);
-    ssize_t w = write(STDERR_FILENO, line, n);
+    if (log_fd == STDERR_FILENO)
+        fflush(stderr); /* keep the order of tables and log lines */
+    ssize_t w = write(log_fd, line, n);
     (void)w;
 }

@@ -6,11 +6,13 @@
 #include "log.h"
 #include "runner.h"
 
+extern char **environ;
+
 int main(int argc, char **argv)
 {
     ccd_options_t o;
     char err[512];
-    if (ccd_cli_parse(argc, argv, &o, err, sizeof(err))) {
+    if (ccd_cli_parse(argc, argv, environ, &o, err, sizeof(err))) {
         fprintf(stderr, "cicada: %s\n", err);
         ccd_cli_free(&o);
         return 2;

@@ -340,7 +340,8 @@ static json_t *exceptions_json(const ccd_stats_t *s)
     return a;
 }
 
-int ccd_report_json(FILE *out, const ccd_stats_t *s, unsigned user_count, double duration_s)
+int ccd_report_json(FILE *out, const ccd_stats_t *s, const ccd_history_t *h, unsigned user_count,
+                    double duration_s)
 {
     json_t *doc = json_pack("{s:o, s:o, s:o, s:o, s:I, s:o}", "stats", entries_json(s), "total",
                             entry_json(ccd_stats_total(s)), "errors", errors_json(s), "exceptions",
@@ -348,6 +349,10 @@ int ccd_report_json(FILE *out, const ccd_stats_t *s, unsigned user_count, double
                             jreal(duration_s));
     if (!doc)
         return CCD_ENOMEM;
+    if (h && json_object_set_new(doc, "history", ccd_history_to_json(h))) {
+        json_decref(doc);
+        return CCD_ENOMEM;
+    }
     int rc = json_dumpf(doc, out, JSON_INDENT(2) | JSON_REAL_PRECISION(12)) == 0 &&
                      fputc('\n', out) != EOF
                  ? 0

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "history.h"
 #include "stats.h"
 
 /* Locust's periodic console table: Type, Name, # reqs, # fails (percent), Avg, Min, Max, Med,
@@ -35,7 +36,9 @@ void ccd_report_exceptions(FILE *out, const ccd_stats_t *s);
  * where an entry has method, name, num_requests, num_failures, min/max/avg/median_response_time
  * (ms), response_time_percentiles {"0.5" ... "1.0": ms}, total_rps, total_fail_per_sec and
  * avg_content_length. "stats" lists the entries with requests, in (name, method) order.
+ * With a history h, "history" holds its samples (see ccd_history_to_json()).
  * Returns 0, CCD_ENOMEM, or -EIO when writing fails. */
-int ccd_report_json(FILE *out, const ccd_stats_t *s, unsigned user_count, double duration_s);
+int ccd_report_json(FILE *out, const ccd_stats_t *s, const ccd_history_t *h, unsigned user_count,
+                    double duration_s);
 
 #endif

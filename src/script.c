@@ -49,13 +49,13 @@ static void first_line(char *s)
 }
 
 /* Loads the embedded library with the core table as its argument; leaves the module on top. */
-static int load_library(lua_State *L, struct ccd_engine *eng, char *err, size_t errlen)
+static int load_library(lua_State *L, const ccd_script_env_t *env, char *err, size_t errlen)
 {
     if (luaL_loadbuffer(L, (const char *)ccd_lua_cicada, ccd_lua_cicada_len, "=cicada")) {
         snprintf(err, errlen, "cicada library: %s", lua_tostring(L, -1));
         return CCD_ESCRIPT;
     }
-    ccd_lcore_push(L, eng);
+    ccd_lcore_push(L, env->eng, env->tags, env->exclude_tags);
     if (ccd_script_pcall(L, 1, 1, err, errlen))
         return CCD_ESCRIPT;
     lua_getglobal(L, "package");
@@ -114,6 +114,8 @@ static int read_classes(ccd_script_t *s, char *err, size_t errlen)
         c->weight = num_field(L, -1, "weight");
         c->fixed_count = (unsigned)num_field(L, -1, "fixed_count");
         c->insecure = num_field(L, -1, "insecure") != 0;
+        c->runnable = num_field(L, -1, "runnable") != 0;
+        c->runnable = num_field(L, -1, "runnable") != 0;
         lua_pop(L, 1);
         s->nclasses++;
     }
@@ -148,11 +150,19 @@ static int run_scenario(ccd_script_t *s, const char *path, char *err, size_t err
         snprintf(err, errlen, "%s", tmp);
         return CCD_ESCRIPT;
     }
-    return read_classes(s, err, errlen);
+    int rc = read_classes(s, err, errlen);
+    if (rc == 0) { /* the init event: once per Lua state, after the scenario loaded */
+        lua_rawgeti(L, LUA_REGISTRYINDEX, s->module_ref);
+        lua_getfield(L, -1, "_fire");
+        lua_remove(L, -2);
+        lua_pushliteral(L, "init");
+        ccd_script_pcall(L, 1, 0, err, errlen); /* listener errors are reported by _fire */
+    }
+    return rc;
 }
 
-int ccd_script_open(ccd_script_t *s, const char *path, struct ccd_engine *eng, double seed,
-                    char *err, size_t errlen)
+int ccd_script_open(ccd_script_t *s, const char *path, const ccd_script_env_t *env, char *err,
+                    size_t errlen)
 {
     memset(s, 0, sizeof(*s));
     s->L = luaL_newstate();
@@ -163,11 +173,11 @@ int ccd_script_open(ccd_script_t *s, const char *path, struct ccd_engine *eng, d
     luaL_openlibs(s->L);
     lua_getglobal(s->L, "math");
     lua_getfield(s->L, -1, "randomseed");
-    lua_pushnumber(s->L, seed);
+    lua_pushnumber(s->L, env->seed);
     lua_call(s->L, 1, 0);
     lua_pop(s->L, 1);
     set_package_path(s->L, path);
-    int rc = load_library(s->L, eng, err, errlen);
+    int rc = load_library(s->L, env, err, errlen);
     if (rc == 0) {
         s->run_ref = module_ref(s->L, "_run");
         s->stop_ref = module_ref(s->L, "_stop");

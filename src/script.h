@@ -14,6 +14,7 @@ typedef struct {
     unsigned fixed_count;
     char *host;   /* owned; the class's own `host`, NULL when it has none */
     int insecure; /* the class skips TLS verification */
+    int runnable; /* it has tasks left once -T/-E filtered them */
 } ccd_class_t;
 
 typedef struct {
@@ -24,12 +25,19 @@ typedef struct {
     int run_ref, stop_ref;
 } ccd_script_t;
 
-/* Opens a Lua state, installs the cicada library bound to eng (NULL: the loading-only state of
- * the runner, where user I/O raises an error) and runs the scenario at path. seed initialises
- * math.random. On failure returns CCD_ESCRIPT with the reason in err ("file:line: message" for
- * script errors) and leaves nothing to close. */
-int ccd_script_open(ccd_script_t *s, const char *path, struct ccd_engine *eng, double seed,
-                    char *err, size_t errlen);
+/* Where a scenario is loaded. */
+typedef struct {
+    struct ccd_engine *eng; /* NULL: the runner's loading-only state, where user I/O raises */
+    double seed;            /* for math.random */
+    const char *tags;       /* -T and -E: comma-separated tag lists, or NULL */
+    const char *exclude_tags;
+} ccd_script_env_t;
+
+/* Opens a Lua state, installs the cicada library for env and runs the scenario at path. On
+ * failure returns CCD_ESCRIPT with the reason in err ("file:line: message" for script errors)
+ * and leaves nothing to close. */
+int ccd_script_open(ccd_script_t *s, const char *path, const ccd_script_env_t *env, char *err,
+                    size_t errlen);
 /* Closes the state and frees the class descriptions. */
 void ccd_script_close(ccd_script_t *s);
 

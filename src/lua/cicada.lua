@@ -1,39 +1,47 @@
--- The scenario library (`require "cicada"`): user classes, wait times, the HTTP client object
--- and the loop every simulated user runs. The engine passes its core functions as `...`.
+-- The scenario library (`require "cicada"`): user classes, task groups, wait times, events,
+-- load shapes, the HTTP client object and the loop every simulated user runs. The engine
+-- passes its core functions as `...`; see docs/scenarios.md for the user's view.
 local core = ...
 
 local yield, random, floor = coroutine.yield, math.random, math.floor
-local type, pairs, ipairs, tostring, error = type, pairs, ipairs, tostring, error
-local setmetatable, xpcall, traceback = setmetatable, xpcall, debug.traceback
-local send, now = core.send, core.now
+local type, pairs, ipairs, tostring, error, next = type, pairs, ipairs, tostring, error, next
+local setmetatable, getmetatable, xpcall, traceback = setmetatable, getmetatable, xpcall, debug.traceback
+local send, now, stopping = core.send, core.now, core.stopping
+local concat, sort = table.concat, table.sort
 
 local M = { _VERSION = core.version }
 local classes = {}        -- user classes in declaration order, and by name
+
+-- Control signals: raised as error objects by interrupt(), stop_user() and reschedule(), they
+-- unwind the user's code up to the loop that handles them; they are never counted as errors.
+local INTERRUPT, INTERRUPT_NOW, STOP_USER, RESCHEDULE = {}, {}, {}, {}
+local signals = { [INTERRUPT] = true, [INTERRUPT_NOW] = true, [STOP_USER] = true, [RESCHEDULE] = true }
+
+local function check_number(v, what, min)
+  if type(v) ~= "number" or v < min or v ~= v then
+    error(what .. ": expected a number >= " .. min .. ", got " .. tostring(v), 3)
+  end
+end
 
 -- Wait times ---------------------------------------------------------------------------------
 
 --- Waits a random time between min and max seconds after each task.
 function M.between(min, max)
-  if type(min) ~= "number" or type(max) ~= "number" or min < 0 or max < min then
-    error("between(min, max): expected 0 <= min <= max, got " .. tostring(min) .. ", " .. tostring(max), 2)
-  end
+  check_number(min, "between(min, max)", 0)
+  check_number(max, "between(min, max)", min)
   local span = max - min
   return function() return min + random() * span end
 end
 
 --- Waits the same time after each task.
 function M.constant(seconds)
-  if type(seconds) ~= "number" or seconds < 0 then
-    error("constant(seconds): expected a number >= 0, got " .. tostring(seconds), 2)
-  end
+  check_number(seconds, "constant(seconds)", 0)
   return function() return seconds end
 end
 
 --- Makes each task start `seconds` after the previous one started (when the task is shorter).
 function M.constant_pacing(seconds)
-  if type(seconds) ~= "number" or seconds < 0 then
-    error("constant_pacing(seconds): expected a number >= 0, got " .. tostring(seconds), 2)
-  end
+  check_number(seconds, "constant_pacing(seconds)", 0)
   return function(self)
     local left = seconds - (now() - self._task_started)
     return left > 0 and left or 0
@@ -42,11 +50,47 @@ end
 
 --- Runs at most `rate` tasks per second per user.
 function M.constant_throughput(rate)
-  if type(rate) ~= "number" or rate <= 0 then
-    error("constant_throughput(rate): expected a number > 0, got " .. tostring(rate), 2)
-  end
+  check_number(rate, "constant_throughput(rate)", 0)
+  if rate == 0 then error("constant_throughput(rate): rate must be > 0", 2) end
   return M.constant_pacing(1 / rate)
 end
+
+-- Events -------------------------------------------------------------------------------------
+
+local Event = {}
+Event.__index = Event
+
+--- Adds a listener; returns it, so that it can be removed.
+function Event:add(fn)
+  if type(fn) ~= "function" then error("events." .. self.name .. ":add(fn): fn must be a function", 2) end
+  self[#self + 1] = fn
+  return fn
+end
+
+function Event:remove(fn)
+  for i = #self, 1, -1 do if self[i] == fn then table.remove(self, i) end end
+end
+
+local function listener_error(e)
+  return tostring(e) .. "\n" .. traceback("", 2):sub(2)
+end
+
+--- Calls every listener with the arguments; a failing listener is reported and the others run.
+function Event:fire(...)
+  for i = 1, #self do
+    local ok, err = xpcall(self[i], listener_error, ...)
+    if not ok then
+      core.exception("error in a listener of events." .. self.name .. ": " .. err:match("^[^\n]*"), err)
+    end
+  end
+end
+
+M.events = {}
+for _, name in ipairs { "init", "test_start", "test_stop", "request", "spawning_complete",
+                        "user_error", "quitting" } do
+  M.events[name] = setmetatable({ name = name }, Event)
+end
+local request_event, user_error_event = M.events.request, M.events.user_error
 
 -- Utilities ----------------------------------------------------------------------------------
 
@@ -61,6 +105,41 @@ M.time = now
 M.json = { encode = core.json_encode, decode = core.json_decode, null = core.null }
 M.tcp = core.tcp            -- raw TCP/TLS sockets for any protocol (see docs/scenarios.md)
 M.data = core.data          -- data files shared by every user of the process
+M.random = core.random
+
+--- Records a measured request of any protocol in the statistics (Locust's
+--- events.request.fire): { type =, name =, response_time = ms, length = bytes, error = text }.
+function M.record(r)
+  if type(r) ~= "table" or type(r.type) ~= "string" or type(r.name) ~= "string"
+      or type(r.response_time) ~= "number" then
+    error("record{ type = string, name = string, response_time = ms [, length, error] }", 2)
+  end
+  local err = r.error
+  if err ~= nil and err ~= false then err = tostring(err) else err = nil end
+  core.record(r.type, r.name, r.response_time, r.length or 0, err)
+  if request_event[1] then
+    request_event:fire { request_type = r.type, name = r.name, response_time = r.response_time,
+                         response_length = r.length or 0, exception = err }
+  end
+end
+
+--- Stops the running user (its on_stop runs); Locust's StopUser.
+function M.stop_user() error(STOP_USER, 0) end
+--- Ends the current task and starts the next one at once, without waiting.
+function M.reschedule() error(RESCHEDULE, 0) end
+--- Stops the whole test (every user's on_stop runs, then the final report).
+function M.stop_test(reason) core.stop_test(reason and tostring(reason) or "stopped by the scenario") end
+
+--- Declares a CI threshold, checked at the end of the run like --check-<metric> (a breach
+--- exits with code 3): cicada.threshold("p95", "200ms"), cicada.threshold("fail-ratio", "1%"),
+--- cicada.threshold("p99", "/api/items=1s").
+M._thresholds = {}
+function M.threshold(metric, spec)
+  if type(metric) ~= "string" or (type(spec) ~= "string" and type(spec) ~= "number") then
+    error("cicada.threshold(metric, spec): e.g. cicada.threshold(\"p95\", \"200ms\")", 2)
+  end
+  M._thresholds[#M._thresholds + 1] = { metric, tostring(spec) }
+end
 
 -- HTTP client --------------------------------------------------------------------------------
 
@@ -92,21 +171,62 @@ function Response:json()
   return v
 end
 
+-- With catch_response, the script decides the outcome: success() or failure(message). A
+-- response left undecided is recorded as it stands when its task ends.
+local function decide(r, err)
+  if r._decided then return end
+  r._decided = true
+  core.record(r._method, r.name, r.elapsed * 1000, #r.body, err)
+  if request_event[1] then
+    request_event:fire { request_type = r._method, name = r.name, response_time = r.elapsed * 1000,
+                         response_length = #r.body, exception = err, response = r }
+  end
+end
+
+function Response:success() decide(self, nil) end
+
+function Response:failure(message)
+  decide(self, message ~= nil and tostring(message) or "failure")
+end
+
 local Client = {}
 Client.__index = Client
 
+local function fire_request(method, name, r, err)
+  request_event:fire { request_type = method, name = name, response_time = r.elapsed * 1000,
+                       response_length = #r.body, exception = err, response = r, url = r._target }
+end
+
 --- Sends a request and waits for its response (the user yields; other users run meanwhile).
 function Client:request(method, url, opts)
-  local name, failed = send(method, url, opts)
-  if failed then
-    return setmetatable({ status = 0, body = "", elapsed = 0, error = failed, _raw = "",
-                          ok = false, name = name, _target = url }, Response)
+  local user = self._user
+  local catch = opts and opts.catch_response
+  if user._rename and not (opts and opts.name) then
+    opts = opts or {}
+    opts.name = user._rename
   end
-  local status, body, elapsed, err, raw = yield()
-  return setmetatable({
-    status = status, body = body, elapsed = elapsed, error = err, _raw = raw,
-    ok = err == nil and status < 400, name = name, _target = url,
-  }, Response)
+  local name, failed = send(method, url, opts, self.headers)
+  local r
+  if failed then
+    r = setmetatable({ status = 0, body = "", elapsed = 0, error = failed, _raw = "", ok = false,
+                       name = name, _target = url, history = {} }, Response)
+  else
+    local status, body, elapsed, err, raw, final, history = yield()
+    r = setmetatable({ status = status, body = body, elapsed = elapsed, error = err, _raw = raw,
+                       ok = err == nil and status < 400, name = name, _target = final or url,
+                       history = history or {} }, Response)
+  end
+  if catch then
+    r._method = method
+    local pending = user._pending
+    pending[#pending + 1] = r
+    r.ok = true
+    return r
+  end
+  if request_event[1] then
+    fire_request(method, name, r, r.error or (r.status >= 400 and ("HTTP " .. r.status) or nil))
+  end
+  return r
 end
 
 for _, m in ipairs { "get", "post", "put", "patch", "delete", "head", "options" } do
@@ -114,11 +234,44 @@ for _, m in ipairs { "get", "post", "put", "patch", "delete", "head", "options" 
   Client[m] = function(self, url, opts) return self:request(method, url, opts) end
 end
 
-local client = setmetatable({}, Client)   -- the session is the running user's, kept in C
+--- Counts every request made inside fn under one name (Locust's rename_request).
+function Client:rename(name, fn)
+  local user = self._user
+  local previous = user._rename
+  user._rename = name
+  local ok, e = pcall(fn)
+  user._rename = previous
+  if not ok then error(e, 0) end
+end
 
--- User classes -------------------------------------------------------------------------------
+-- Records the catch_response responses a task left undecided.
+local function settle(user)
+  local pending = user._pending
+  for i = 1, #pending do
+    local r = pending[i]
+    pending[i] = nil
+    if not r._decided then
+      local err = r.error or (r.status >= 400 and ("HTTP " .. r.status) or nil)
+      decide(r, err)
+    end
+  end
+end
 
-local function check_class(name, def)
+-- User classes and task groups ---------------------------------------------------------------
+
+-- What every user can do, whatever its class: the root of every class's method lookup.
+local UserBase = {}
+UserBase.__index = UserBase
+
+--- Leaves the current task group; with reschedule, the parent's next task starts at once.
+function UserBase:interrupt(reschedule) error(reschedule and INTERRUPT_NOW or INTERRUPT, 0) end
+function UserBase:stop() error(STOP_USER, 0) end
+
+local function class_error(def, msg)
+  error("user class '" .. tostring(def.name) .. "': " .. msg, 3)
+end
+
+local function check_definition(name, def)
   if type(name) ~= "string" or name == "" then
     error("cicada.user(name, definition): name must be a non-empty string", 3)
   end
@@ -127,119 +280,369 @@ local function check_class(name, def)
     error("cicada.user('" .. name .. "', definition): definition must be a table", 3)
   end
   def = def or {}
+  def.name = name
   if def.weight ~= nil and (type(def.weight) ~= "number" or def.weight < 0) then
-    error("user class '" .. name .. "': weight must be a number >= 0", 3)
+    class_error(def, "weight must be a number >= 0")
+  end
+  if def.fixed_count ~= nil and (type(def.fixed_count) ~= "number" or def.fixed_count < 0
+      or def.fixed_count ~= floor(def.fixed_count)) then
+    class_error(def, "fixed_count must be a whole number >= 0")
   end
   if def.wait_time ~= nil and type(def.wait_time) ~= "function" then
-    error("user class '" .. name .. "': wait_time must be a function (e.g. cicada.between(1, 2))", 3)
+    class_error(def, "wait_time must be a function (e.g. cicada.between(1, 2))")
+  end
+  if def.extends ~= nil and (type(def.extends) ~= "table" or not def.extends._is_class) then
+    class_error(def, "extends must be a class made by cicada.user")
   end
   return def
 end
 
---- Declares a user class. `definition` holds weight, host, wait_time, tasks, on_start,
---- on_stop; task methods may be added to the returned table afterwards.
+--- Declares a user class. `definition` holds weight, fixed_count, host, wait_time, tasks,
+--- headers, on_start, on_stop, abstract and extends (a base class to inherit from); task
+--- methods may be added to the returned table afterwards.
 function M.user(name, def)
-  def = check_class(name, def)
-  def.name = name
+  def = check_definition(name, def)
+  def._is_class = true
+  def.__index = def
+  setmetatable(def, { __index = def.extends or UserBase })
+  if rawget(def, "abstract") == nil then def.abstract = false end
   classes[#classes + 1] = def
   classes[name] = def
-  def.__index = def
   return def
 end
 
--- Turns a class's `tasks` into a list in which each task appears `weight` times (as Locust
--- does), so picking one is a single random index.
-local function task_entry(class, key, spec)
-  local fn, weight = nil, 1
-  if type(spec) == "number" then
-    fn, weight = class[key], spec
-  elseif type(spec) == "function" then
-    fn = spec
-  elseif type(spec) == "table" then
-    fn, weight = spec[1] or spec.fn or class[key], spec.weight or 1
+local function make_group(def, sequential)
+  if type(def) ~= "table" then error("a task group is defined by a table", 3) end
+  if def.wait_time ~= nil and type(def.wait_time) ~= "function" then
+    error("task group: wait_time must be a function", 3)
   end
-  if type(fn) ~= "function" then
-    error("user class '" .. class.name .. "': task '" .. tostring(key) ..
-      "' is not a function (define function " .. class.name .. ":" .. tostring(key) .. "(), or give one)", 0)
+  def._is_group, def._sequential = true, sequential
+  return def
+end
+
+--- A nested group of tasks (Locust's TaskSet): once picked, the user runs the group's tasks
+--- until one of them calls self:interrupt().
+function M.group(def) return make_group(def, false) end
+
+--- A group whose tasks run in the order declared, over and over (SequentialTaskSet).
+function M.sequence(def) return make_group(def, true) end
+
+--- Attaches tags to a task or group: tasks = { index = cicada.tag({"web"}, 3) }.
+function M.tag(tags, task)
+  return { weight = type(task) == "number" and task or nil, tags = tags,
+           type(task) ~= "number" and task or nil }
+end
+
+-- Task preparation: tasks declared in many forms become flat lists of entries in which each
+-- task appears `weight` times (so picking is one random index), filtered by -T/-E tags.
+
+local include_tags, exclude_tags = {}, {}
+local has_include = false
+for t in (core.tags or ""):gmatch("[^,%s]+") do include_tags[t], has_include = true, true end
+for t in (core.exclude_tags or ""):gmatch("[^,%s]+") do exclude_tags[t] = true end
+
+local function tag_set(parent, tags)
+  if not tags then return parent end
+  local set = {}
+  for t in pairs(parent) do set[t] = true end
+  for _, t in ipairs(tags) do set[t] = true end
+  return set
+end
+
+local function tags_allow(set)
+  for t in pairs(set) do if exclude_tags[t] then return false end end
+  if not has_include then return true end
+  for t in pairs(set) do if include_tags[t] then return true end end
+  return false
+end
+
+-- Resolves one declared task into (target, weight, tags): target is a function or a group.
+local function resolve_task(owner, key, spec, where)
+  local target, weight, tags = nil, 1, nil
+  if type(spec) == "number" then
+    target, weight = owner[key], spec
+  elseif type(spec) == "function" then
+    target = spec
+  elseif type(spec) == "string" then
+    target = owner[spec]
+    key = spec
+  elseif type(spec) == "table" and spec._is_group then
+    target, weight, tags = spec, spec.weight or 1, spec.tags
+  elseif type(spec) == "table" then
+    target = spec[1] or spec.fn or owner[key]
+    weight, tags = spec.weight or 1, spec.tags
+  end
+  if type(target) ~= "function" and not (type(target) == "table" and target._is_group) then
+    error(where .. ": task '" .. tostring(key) .. "' is not a function or group (define " ..
+          "function " .. where:match("'(.*)'") .. ":" .. tostring(key) .. "(), or give one)", 0)
   end
   if type(weight) ~= "number" or weight < 0 or weight ~= floor(weight) then
-    error("user class '" .. class.name .. "': task '" .. tostring(key) .. "' weight must be a whole number >= 0", 0)
+    error(where .. ": task '" .. tostring(key) .. "' weight must be a whole number >= 0", 0)
   end
-  return fn, weight
+  return target, weight, tags, tostring(key)
 end
 
-local function prepare(class)
-  local tasks = class.tasks
+local prepare_node
+
+-- Lists a node's tasks in a stable order: array entries in order, then named ones by name.
+local function declared(node, where)
+  local tasks = node.tasks
   if type(tasks) ~= "table" or next(tasks) == nil then
-    error("user class '" .. class.name .. "' has no tasks (set tasks = { method_name = weight, ... })", 0)
+    error(where .. " has no tasks (set tasks = { method_name = weight, ... })", 0)
   end
-  local keys = {}
-  for k, v in pairs(tasks) do
-    if type(k) == "number" then keys[#keys + 1] = { v, 1 } else keys[#keys + 1] = { k, v } end
+  local out, named = {}, {}
+  for i, spec in ipairs(tasks) do out[#out + 1] = { i, spec } end
+  for k, spec in pairs(tasks) do
+    if type(k) ~= "number" then named[#named + 1] = { k, spec } end
   end
-  table.sort(keys, function(a, b) return tostring(a[1]) < tostring(b[1]) end)
-  local list, names, weights = {}, {}, {}
-  for _, kv in ipairs(keys) do
-    local fn, w = task_entry(class, kv[1], kv[2])
-    for _ = 1, w do list[#list + 1] = fn end
-    names[#names + 1], weights[#weights + 1] = tostring(kv[1]), w
-  end
-  if #list == 0 then error("user class '" .. class.name .. "': every task has weight 0", 0) end
-  class._list, class._task_names, class._task_weights = list, names, weights
-  class.wait_time = class.wait_time or M.constant(0)
+  sort(named, function(a, b) return tostring(a[1]) < tostring(b[1]) end)
+  for _, kv in ipairs(named) do out[#out + 1] = kv end
+  return out
 end
 
--- Called by the engine once the scenario has loaded: validates every class and returns
--- their descriptions { name, weight, host }.
-function M._prepare()
-  if #classes == 0 then error("the scenario defines no user class (use cicada.user)", 0) end
+-- Builds node's prepared form: { _list, _entries, _sequential, wait_time, ... }. Groups are
+-- copied per place of use, since the tags they inherit may differ.
+function prepare_node(owner, node, inherited, wait_time, where, depth)
+  if depth > 20 then error(where .. ": task groups nested too deep (a cycle?)", 0) end
+  local prepared = { _list = {}, _entries = {}, _sequential = node._sequential,
+                     wait_time = node.wait_time or wait_time, _node = node }
+  for _, kv in ipairs(declared(node, where)) do
+    local target, weight, tags, name = resolve_task(owner, kv[1], kv[2], where)
+    local set = tag_set(inherited, tags)
+    if type(target) == "table" then
+      local sub = prepare_node(target, target, tag_set(set, target.tags), prepared.wait_time,
+                               where .. " group '" .. name .. "'", depth + 1)
+      if #sub._list > 0 then target = sub else target = nil end
+    elseif not tags_allow(set) then
+      target = nil
+    end
+    if target and weight > 0 then
+      local list = prepared._list
+      for _ = 1, (node._sequential and 1 or weight) do list[#list + 1] = target end
+      prepared._entries[#prepared._entries + 1] = { name = name, weight = weight, target = target }
+    end
+  end
+  return prepared
+end
+
+local function prepare_class(class)
+  local where = "user class '" .. class.name .. "'"
+  if class.host ~= nil and type(class.host) ~= "string" then error(where .. ": host must be a string", 0) end
+  local root = prepare_node(class, class, tag_set({}, class.tags), class.wait_time or M.constant(0), where, 0)
+  class._root = root
+  class._runnable = #root._list > 0
+end
+
+local function runnable_classes()
   local out = {}
-  for i, class in ipairs(classes) do
-    prepare(class)
-    out[i] = { name = class.name, weight = class.weight or 1, host = class.host,
-               fixed_count = class.fixed_count or 0, insecure = class.insecure and 1 or 0 }
+  for _, class in ipairs(classes) do
+    if not rawget(class, "abstract") then out[#out + 1] = class end
   end
   return out
 end
 
+-- Called by the engine once the scenario has loaded: validates every class and returns the
+-- descriptions of those that can run.
+function M._prepare()
+  local list = runnable_classes()
+  if #list == 0 then error("the scenario defines no user class to run (use cicada.user)", 0) end
+  local out = {}
+  for _, class in ipairs(list) do
+    prepare_class(class)
+    out[#out + 1] = { name = class.name, weight = class.weight or 1, host = class.host,
+                      fixed_count = class.fixed_count or 0, insecure = class.insecure and 1 or 0,
+                      runnable = class._runnable and 1 or 0 }
+  end
+  M._runnable = list
+  return out
+end
+
+-- Task ratios (for --show-task-ratio and the web UI): per class, the share of each task.
+local function ratio_lines(node, share, indent, lines)
+  local total = 0
+  for _, e in ipairs(node._entries) do total = total + e.weight end
+  for _, e in ipairs(node._entries) do
+    local r = node._sequential and share / #node._entries or share * e.weight / total
+    lines[#lines + 1] = string.format("%s%6.1f%%  %s", indent, r * 100, e.name)
+    if type(e.target) == "table" then ratio_lines(e.target, r, indent .. "    ", lines) end
+  end
+end
+
+function M._task_ratio(selected)
+  local lines, total = {}, 0
+  for _, class in ipairs(M._runnable) do
+    if selected[class.name] then total = total + (class.weight or 1) end
+  end
+  for _, class in ipairs(M._runnable) do
+    if selected[class.name] then
+      local share = total > 0 and (class.weight or 1) / total or 0
+      lines[#lines + 1] = string.format("%6.1f%%  %s", share * 100, class.name)
+      ratio_lines(class._root, 1, "    ", lines)
+    end
+  end
+  return concat(lines, "\n")
+end
+
+function M._list_classes()
+  local lines = {}
+  for _, class in ipairs(M._runnable) do
+    local names = {}
+    for _, e in ipairs(class._root._entries) do names[#names + 1] = e.name end
+    lines[#lines + 1] = class.name .. ": " .. concat(names, ", ")
+  end
+  return concat(lines, "\n")
+end
+
+-- Load shapes --------------------------------------------------------------------------------
+
+local shape_fn
+
+--- Drives the user count over time: fn(run_time_seconds) returns users, spawn_rate[, classes]
+--- or nil to end the test; called once a second by the runner.
+function M.shape(fn)
+  if type(fn) ~= "function" then error("cicada.shape(fn): fn must be a function", 2) end
+  if shape_fn then error("a load shape is already defined", 2) end
+  shape_fn = fn
+end
+
+--- A shape from a list of stages, each held for its duration (seconds or "1m30s"):
+--- { { duration = 60, users = 100, rate = 10 [, classes = {...}] }, ... }.
+function M.stages(list)
+  if type(list) ~= "table" or #list == 0 then error("cicada.stages(list): expected a non-empty list of stages", 2) end
+  local ends, t = {}, 0
+  for i, s in ipairs(list) do
+    local d = type(s.duration) == "string" and core.duration(s.duration) or s.duration
+    if type(d) ~= "number" or d <= 0 then error("stage " .. i .. ": duration must be > 0", 2) end
+    if type(s.users) ~= "number" or s.users < 0 then error("stage " .. i .. ": users must be >= 0", 2) end
+    if s.rate ~= nil and (type(s.rate) ~= "number" or s.rate <= 0) then error("stage " .. i .. ": rate must be > 0", 2) end
+    t = t + d
+    ends[i] = t
+  end
+  M.shape(function(run_time)
+    for i, s in ipairs(list) do
+      if run_time < ends[i] then return s.users, s.rate or 1, s.classes, i, #list end
+    end
+    return nil
+  end)
+end
+
+function M._shape_tick(run_time)
+  return shape_fn(run_time)
+end
+
+function M._has_shape() return shape_fn ~= nil end
+
+function M._fire(name, ...) M.events[name]:fire(...) end
+
 -- The user loop ------------------------------------------------------------------------------
 
+local function clean_traceback(level)
+  local tb = traceback("", level + 1):sub(2)
+  local cut = tb:find("\n%s*%[C%]: in function 'xpcall'")
+  return cut and tb:sub(1, cut - 1) or tb
+end
+
 local function on_error(e)
-  return { msg = tostring(e), tb = traceback(tostring(e), 2) }
+  if signals[e] then return e end
+  local msg = tostring(e)
+  return { msg = msg, tb = msg .. "\n" .. clean_traceback(2) }
 end
 
-local function protected(fn, self)
+local function report(self, e)
+  core.exception(e.msg, e.tb)
+  if user_error_event[1] then user_error_event:fire(self, e.msg, e.tb) end
+end
+
+-- Runs fn(self); returns a control signal, or nil when fn returned or raised an error (which
+-- is counted).
+local function run_fn(fn, self)
   local ok, e = xpcall(fn, on_error, self)
-  if not ok then core.exception(e.msg, e.tb) end
+  if self._pending[1] then settle(self) end
+  if ok then return nil end
+  if signals[e] then return e end
+  report(self, e)
+  return nil
 end
 
--- The body of a user's coroutine: on_start, then tasks picked by weight with waits between,
--- until the engine stops the user.
-function M._run(class_index)
-  local class = classes[class_index]
-  local self = setmetatable({ client = client, host = core.host(), _task_started = now() }, class)
-  core.set_self(self)
-  if class.on_start then protected(class.on_start, self) end
-  local list, n, wait = class._list, #class._list, class.wait_time
-  while not core.stopping() do
-    self._task_started = now()
-    protected(list[random(n)], self)
-    if core.stopping() then break end
-    local ok, w = xpcall(wait, on_error, self)
-    if not ok then core.exception(w.msg, w.tb); w = 1 end
-    if type(w) ~= "number" then
-      core.exception("wait_time of '" .. class.name .. "' returned " .. type(w) .. ", not seconds", "")
-      w = 1
-    end
-    if w > 0 then core.wait(w); yield() end
+local function do_wait(self, wait_time)
+  local ok, w = xpcall(wait_time, on_error, self)
+  if not ok then
+    if signals[w] then return end
+    report(self, w)
+    w = 1
+  elseif type(w) ~= "number" or w ~= w then
+    report(self, { msg = "wait_time returned " .. type(w) .. ", not seconds", tb = "" })
+    w = 1
   end
-  if class.on_stop then protected(class.on_stop, self) end
+  if w > 0 then core.wait(w); yield() end
+end
+
+local run_node
+
+local function run_group(self, group)
+  local node = group._node
+  local sig
+  if node.on_start then sig = run_fn(node.on_start, self) end
+  if sig == nil then sig = run_node(self, group, true) end
+  if node.on_stop and sig ~= STOP_USER then
+    local s = run_fn(node.on_stop, self)
+    if s == STOP_USER then sig = s end
+  end
+  return sig
+end
+
+-- Runs a class's or group's tasks until the user stops, or (in a group) until interrupted.
+-- Returns the signal that ended it.
+function run_node(self, node, in_group)
+  local list, n, seq, wait = node._list, #node._list, node._sequential, node.wait_time
+  local i = 0
+  while not stopping() do
+    local task
+    if seq then i = i % n + 1; task = list[i] else task = list[random(n)] end
+    self._task_started = now()
+    local sig
+    if type(task) == "table" then
+      sig = run_group(self, task)
+      if sig == INTERRUPT then sig = nil elseif sig == INTERRUPT_NOW then sig = RESCHEDULE end
+    else
+      sig = run_fn(task, self)
+    end
+    if sig == STOP_USER then return sig end
+    if sig == INTERRUPT or sig == INTERRUPT_NOW then
+      if in_group then return sig end
+      report(self, { msg = "interrupt() called outside a task group", tb = "" })
+      sig = nil
+    end
+    if stopping() then break end
+    if sig ~= RESCHEDULE then do_wait(self, wait) end
+  end
+  return nil
+end
+
+local function new_user(class)
+  local self = setmetatable({ host = core.host(), _task_started = now(), _pending = {} }, class)
+  local headers = {}
+  for k, v in pairs(class.headers or {}) do headers[k] = v end
+  self.client = setmetatable({ _user = self, headers = headers }, Client)
+  return self
+end
+
+-- The body of a user's coroutine: on_start, then its tasks with waits between, until the
+-- engine stops the user or the user stops itself; then on_stop.
+function M._run(class_index)
+  local class = M._runnable[class_index]
+  local self = new_user(class)
+  core.set_self(self)
+  local sig
+  if class.on_start then sig = run_fn(class.on_start, self) end
+  if sig ~= STOP_USER then run_node(self, class._root, false) end
+  if class.on_stop then run_fn(class.on_stop, self) end
 end
 
 -- Runs on_stop for a user whose coroutine was abandoned (stopped while waiting).
 function M._stop(class_index, self)
-  local class = classes[class_index]
-  if class.on_stop then protected(class.on_stop, self) end
+  local class = M._runnable[class_index]
+  if class.on_stop then run_fn(class.on_stop, self) end
 end
 
 return M

@@ -95,7 +95,7 @@ Test(report, json_parses_back_with_the_numbers)
     ccd_stats_t *s = sample_stats();
     capture_t c;
     cap_open(&c);
-    cr_assert_eq(ccd_report_json(c.f, s, 25, 12.5), 0);
+    cr_assert_eq(ccd_report_json(c.f, s, NULL, 25, 12.5), 0);
     char *text = cap_close(&c);
     json_error_t err;
     json_t *doc = json_loads(text, 0, &err);
@@ -155,7 +155,7 @@ Test(report, json_is_one_document)
     ccd_stats_t *s = sample_stats();
     capture_t c;
     cap_open(&c);
-    cr_assert_eq(ccd_report_json(c.f, s, 1, 1), 0);
+    cr_assert_eq(ccd_report_json(c.f, s, NULL, 1, 1), 0);
     char *text = cap_close(&c);
     /* json_loads without JSON_DISABLE_EOF_CHECK rejects anything after the document. */
     json_error_t err;
@@ -172,7 +172,7 @@ Test(report, json_empty_stats)
     ccd_stats_t *s = ccd_stats_new(T0);
     capture_t c;
     cap_open(&c);
-    cr_assert_eq(ccd_report_json(c.f, s, 0, 0), 0);
+    cr_assert_eq(ccd_report_json(c.f, s, NULL, 0, 0), 0);
     char *text = cap_close(&c);
     json_t *doc = json_loads(text, 0, NULL);
     cr_assert_not_null(doc);
