@@ -30,8 +30,11 @@ struct ccd_user {
     int class_idx;
     uint8_t state;
     bool stopping; /* finish the current task, then stop */
-    bool in_stop;
-    bool catch_response;  /* the request in flight is recorded by the script's decision */  /* running on_stop: the coroutine's end frees the user */
+    bool in_stop;         /* running on_stop: the coroutine's end frees the user */
+    bool catch_response;  /* the request in flight is recorded by the script's decision */
+    bool follow;          /* the request in flight follows redirects */
+    uint8_t hops_left;    /* redirects it may still follow */
+    int64_t elapsed_acc;  /* time spent in the redirects followed so far */
     ev_timer timer;
     ccd_http_session_t *http;          /* created on the first request */
     /* While the user waits on some other I/O (a socket), how to cancel it when the user is

@@ -218,6 +218,24 @@ static void read_auth(lua_State *L, ccd_engine_t *e, int t, size_t *n)
                (ccd_slice_t){e->auth.base, e->auth.len});
 }
 
+/* The options that concern the whole request, not each hop of its redirects. */
+static void read_request_flags(lua_State *L, ccd_user_t *u, int t)
+{
+    lua_getfield(L, t, "catch_response");
+    u->catch_response = lua_toboolean(L, -1);
+    lua_getfield(L, t, "allow_redirects");
+    if (!lua_isnil(L, -1))
+        u->follow = lua_toboolean(L, -1);
+    lua_getfield(L, t, "max_redirects");
+    if (!lua_isnil(L, -1)) {
+        double max = lua_tonumber(L, -1);
+        if (!lua_isnumber(L, -1) || max < 0 || max > 255)
+            luaL_error(L, "option 'max_redirects' must be a number from 0 to 255");
+        u->hops_left = (uint8_t)max;
+    }
+    lua_pop(L, 3);
+}
+
 /* Reads the options at index t (0: none) and the user's default headers at index d. */
 static void read_opts(lua_State *L, ccd_engine_t *e, ccd_user_t *u, int t, int d,
                       ccd_http_request_t *req)
@@ -237,8 +255,8 @@ static void read_opts(lua_State *L, ccd_engine_t *e, ccd_user_t *u, int t, int d
         lua_getfield(L, t, "insecure");
         if (!lua_isnil(L, -1))
             req->insecure = lua_toboolean(L, -1);
-        lua_getfield(L, t, "catch_response");
-        u->catch_response = lua_toboolean(L, -1);
+        if (!lua_toboolean(L, 6))
+            read_request_flags(L, u, t);
     }
     if (ctype && !find_header(e, n, "Content-Type", 12))
         set_header(L, e, &n, (ccd_slice_t){"Content-Type", 12}, (ccd_slice_t){ctype, strlen(ctype)});
@@ -246,9 +264,14 @@ static void read_opts(lua_State *L, ccd_engine_t *e, ccd_user_t *u, int t, int d
     req->nheaders = n;
 }
 
-/* Pushes the stats name: opts.name, else the URL's path and query (as Locust). */
+/* Pushes the stats name: the name given for a redirect's next hop, opts.name, else the URL's
+ * path and query (as Locust). */
 static void push_name(lua_State *L, ccd_engine_t *e, int t, size_t path_off, int rewritten)
 {
+    if (lua_isstring(L, 5)) {
+        lua_pushvalue(L, 5);
+        return;
+    }
     if (t) {
         lua_getfield(L, t, "name");
         if (lua_isstring(L, -1))
@@ -278,8 +301,16 @@ static void record_unsent(lua_State *L, ccd_engine_t *e, ccd_user_t *u, int rc)
                          u->req_name_len, 0, 0, msg, strlen(msg), ev_now(e->loop));
 }
 
-/* send(method, url, opts, default_headers) -> name [, error]: starts a request for the
- * running user, who then yields until on_response resumes it. */
+#define MAX_REDIRECTS 30 /* as Python requests */
+
+static bool is_redirect(int status)
+{
+    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+/* send(method, url, opts, default_headers [, name, hop]) -> name [, error]: starts a request
+ * for the running user, who then yields until on_response resumes it. With hop, the request
+ * is the next hop of a redirect: it keeps the first hop's name, time and redirect budget. */
 static int l_send(lua_State *L)
 {
     ccd_engine_t *e = ccd_lcore_engine(L);
@@ -290,7 +321,12 @@ static int l_send(lua_State *L)
     int t = lua_istable(L, 3) ? 3 : 0, d = lua_istable(L, 4) ? 4 : 0;
     ccd_http_request_t req = {.method = {method, mlen}};
     req.insecure = e->script.classes[u->class_idx].insecure;
-    u->catch_response = false;
+    if (!lua_toboolean(L, 6)) {
+        u->catch_response = false;
+        u->follow = !(mlen == 4 && memcmp(method, "HEAD", 4) == 0);
+        u->hops_left = MAX_REDIRECTS;
+        u->elapsed_acc = 0;
+    }
     build_url(L, e, u, url, ulen, &path_off);
     int rewritten = has_scheme(url, ulen) || (ulen > 0 && url[0] != '/');
     if (t) {
@@ -303,8 +339,10 @@ static int l_send(lua_State *L)
     req.url = (ccd_slice_t){e->url.base, e->url.len};
     push_name(L, e, t, path_off, rewritten);
     int name_idx = lua_gettop(L);
-    u->req_method = method;
-    u->req_method_len = mlen;
+    if (!lua_toboolean(L, 6)) { /* a redirect's hops count under the first one's method */
+        u->req_method = method;
+        u->req_method_len = mlen;
+    }
     u->req_name = lua_tolstring(L, name_idx, &u->req_name_len);
     if (!u->http && !(u->http = ccd_http_session_new(e->http)))
         return luaL_error(L, "out of memory");
@@ -351,27 +389,102 @@ static void push_raw_headers(lua_State *co, ccd_engine_t *e, const ccd_http_resp
     lua_pushlstring(co, e->text.base ? e->text.base : "", e->text.len);
 }
 
-/* Resumes the user with: status, body, elapsed seconds, failure text or nil, raw headers,
- * final URL (nil: the one requested), redirect history (nil: none). */
+static const ccd_header_t *find_response_header(const ccd_http_response_t *res, const char *name)
+{
+    size_t len = strlen(name);
+    for (size_t i = 0; i < res->nheaders; i++)
+        if (res->headers[i].name.len == len && strncasecmp(res->headers[i].name.base, name, len) == 0)
+            return &res->headers[i];
+    return NULL;
+}
+
+/* The Location of a redirect the request in flight follows, or NULL. */
+static const ccd_header_t *redirect_to_follow(ccd_user_t *u, const ccd_http_response_t *res)
+{
+    if (res->err || !u->follow || !is_redirect(res->status))
+        return NULL;
+    return find_response_header(res, "Location");
+}
+
+/* Resumes the user with: status, body, elapsed seconds (redirects included), failure text or
+ * nil, raw headers, and the Location to follow next (nil when this response is the last). The
+ * request is counted once, when its last response arrives. */
 static void on_response(void *ud, const ccd_http_response_t *res)
 {
     ccd_user_t *u = ud;
     ccd_engine_t *e = u->eng;
     lua_State *co = u->co;
+    const ccd_header_t *location = redirect_to_follow(u, res);
+    int64_t elapsed = u->elapsed_acc + res->elapsed_us;
     size_t elen = 0;
     const char *err = failure_text(e, res, &elen);
-    if (!u->catch_response)
+    if (location && u->hops_left == 0) {
+        err = "too many redirects";
+        elen = strlen(err);
+        location = NULL;
+    }
+    if (location) {
+        u->hops_left--;
+        u->elapsed_acc = elapsed;
+    } else if (!u->catch_response) {
         ccd_stats_record(e->stats, u->req_method, u->req_method_len, u->req_name,
-                         u->req_name_len, res->elapsed_us, res->bytes, err, elen, ev_now(e->loop));
+                         u->req_name_len, elapsed, res->bytes, err, elen, ev_now(e->loop));
+    }
     lua_pushinteger(co, res->status);
     lua_pushlstring(co, res->body.base ? res->body.base : "", res->body.len);
-    lua_pushnumber(co, (double)res->elapsed_us / 1e6);
+    lua_pushnumber(co, (double)elapsed / 1e6);
     if (err)
         lua_pushlstring(co, err, elen);
     else
         lua_pushnil(co);
     push_raw_headers(co, e, res);
-    ccd_user_resume(u, 5);
+    if (location)
+        lua_pushlstring(co, location->value.base, location->value.len);
+    else
+        lua_pushnil(co);
+    ccd_user_resume(u, 6);
+}
+
+/* resolve_url(base, reference) -> the absolute URL reference points to from base (RFC 3986
+ * in the cases servers use: absolute, scheme-relative, absolute path, relative path, query). */
+static int l_resolve_url(lua_State *L)
+{
+    size_t blen, rlen;
+    const char *base = luaL_checklstring(L, 1, &blen), *ref = luaL_checklstring(L, 2, &rlen);
+    const char *scheme_end = strstr(base, "://");
+    if (has_scheme(ref, rlen) || !scheme_end) {
+        lua_pushvalue(L, 2);
+        return 1;
+    }
+    const char *host = scheme_end + 3, *path = strchr(host, '/');
+    size_t origin = path ? (size_t)(path - base) : blen;
+    if (rlen >= 2 && ref[0] == '/' && ref[1] == '/') { /* scheme-relative */
+        lua_pushlstring(L, base, (size_t)(host - base) - 2);
+        lua_pushvalue(L, 2);
+    } else if (rlen > 0 && ref[0] == '/') {
+        lua_pushlstring(L, base, origin);
+        lua_pushvalue(L, 2);
+    } else if (rlen > 0 && ref[0] == '?') {
+        const char *q = memchr(base, '?', blen);
+        lua_pushlstring(L, base, q ? (size_t)(q - base) : blen);
+        lua_pushvalue(L, 2);
+    } else { /* relative to the base path's directory */
+        const char *q = memchr(base + origin, '?', blen - origin);
+        size_t end = q ? (size_t)(q - base) : blen, dir = origin;
+        for (size_t i = origin; i < end; i++)
+            if (base[i] == '/')
+                dir = i + 1;
+        if (dir == origin) {
+            lua_pushlstring(L, base, origin);
+            lua_pushliteral(L, "/");
+            lua_concat(L, 2);
+        } else {
+            lua_pushlstring(L, base, dir);
+        }
+        lua_pushvalue(L, 2);
+    }
+    lua_concat(L, 2);
+    return 1;
 }
 
 /* parse_headers(raw) -> table with lower-case names; repeated headers joined by ", ". */
@@ -430,6 +543,7 @@ void ccd_lclient_register(lua_State *L, struct ccd_engine *eng)
         {"send", l_send},
         {"parse_headers", l_parse_headers},
         {"full_url", l_full_url},
+        {"resolve_url", l_resolve_url},
         {NULL, NULL},
     };
     for (const luaL_Reg *f = fns; f->name; f++) {

@@ -197,6 +197,44 @@ local function fire_request(method, name, r, err)
                        response_length = #r.body, exception = err, response = r, url = r._target }
 end
 
+local function new_response(status, body, elapsed, failure, raw, name, target, history)
+  return setmetatable({ status = status, body = body, elapsed = elapsed, _failure = failure,
+                        error = status == 0 and failure or nil, _raw = raw, ok = failure == nil,
+                        name = name, _target = target, history = history }, Response)
+end
+
+-- The options of a redirect's next hop: 303 (and 301/302 after a POST) become a GET without
+-- a body, as browsers and Python requests do.
+local function next_hop(method, status, opts)
+  if status == 303 and method ~= "HEAD" or (status == 301 or status == 302) and method == "POST" then
+    local o = {}
+    for k, v in pairs(opts or {}) do
+      if k ~= "body" and k ~= "json" and k ~= "form" then o[k] = v end
+    end
+    return "GET", o
+  end
+  return method, opts
+end
+
+-- Follows redirects from the response that sent the user to `location`; returns the last.
+local function follow(client, method, url, opts, name, status, body, elapsed, failure, raw, location)
+  local history, current = {}, core.full_url(url)
+  if opts and opts.params then   -- the query they made is in the URL redirected from
+    local o = {}
+    for k, v in pairs(opts) do if k ~= "params" then o[k] = v end end
+    opts = o
+  end
+  while location do
+    history[#history + 1] = new_response(status, body, elapsed, failure, raw, name, current, {})
+    method, opts = next_hop(method, status, opts)
+    current = core.resolve_url(current, location)
+    local _, unsent = send(method, current, opts, client.headers, name, true)
+    if unsent then return new_response(0, "", elapsed, unsent, "", name, current, history) end
+    status, body, elapsed, failure, raw, location = yield()
+  end
+  return new_response(status, body, elapsed, failure, raw, name, current, history)
+end
+
 --- Sends a request and waits for its response (the user yields; other users run meanwhile).
 function Client:request(method, url, opts)
   local user = self._user
@@ -205,27 +243,25 @@ function Client:request(method, url, opts)
     opts = opts or {}
     opts.name = user._rename
   end
-  local name, failed = send(method, url, opts, self.headers)
+  local name, unsent = send(method, url, opts, self.headers)
   local r
-  if failed then
-    r = setmetatable({ status = 0, body = "", elapsed = 0, error = failed, _raw = "", ok = false,
-                       name = name, _target = url, history = {} }, Response)
+  if unsent then
+    r = new_response(0, "", 0, unsent, "", name, url, {})
   else
-    local status, body, elapsed, err, raw, final, history = yield()
-    r = setmetatable({ status = status, body = body, elapsed = elapsed, error = err, _raw = raw,
-                       ok = err == nil and status < 400, name = name, _target = final or url,
-                       history = history or {} }, Response)
+    local status, body, elapsed, failure, raw, location = yield()
+    if location then
+      r = follow(self, method, url, opts, name, status, body, elapsed, failure, raw, location)
+    else
+      r = new_response(status, body, elapsed, failure, raw, name, url, {})
+    end
   end
   if catch then
     r._method = method
     local pending = user._pending
     pending[#pending + 1] = r
-    r.ok = true
     return r
   end
-  if request_event[1] then
-    fire_request(method, name, r, r.error or (r.status >= 400 and ("HTTP " .. r.status) or nil))
-  end
+  if request_event[1] then fire_request(method, name, r, r._failure) end
   return r
 end
 
@@ -250,10 +286,7 @@ local function settle(user)
   for i = 1, #pending do
     local r = pending[i]
     pending[i] = nil
-    if not r._decided then
-      local err = r.error or (r.status >= 400 and ("HTTP " .. r.status) or nil)
-      decide(r, err)
-    end
+    if not r._decided then decide(r, r._failure) end
   end
 end
 
@@ -545,7 +578,7 @@ end
 local function on_error(e)
   if signals[e] then return e end
   local msg = tostring(e)
-  return { msg = msg, tb = msg .. "\n" .. clean_traceback(2) }
+  return { msg = msg, tb = clean_traceback(2) }
 end
 
 local function report(self, e)
