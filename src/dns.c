@@ -12,13 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CACHE_SLOTS   64
-#define POSITIVE_TTL  60.0
-#define NEGATIVE_TTL  1.0
+#define CACHE_SLOTS  64
+#define POSITIVE_TTL 60.0
+#define NEGATIVE_TTL 1.0
 
 typedef struct {
-    char *host;       /* NULL: free slot */
-    double expires;   /* ev_now() time */
+    char *host;     /* NULL: free slot */
+    double expires; /* ev_now() time */
     ccd_dns_addrs_t addrs;
 } cache_entry_t;
 

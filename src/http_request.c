@@ -84,8 +84,8 @@ int ccd_http_request_serialise(const ccd_http_request_t *r, const ccd_url_t *u, 
                                char **buf, size_t *cap, size_t *len)
 {
     given_t g = given_headers(r);
-    size_t need = r->method.len + u->path.len + u->query.len + 16 + u->host.len + 16 +
-                  strlen(ua) + 16 + 40 + 2 + r->body.len;
+    size_t need = r->method.len + u->path.len + u->query.len + 16 + u->host.len + 16 + strlen(ua) +
+                  16 + 40 + 2 + r->body.len;
     for (size_t i = 0; i < r->nheaders; i++)
         need += r->headers[i].name.len + r->headers[i].value.len + 4;
     if (reserve(buf, cap, need))

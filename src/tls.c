@@ -66,8 +66,9 @@ int ccd_tls_create(ccd_tls_t **out, const char *ca_file)
         return CCD_ENOMEM;
     t->verify = ctx_new(true);
     t->bio = bio_method_new();
-    int ok = t->verify && t->bio && (ca_file ? SSL_CTX_load_verify_locations(t->verify, ca_file, NULL)
-                                   : SSL_CTX_set_default_verify_paths(t->verify));
+    int ok = t->verify && t->bio &&
+             (ca_file ? SSL_CTX_load_verify_locations(t->verify, ca_file, NULL)
+                      : SSL_CTX_set_default_verify_paths(t->verify));
     if (!ok) {
         ERR_clear_error();
         ccd_tls_destroy(t);

@@ -30,6 +30,7 @@ enum {
     SRV_RESET_MID,    /* sends part of a response, then resets the connection */
     SRV_CHUNKED,      /* 200 with a chunked body */
     SRV_EXTRA,        /* 200 followed by bytes nobody asked for */
+    SRV_EXTRA_LATE,   /* 200, then a moment later bytes nobody asked for */
 };
 
 #define SRV_MAX_CONNS 512
@@ -113,6 +114,13 @@ static bool srv_answer(srv_conn_t *c, size_t reqlen)
         const char *r = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                         "4\r\nchun\r\n3\r\nked\r\n0\r\n\r\n";
         send_all(c->fd, r, strlen(r));
+        return true;
+    }
+    case SRV_EXTRA_LATE: {
+        const char *r = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+        send_all(c->fd, r, strlen(r));
+        usleep(20000);
+        send_all(c->fd, "HTTP/1.1 200 OK\r\n\r\n", 19);
         return true;
     }
     case SRV_EXTRA: {
@@ -319,6 +327,7 @@ Test(http_client, keep_alive_reuses_one_connection)
     }
     cr_assert_eq(atomic_load(&srv.nconn), 1, "%d connections", atomic_load(&srv.nconn));
     cr_assert_eq(atomic_load(&srv.nreq), 20);
+    ev_run(loop, 0); /* returns: an idle connection does not keep the loop running */
     ccd_http_session_free(s);
     srv_stop();
 }
@@ -659,6 +668,44 @@ Test(http_client, unexpected_bytes_after_a_response_close_the_connection)
         cr_assert_eq(r.body_len, 5);
     }
     cr_assert_eq(atomic_load(&srv.nconn), 3, "each response's extra bytes cost its connection");
+    ccd_http_session_free(s);
+    srv_stop();
+}
+
+/* Stale bytes arriving on an idle connection must not pass for the next response. */
+Test(http_client, bytes_arriving_on_an_idle_connection_close_it)
+{
+    srv_start(SRV_EXTRA_LATE, false);
+    ccd_http_session_t *s = ccd_http_session_new(ctx);
+    for (int i = 0; i < 3; i++) {
+        ccd_http_request_t req = request("GET", url("/"));
+        result_t r = perform(s, &req);
+        cr_assert_eq(r.err, 0, "request %d: %s", i, r.errmsg);
+        cr_assert_eq(r.body_len, 5);
+        int64_t until = ccd_clock_us() + 100000;
+        while (ccd_clock_us() < until)
+            ev_run(loop, EVRUN_NOWAIT);
+    }
+    cr_assert_eq(atomic_load(&srv.nconn), 3);
+    ccd_http_session_free(s);
+    srv_stop();
+}
+
+/* The server's close of an idle connection is noticed while idle: no retry is needed. */
+Test(http_client, close_of_an_idle_connection_is_noticed)
+{
+    srv_start(SRV_CLOSE_AFTER, false);
+    ccd_http_session_t *s = ccd_http_session_new(ctx);
+    for (int i = 0; i < 3; i++) {
+        ccd_http_request_t req = request("GET", url("/"));
+        result_t r = perform(s, &req);
+        cr_assert_eq(r.err, 0, "request %d: %s", i, r.errmsg);
+        int64_t until = ccd_clock_us() + 50000;
+        while (ccd_clock_us() < until)
+            ev_run(loop, EVRUN_NOWAIT);
+    }
+    cr_assert_eq(atomic_load(&srv.nconn), 3);
+    cr_assert_eq(atomic_load(&srv.nreq), 3);
     ccd_http_session_free(s);
     srv_stop();
 }

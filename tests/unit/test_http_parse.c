@@ -139,8 +139,8 @@ Test(http_parse, read_until_close)
 
 Test(http_parse, connection_close)
 {
-    outcome_t o = check_splits("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi",
-                               false, false);
+    outcome_t o = check_splits(
+        "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi", false, false);
     cr_assert_eq(o.rc, CCD_HTTP_PARSE_DONE);
     cr_assert_not(o.keep_alive);
 }
@@ -174,8 +174,9 @@ Test(http_parse, truncated_response_is_closed_early)
 
 Test(http_parse, two_responses_in_one_buffer)
 {
-    const char *two = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none"
-                      "HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n3\r\ntwo\r\n0\r\n\r\n";
+    const char *two =
+        "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none"
+        "HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n3\r\ntwo\r\n0\r\n\r\n";
     size_t len = strlen(two), used;
     ccd_http_parser_t p;
     ccd_http_parser_init(&p);

@@ -53,14 +53,16 @@ Test(http_request, host_carries_other_ports_and_ipv6_brackets)
 
 Test(http_request, content_length_for_bodies_and_post_put_patch)
 {
-    expect("POST", "http://h/p", NULL, 0, "a=1",
-           "POST /p HTTP/1.1\r\nHost: h\r\nUser-Agent: cicada/test\r\nContent-Length: 3\r\n\r\na=1");
+    expect(
+        "POST", "http://h/p", NULL, 0, "a=1",
+        "POST /p HTTP/1.1\r\nHost: h\r\nUser-Agent: cicada/test\r\nContent-Length: 3\r\n\r\na=1");
     expect("POST", "http://h/p", NULL, 0, NULL,
            "POST /p HTTP/1.1\r\nHost: h\r\nUser-Agent: cicada/test\r\nContent-Length: 0\r\n\r\n");
     expect("PATCH", "http://h/p", NULL, 0, NULL,
            "PATCH /p HTTP/1.1\r\nHost: h\r\nUser-Agent: cicada/test\r\nContent-Length: 0\r\n\r\n");
-    expect("DELETE", "http://h/p", NULL, 0, "x",
-           "DELETE /p HTTP/1.1\r\nHost: h\r\nUser-Agent: cicada/test\r\nContent-Length: 1\r\n\r\nx");
+    expect(
+        "DELETE", "http://h/p", NULL, 0, "x",
+        "DELETE /p HTTP/1.1\r\nHost: h\r\nUser-Agent: cicada/test\r\nContent-Length: 1\r\n\r\nx");
     expect("OPTIONS", "http://h/p", NULL, 0, NULL,
            "OPTIONS /p HTTP/1.1\r\nHost: h\r\nUser-Agent: cicada/test\r\n\r\n");
 }

@@ -17,8 +17,8 @@ static ccd_url_t parse_ok(const char *s)
 static void assert_slice(ccd_slice_t sl, const char *want)
 {
     cr_assert_eq(sl.len, strlen(want), "length %zu, want \"%s\"", sl.len, want);
-    cr_assert(memcmp(sl.base, want, sl.len) == 0, "got \"%.*s\", want \"%s\"", (int)sl.len,
-              sl.base, want);
+    cr_assert(memcmp(sl.base, want, sl.len) == 0, "got \"%.*s\", want \"%s\"", (int)sl.len, sl.base,
+              want);
 }
 
 Test(url, plain_http_defaults)
