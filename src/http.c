@@ -57,7 +57,7 @@ typedef struct xfer {
     int64_t t0, elapsed_us;
     double timeout, connect_timeout;
     int err;
-    bool head, insecure, retried, in_send;
+    bool head, retried, in_send;
     char *w; /* the serialised request */
     size_t wlen, wcap, woff;
     char errmsg[256];
@@ -624,7 +624,6 @@ static void xfer_start(xfer_t *x, ccd_http_session_t *s, const ccd_http_request_
     x->errmsg[0] = '\0';
     x->retried = false;
     x->head = slice_eq(req->method, "HEAD");
-    x->insecure = req->insecure;
     x->timeout = req->timeout;
     x->connect_timeout = req->connect_timeout;
     x->addrs.n = 0;
