@@ -22,10 +22,10 @@
 #define KEEP_BUF_MAX (256 * 1024)
 #define MAX_HOST     255
 
-/* The TCP (and TLS) connection to one origin inside a session. The struct lives as long as
- * the session; the socket inside it opens and closes as keep-alive allows. */
 enum { C_CLOSED, C_CONNECTING, C_HANDSHAKE, C_IDLE, C_BUSY };
 
+/* The TCP (and TLS) connection to one origin inside a session. The struct lives as long as
+ * the session; the socket inside it opens and closes as keep-alive allows. */
 typedef struct conn {
     ev_io io; /* first: the io callback casts back */
     struct conn *next;
@@ -280,9 +280,11 @@ static void on_connect_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ---- socket plumbing ---- */
 
+/* Watches the socket for events, touching libev only on a change (ev_io_set adds a flag of
+ * its own to the watcher's events, hence the mask). */
 static void watch(ccd_http_ctx_t *ctx, conn_t *c, int events)
 {
-    if (ev_is_active(&c->io) && c->io.events == events)
+    if (ev_is_active(&c->io) && (c->io.events & (EV_READ | EV_WRITE)) == events)
         return;
     ev_io_stop(ctx->loop, &c->io);
     ev_io_set(&c->io, c->sock.fd, events);
@@ -386,7 +388,7 @@ static void do_read(xfer_t *x)
         size_t used;
         int rc = ccd_http_parser_feed(&x->parser, buf, (size_t)n, &used);
         if (rc == CCD_HTTP_PARSE_DONE) {
-            complete(x, used < (size_t)n);
+            complete(x, used < (size_t)n || ccd_conn_pending(&x->c->sock));
             return;
         }
         if (rc < 0) {
