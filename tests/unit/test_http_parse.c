@@ -84,7 +84,7 @@ static outcome_t check_splits(const char *msg, bool head, bool eof)
 
 Test(http_parse, content_length)
 {
-    outcome_t o = check_splits("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b c\r\n"
+    outcome_t o = check_splits("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A:  b c \t \r\n"
                                "X-Empty:\r\n\r\nhello",
                                false, false);
     cr_assert_eq(o.rc, CCD_HTTP_PARSE_DONE);
