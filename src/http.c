@@ -354,7 +354,8 @@ static const char *error_reason(xfer_t *x)
 static void on_parse_error(xfer_t *x, int rc)
 {
     if (rc == CCD_ETOOBIG) {
-        fail(x, rc, "response headers larger than %d bytes", CCD_HTTP_MAX_HEADER_BYTES);
+        fail(x, rc, "response headers over the limit (%d bytes, %d fields)",
+             CCD_HTTP_MAX_HEADER_BYTES, CCD_HTTP_MAX_HEADERS);
         return;
     }
     if (rc == CCD_EPROTO) {
