@@ -31,6 +31,9 @@ enum {
     SRV_CHUNKED,      /* 200 with a chunked body */
     SRV_EXTRA,        /* 200 followed by bytes nobody asked for */
     SRV_EXTRA_LATE,   /* 200, then a moment later bytes nobody asked for */
+    SRV_GARBAGE,      /* something that is not HTTP */
+    SRV_UNTIL_CLOSE,  /* HTTP/1.0 body delimited by the close */
+    SRV_CONN_CLOSE,   /* 200 with Connection: close, then closes */
 };
 
 #define SRV_MAX_CONNS 512
@@ -115,6 +118,16 @@ static bool srv_answer(srv_conn_t *c, size_t reqlen)
                         "4\r\nchun\r\n3\r\nked\r\n0\r\n\r\n";
         send_all(c->fd, r, strlen(r));
         return true;
+    }
+    case SRV_GARBAGE: send_all(c->fd, "SSH-2.0-OpenSSH\r\n", 17); return true;
+    case SRV_UNTIL_CLOSE:
+    case SRV_CONN_CLOSE: {
+        const char *r = srv.mode == SRV_UNTIL_CLOSE
+                            ? "HTTP/1.0 200 OK\r\n\r\nuntil close"
+                            : "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok";
+        send_all(c->fd, r, strlen(r));
+        srv_drop(c, false);
+        return false;
     }
     case SRV_EXTRA_LATE: {
         const char *r = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
@@ -783,4 +796,36 @@ Test(http_client, connect_timeout)
     for (int i = 0; i < 4; i++)
         close(fillers[i]);
     close(lfd);
+}
+
+Test(http_client, malformed_response)
+{
+    srv_start(SRV_GARBAGE, false);
+    ccd_http_session_t *s = ccd_http_session_new(ctx);
+    ccd_http_request_t req = request("GET", url("/"));
+    result_t r = perform(s, &req);
+    cr_assert_eq(r.err, CCD_EPROTO, "err %d: %s", r.err, r.errmsg);
+    cr_assert(strncmp(r.errmsg, "malformed response: ", 20) == 0, "%s", r.errmsg);
+    ccd_http_session_free(s);
+    srv_stop();
+}
+
+Test(http_client, body_until_close_and_connection_close)
+{
+    for (int mode = SRV_UNTIL_CLOSE; mode <= SRV_CONN_CLOSE; mode++) {
+        srv_start(mode, false);
+        ccd_http_session_t *s = ccd_http_session_new(ctx);
+        for (int i = 0; i < 2; i++) {
+            ccd_http_request_t req = request("GET", url("/"));
+            result_t r = perform(s, &req);
+            cr_assert_eq(r.err, 0, "%s", r.errmsg);
+            cr_assert_eq(r.status, 200);
+            const char *want = mode == SRV_UNTIL_CLOSE ? "until close" : "ok";
+            cr_assert_eq(r.body_len, strlen(want));
+            cr_assert(memcmp(r.body, want, r.body_len) == 0);
+        }
+        cr_assert_eq(atomic_load(&srv.nconn), 2, "a closed connection is not reused");
+        ccd_http_session_free(s);
+        srv_stop();
+    }
 }
