@@ -272,8 +272,10 @@ static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 static void on_connect_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 {
     xfer_t *x = w->data;
-    char addr[64] = "";
-    if (x->ai < x->addrs.n)
+    char addr[64];
+    if (x->dq || x->ai >= x->addrs.n)
+        snprintf(addr, sizeof(addr), "resolving %.40s", x->c->host);
+    else
         ccd_dns_format(&x->addrs.addr[x->ai], x->c->port, addr, sizeof(addr));
     fail(x, CCD_ECONNTIMEOUT, "connect timeout after %.1fs (%s)", x->connect_timeout, addr);
 }
