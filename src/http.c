@@ -263,10 +263,18 @@ static void complete(xfer_t *x, bool extra_bytes)
     finish(x, 0);
 }
 
+/* "5.0s", "0.3s", but "0.001s" rather than "0.0s". */
+static const char *secs(double t, char *buf, size_t size)
+{
+    snprintf(buf, size, t >= 0.1 ? "%.1fs" : "%.3gs", t);
+    return buf;
+}
+
 static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 {
     xfer_t *x = w->data;
-    fail(x, CCD_ETIMEDOUT, "timeout after %.1fs", x->timeout);
+    char t[32];
+    fail(x, CCD_ETIMEDOUT, "timeout after %s", secs(x->timeout, t, sizeof(t)));
 }
 
 static void on_connect_timeout(struct ev_loop *loop, ev_timer *w, int revents)
@@ -277,7 +285,9 @@ static void on_connect_timeout(struct ev_loop *loop, ev_timer *w, int revents)
         snprintf(addr, sizeof(addr), "resolving %.40s", x->c->host);
     else
         ccd_dns_format(&x->addrs.addr[x->ai], x->c->port, addr, sizeof(addr));
-    fail(x, CCD_ECONNTIMEOUT, "connect timeout after %.1fs (%s)", x->connect_timeout, addr);
+    char t[32];
+    fail(x, CCD_ECONNTIMEOUT, "connect timeout after %s (%s)",
+         secs(x->connect_timeout, t, sizeof(t)), addr);
 }
 
 /* ---- socket plumbing ---- */

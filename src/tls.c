@@ -139,9 +139,8 @@ static void describe_failure(SSL *ssl, int sslerr, char *msg, size_t size)
     if (v != X509_V_OK) {
         snprintf(msg, size, "certificate verify failed: %s", X509_verify_cert_error_string(v));
     } else if (e) {
-        char buf[200];
-        ERR_error_string_n(e, buf, sizeof(buf));
-        snprintf(msg, size, "TLS handshake failed: %s", buf);
+        const char *reason = ERR_reason_error_string(e);
+        snprintf(msg, size, "TLS handshake failed: %s", reason ? reason : "unknown error");
     } else if (sslerr == SSL_ERROR_SYSCALL && errno) {
         snprintf(msg, size, "TLS handshake failed: %s", strerror(errno));
     } else {
