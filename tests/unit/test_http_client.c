@@ -829,3 +829,78 @@ Test(http_client, body_until_close_and_connection_close)
         srv_stop();
     }
 }
+
+/* ---- a soak: many users, random timeouts, cancels and frees at any state ---- */
+
+enum { SOAK_USERS = 64 };
+
+typedef struct {
+    ccd_http_session_t *s;
+    bool canceled;
+} soak_user_t;
+
+static soak_user_t soak[SOAK_USERS];
+static int64_t soak_until;
+static long soak_done;
+
+static void soak_send(soak_user_t *u);
+
+static void on_soak(void *ud, const ccd_http_response_t *res)
+{
+    soak_user_t *u = ud;
+    cr_assert_not(u->canceled, "callback after cancel");
+    cr_assert(res->err != 0 || res->status == 200);
+    cr_assert_not_null(res->errmsg);
+    soak_done++;
+    if (rand() % 16 == 0) {
+        ccd_http_session_free(u->s);
+        u->s = ccd_http_session_new(ctx);
+    }
+    soak_send(u);
+}
+
+static void soak_send(soak_user_t *u)
+{
+    if (ccd_clock_us() >= soak_until)
+        return;
+    const char *urls[] = {url("/"), "http://127.0.0.1:1/", "http://localhost:1/"};
+    const char *target = urls[rand() % 4 == 0 ? 1 + rand() % 2 : 0];
+    ccd_http_request_t req = request(rand() % 8 ? "GET" : "HEAD", target);
+    req.timeout = rand() % 4 == 0 ? 0.0005 : 5;
+    u->canceled = false;
+    cr_assert_eq(ccd_http_send(u->s, &req, on_soak, u), 0);
+}
+
+static void soak_tick(struct ev_loop *l, ev_timer *w, int revents)
+{
+    soak_user_t *u = &soak[rand() % SOAK_USERS];
+    u->canceled = true;
+    if (rand() % 2) {
+        ccd_http_cancel(u->s);
+    } else {
+        ccd_http_session_free(u->s);
+        u->s = ccd_http_session_new(ctx);
+    }
+    soak_send(u);
+    if (ccd_clock_us() >= soak_until)
+        ev_timer_stop(l, w);
+}
+
+Test(http_client, soak_with_random_cancels)
+{
+    srv_start(SRV_OK, false);
+    srand(7);
+    soak_until = ccd_clock_us() + 1500000;
+    for (int i = 0; i < SOAK_USERS; i++) {
+        soak[i].s = ccd_http_session_new(ctx);
+        soak_send(&soak[i]);
+    }
+    ev_timer tick;
+    ev_timer_init(&tick, soak_tick, 0.0005, 0.0005);
+    ev_timer_start(loop, &tick);
+    ev_run(loop, 0); /* returns once every request is over: nothing left watched */
+    cr_assert_gt(soak_done, 1000, "%ld requests", soak_done);
+    for (int i = 0; i < SOAK_USERS; i++)
+        ccd_http_session_free(soak[i].s);
+    srv_stop();
+}
