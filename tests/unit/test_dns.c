@@ -172,8 +172,8 @@ static size_t dns_answer(const uint8_t *q, size_t n, uint8_t *r)
         return 0;
     bool a = q[i + 1] == 0 && q[i + 2] == 1;
     memcpy(r, q, qend);
-    r[2] = 0x81; /* response, recursion desired */
-    r[3] = 0x80; /* recursion available, no error */
+    r[2] = 0x81;        /* response, recursion desired */
+    r[3] = 0x80;        /* recursion available, no error */
     r[6] = 0, r[7] = a; /* answers */
     r[8] = r[9] = r[10] = r[11] = 0;
     if (!a)
