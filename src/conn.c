@@ -70,6 +70,11 @@ ssize_t ccd_conn_write(ccd_conn_t *c, const char *buf, size_t len)
     }
 }
 
+bool ccd_conn_pending(const ccd_conn_t *c)
+{
+    return c->ssl && SSL_pending(c->ssl) > 0;
+}
+
 void ccd_conn_close(ccd_conn_t *c, SSL_SESSION **keep, bool clean)
 {
     if (c->fd < 0)

@@ -27,6 +27,10 @@ ssize_t ccd_conn_read(ccd_conn_t *c, char *buf, size_t len);
  * negative error (CCD_ECONNRESET for a reset or a broken pipe). Never raises SIGPIPE. */
 ssize_t ccd_conn_write(ccd_conn_t *c, const char *buf, size_t len);
 
+/* Whether decrypted bytes wait inside the TLS layer (where the socket's readiness cannot
+ * tell); always false in the clear. */
+bool ccd_conn_pending(const ccd_conn_t *c);
+
 /* Frees the SSL (see ccd_tls_close() for keep and clean) and closes the socket; c->fd becomes
  * -1. Does nothing on a closed connection. */
 void ccd_conn_close(ccd_conn_t *c, SSL_SESSION **keep, bool clean);

@@ -11,14 +11,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-#define CACHE_SLOTS   64
-#define POSITIVE_TTL  60.0
-#define NEGATIVE_TTL  1.0
+#define CACHE_SLOTS  64
+#define POSITIVE_TTL 60.0
+#define NEGATIVE_TTL 1.0
 
 typedef struct {
-    char *host;       /* NULL: free slot */
-    double expires;   /* ev_now() time */
+    char *host;     /* NULL: free slot */
+    double expires; /* ev_now() time */
     ccd_dns_addrs_t addrs;
 } cache_entry_t;
 
@@ -34,20 +35,29 @@ struct ccd_dns {
     ares_channel channel;
     ev_timer timer; /* c-ares' retransmission timeouts */
     sock_watch_t *socks;
+    struct lookup *lookups; /* in flight */
     unsigned pending;
     cache_entry_t cache[CACHE_SLOTS];
 };
 
-struct ccd_dns_query {
+/* One c-ares lookup of a name, shared by every caller waiting for that name. */
+typedef struct lookup {
     ccd_dns_t *d;
-    ccd_dns_cb cb;
-    void *ud;
-    bool canceled;
+    struct lookup *next;
+    ccd_dns_query_t *waiters;
     bool starting; /* inside ares_getaddrinfo(), which may answer at once (files) */
     bool answered;
     int err;
     ccd_dns_addrs_t addrs;
     char host[];
+} lookup_t;
+
+/* A caller waiting for a lookup. */
+struct ccd_dns_query {
+    ccd_dns_query_t *next;
+    ccd_dns_cb cb;
+    void *ud;
+    bool canceled;
 };
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
@@ -190,7 +200,7 @@ static cache_entry_t *cache_find(ccd_dns_t *d, const char *host)
     double now = ev_now(d->loop);
     for (int i = 0; i < CACHE_SLOTS; i++) {
         cache_entry_t *e = &d->cache[i];
-        if (e->host && e->expires > now && strcmp(e->host, host) == 0)
+        if (e->host && e->expires > now && strcasecmp(e->host, host) == 0)
             return e;
     }
     return NULL;
@@ -204,14 +214,14 @@ static void cache_store(ccd_dns_t *d, const char *host, const ccd_dns_addrs_t *a
     cache_entry_t *victim = &d->cache[0];
     for (int i = 0; i < CACHE_SLOTS; i++) {
         cache_entry_t *e = &d->cache[i];
-        if (e->host && strcmp(e->host, host) == 0) {
+        if (e->host && strcasecmp(e->host, host) == 0) {
             victim = e;
             break;
         }
         if (!e->host || e->expires <= now || e->expires < victim->expires)
             victim = e;
     }
-    if (!victim->host || strcmp(victim->host, host) != 0) {
+    if (!victim->host || strcasecmp(victim->host, host) != 0) {
         free(victim->host);
         victim->host = strdup(host);
         if (!victim->host)
@@ -242,28 +252,98 @@ static void collect(const struct ares_addrinfo *ai, ccd_dns_addrs_t *out)
         out->detail = "no address";
 }
 
+static void unlink_lookup(lookup_t *l)
+{
+    lookup_t **pp = &l->d->lookups;
+    while (*pp && *pp != l)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = l->next;
+}
+
+/* Calls every waiter not canceled (a callback may cancel a later one), freeing them all. */
+static void notify(lookup_t *l, bool call)
+{
+    while (l->waiters) {
+        ccd_dns_query_t *q = l->waiters;
+        l->waiters = q->next;
+        if (call && !q->canceled)
+            q->cb(q->ud, l->err, &l->addrs);
+        free(q);
+    }
+}
+
 static void on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
 {
-    ccd_dns_query_t *q = arg;
-    ccd_dns_t *d = q->d;
+    lookup_t *l = arg;
+    ccd_dns_t *d = l->d;
     d->pending--;
-    if (status == ARES_EDESTRUCTION || q->canceled) {
-        ares_freeaddrinfo(ai);
-        free(q); /* neither happens while ares_getaddrinfo() is starting the query */
-        return;
-    }
-    collect(status == ARES_SUCCESS ? ai : NULL, &q->addrs);
+    unlink_lookup(l);
+    collect(status == ARES_SUCCESS ? ai : NULL, &l->addrs);
     ares_freeaddrinfo(ai);
     if (status != ARES_SUCCESS)
-        q->addrs.detail = ares_strerror(status);
-    q->err = q->addrs.n ? 0 : CCD_EDNS;
-    cache_store(d, q->host, &q->addrs);
-    if (q->starting) {
-        q->answered = true;
+        l->addrs.detail = ares_strerror(status);
+    l->err = l->addrs.n ? 0 : CCD_EDNS;
+    if (status == ARES_EDESTRUCTION) {
+        notify(l, false);
+        free(l);
         return;
     }
-    q->cb(q->ud, q->err, &q->addrs);
-    free(q);
+    cache_store(d, l->host, &l->addrs);
+    if (l->starting) {
+        l->answered = true;
+        return;
+    }
+    notify(l, true);
+    free(l);
+}
+
+static ccd_dns_query_t *waiter_new(lookup_t *l, ccd_dns_cb cb, void *ud)
+{
+    ccd_dns_query_t *q = calloc(1, sizeof(*q));
+    if (!q)
+        return NULL;
+    q->cb = cb;
+    q->ud = ud;
+    q->next = l->waiters;
+    l->waiters = q;
+    return q;
+}
+
+static lookup_t *lookup_find(ccd_dns_t *d, const char *host)
+{
+    for (lookup_t *l = d->lookups; l; l = l->next)
+        if (strcasecmp(l->host, host) == 0)
+            return l;
+    return NULL;
+}
+
+/* Starts a lookup; returns it with its first waiter, or NULL when answered at once (*out,
+ * *rc set) or out of memory (*rc). */
+static lookup_t *lookup_start(ccd_dns_t *d, const char *host, ccd_dns_addrs_t *out, int *rc)
+{
+    size_t len = strlen(host);
+    lookup_t *l = calloc(1, sizeof(*l) + len + 1);
+    *rc = CCD_ENOMEM;
+    if (!l)
+        return NULL;
+    l->d = d;
+    l->starting = true;
+    memcpy(l->host, host, len + 1);
+    struct ares_addrinfo_hints hints = {.ai_family = AF_UNSPEC};
+    d->pending++;
+    ares_getaddrinfo(d->channel, l->host, NULL, &hints, on_addrinfo, l);
+    l->starting = false;
+    if (l->answered) {
+        *rc = l->err;
+        *out = l->addrs;
+        free(l);
+        return NULL;
+    }
+    l->next = d->lookups;
+    d->lookups = l;
+    update_timer(d);
+    return l;
 }
 
 int ccd_dns_resolve(ccd_dns_t *d, const char *host, ccd_dns_addrs_t *out, ccd_dns_cb cb, void *ud,
@@ -276,28 +356,12 @@ int ccd_dns_resolve(ccd_dns_t *d, const char *host, ccd_dns_addrs_t *out, ccd_dn
         *out = e->addrs;
         return out->n ? 0 : CCD_EDNS;
     }
-    size_t len = strlen(host);
-    ccd_dns_query_t *q = calloc(1, sizeof(*q) + len + 1);
-    if (!q)
-        return CCD_ENOMEM;
-    q->d = d;
-    q->cb = cb;
-    q->ud = ud;
-    q->starting = true;
-    memcpy(q->host, host, len + 1);
-    struct ares_addrinfo_hints hints = {.ai_family = AF_UNSPEC};
-    d->pending++;
-    ares_getaddrinfo(d->channel, q->host, NULL, &hints, on_addrinfo, q);
-    q->starting = false;
-    if (q->answered) {
-        int err = q->err;
-        *out = q->addrs;
-        free(q);
-        return err;
-    }
-    update_timer(d);
-    *qout = q;
-    return 1;
+    int rc = 0;
+    lookup_t *l = lookup_find(d, host);
+    if (!l && !(l = lookup_start(d, host, out, &rc)))
+        return rc;
+    *qout = waiter_new(l, cb, ud);
+    return *qout ? 1 : CCD_ENOMEM;
 }
 
 void ccd_dns_cancel(ccd_dns_query_t *q)

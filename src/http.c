@@ -22,17 +22,17 @@
 #define KEEP_BUF_MAX (256 * 1024)
 #define MAX_HOST     255
 
-/* The TCP (and TLS) connection to one origin inside a session. The struct lives as long as
- * the session; the socket inside it opens and closes as keep-alive allows. */
 enum { C_CLOSED, C_CONNECTING, C_HANDSHAKE, C_IDLE, C_BUSY };
 
+/* The TCP (and TLS) connection to one origin inside a session. The struct lives as long as
+ * the session; the socket inside it opens and closes as keep-alive allows. */
 typedef struct conn {
     ev_io io; /* first: the io callback casts back */
     struct conn *next;
     struct xfer *x; /* the request using the connection; NULL unless connecting or busy */
     ccd_conn_t sock;
     SSL_SESSION *tls_sess; /* kept across reconnects for resumption */
-    uint32_t served; /* responses completed on the current socket */
+    uint32_t served;       /* responses completed on the current socket */
     uint16_t port;
     uint8_t state;
     bool tls, insecure;
@@ -57,7 +57,7 @@ typedef struct xfer {
     int64_t t0, elapsed_us;
     double timeout, connect_timeout;
     int err;
-    bool head, insecure, retried, in_send;
+    bool head, retried, in_send;
     char *w; /* the serialised request */
     size_t wlen, wcap, woff;
     char errmsg[256];
@@ -176,9 +176,11 @@ static void stop_timers(xfer_t *x)
 }
 
 /* Closes the socket (the conn struct stays in its session for the next request). */
-static void conn_close(ccd_http_ctx_t *ctx, conn_t *c, bool clean)
+static void conn_close(struct ev_loop *loop, conn_t *c, bool clean)
 {
-    ev_io_stop(ctx->loop, &c->io);
+    if (c->state == C_IDLE)
+        ev_ref(loop);
+    ev_io_stop(loop, &c->io);
     ccd_conn_close(&c->sock, &c->tls_sess, clean);
     c->state = C_CLOSED;
     c->served = 0;
@@ -239,12 +241,14 @@ static void fail(xfer_t *x, int err, const char *fmt, ...)
     vsnprintf(x->errmsg, sizeof(x->errmsg), fmt, ap);
     va_end(ap);
     if (x->c)
-        conn_close(x->ctx, x->c, false);
+        conn_close(x->ctx->loop, x->c, false);
     finish(x, err);
 }
 
 /* A response is complete: the connection stays for the next request only if both sides agree
- * and nothing unexpected followed the response. */
+ * and nothing unexpected followed the response. An idle connection stays watched for reading
+ * (as it was while reading, so keeping it costs no system call): a server's close is noticed
+ * at once and bytes nobody asked for never pass for the next response. */
 static void complete(xfer_t *x, bool extra_bytes)
 {
     conn_t *c = x->c;
@@ -252,33 +256,47 @@ static void complete(xfer_t *x, bool extra_bytes)
     if (x->parser.keep_alive && !extra_bytes) {
         c->served++;
         c->state = C_IDLE;
-        ev_io_stop(x->ctx->loop, &c->io);
+        ev_unref(x->ctx->loop); /* idle connections do not keep ev_run() going */
     } else {
-        conn_close(x->ctx, c, true);
+        conn_close(x->ctx->loop, c, true);
     }
     finish(x, 0);
+}
+
+/* "5.0s", "0.3s", but "0.001s" rather than "0.0s". */
+static const char *secs(double t, char *buf, size_t size)
+{
+    snprintf(buf, size, t >= 0.1 ? "%.1fs" : "%.3gs", t);
+    return buf;
 }
 
 static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 {
     xfer_t *x = w->data;
-    fail(x, CCD_ETIMEDOUT, "timeout after %.1fs", x->timeout);
+    char t[32];
+    fail(x, CCD_ETIMEDOUT, "timeout after %s", secs(x->timeout, t, sizeof(t)));
 }
 
 static void on_connect_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 {
     xfer_t *x = w->data;
-    char addr[64] = "";
-    if (x->ai < x->addrs.n)
+    char addr[64];
+    if (x->dq || x->ai >= x->addrs.n)
+        snprintf(addr, sizeof(addr), "resolving %.40s", x->c->host);
+    else
         ccd_dns_format(&x->addrs.addr[x->ai], x->c->port, addr, sizeof(addr));
-    fail(x, CCD_ECONNTIMEOUT, "connect timeout after %.1fs (%s)", x->connect_timeout, addr);
+    char t[32];
+    fail(x, CCD_ECONNTIMEOUT, "connect timeout after %s (%s)",
+         secs(x->connect_timeout, t, sizeof(t)), addr);
 }
 
 /* ---- socket plumbing ---- */
 
+/* Watches the socket for events, touching libev only on a change (ev_io_set adds a flag of
+ * its own to the watcher's events, hence the mask). */
 static void watch(ccd_http_ctx_t *ctx, conn_t *c, int events)
 {
-    if (ev_is_active(&c->io) && c->io.events == events)
+    if (ev_is_active(&c->io) && (c->io.events & (EV_READ | EV_WRITE)) == events)
         return;
     ev_io_stop(ctx->loop, &c->io);
     ev_io_set(&c->io, c->sock.fd, events);
@@ -294,7 +312,7 @@ static bool may_retry(const xfer_t *x)
 
 static void retry(xfer_t *x)
 {
-    conn_close(x->ctx, x->c, false);
+    conn_close(x->ctx->loop, x->c, false);
     x->retried = true;
     conn_open(x);
 }
@@ -311,10 +329,13 @@ static void do_write(xfer_t *x)
             return;
         }
         if (n < 0) {
-            if (may_retry(x))
-                return retry(x);
+            if (may_retry(x)) {
+                retry(x);
+                return;
+            }
             int err = (int)n;
-            return fail(x, err, "%s (writing the request)", ccd_strerror(err));
+            fail(x, err, "%s (writing the request)", ccd_strerror(err));
+            return;
         }
         x->woff += (size_t)n;
     }
@@ -323,12 +344,17 @@ static void do_write(xfer_t *x)
 
 static void on_eof(xfer_t *x)
 {
-    if (may_retry(x))
-        return retry(x);
-    if (ccd_http_parser_finish(&x->parser) == CCD_HTTP_PARSE_DONE)
-        return complete(x, false);
-    fail(x, CCD_ECLOSED, x->parser.started ? "connection closed before the response completed"
-                                           : "connection closed without a response");
+    if (may_retry(x)) {
+        retry(x);
+        return;
+    }
+    if (ccd_http_parser_finish(&x->parser) == CCD_HTTP_PARSE_DONE) {
+        complete(x, false);
+        return;
+    }
+    fail(x, CCD_ECLOSED,
+         x->parser.started ? "connection closed before the response completed"
+                           : "connection closed without a response");
 }
 
 static const char *error_reason(xfer_t *x)
@@ -339,11 +365,15 @@ static const char *error_reason(xfer_t *x)
 
 static void on_parse_error(xfer_t *x, int rc)
 {
-    if (rc == CCD_ETOOBIG)
-        return fail(x, rc, "response headers larger than %d bytes", CCD_HTTP_MAX_HEADER_BYTES);
-    if (rc == CCD_EPROTO)
-        return fail(x, rc, "malformed response: %s",
-                    error_reason(x));
+    if (rc == CCD_ETOOBIG) {
+        fail(x, rc, "response headers over the limit (%d bytes, %d fields)",
+             CCD_HTTP_MAX_HEADER_BYTES, CCD_HTTP_MAX_HEADERS);
+        return;
+    }
+    if (rc == CCD_EPROTO) {
+        fail(x, rc, "malformed response: %s", error_reason(x));
+        return;
+    }
     fail(x, rc, "%s", ccd_strerror(rc));
 }
 
@@ -355,20 +385,29 @@ static void do_read(xfer_t *x)
         ssize_t n = ccd_conn_read(&x->c->sock, buf, READ_BUF_SIZE);
         if (n == -EAGAIN)
             return;
-        if (n == 0)
-            return on_eof(x);
+        if (n == 0) {
+            on_eof(x);
+            return;
+        }
         if (n < 0) {
-            if (may_retry(x))
-                return retry(x);
+            if (may_retry(x)) {
+                retry(x);
+                return;
+            }
             int err = (int)n;
-            return fail(x, err, "%s (reading the response)", ccd_strerror(err));
+            fail(x, err, "%s (reading the response)", ccd_strerror(err));
+            return;
         }
         size_t used;
         int rc = ccd_http_parser_feed(&x->parser, buf, (size_t)n, &used);
-        if (rc == CCD_HTTP_PARSE_DONE)
-            return complete(x, used < (size_t)n);
-        if (rc < 0)
-            return on_parse_error(x, rc);
+        if (rc == CCD_HTTP_PARSE_DONE) {
+            complete(x, used < (size_t)n || ccd_conn_pending(&x->c->sock));
+            return;
+        }
+        if (rc < 0) {
+            on_parse_error(x, rc);
+            return;
+        }
     }
 }
 
@@ -389,13 +428,18 @@ static void connection_ready(xfer_t *x)
 static void do_handshake(xfer_t *x)
 {
     int rc = ccd_tls_handshake(x->c->sock.ssl, x->errmsg, sizeof(x->errmsg));
-    if (rc == CCD_TLS_WANT_READ)
-        return watch(x->ctx, x->c, EV_READ);
-    if (rc == CCD_TLS_WANT_WRITE)
-        return watch(x->ctx, x->c, EV_WRITE);
+    if (rc == CCD_TLS_WANT_READ) {
+        watch(x->ctx, x->c, EV_READ);
+        return;
+    }
+    if (rc == CCD_TLS_WANT_WRITE) {
+        watch(x->ctx, x->c, EV_WRITE);
+        return;
+    }
     if (rc < 0) {
-        conn_close(x->ctx, x->c, false);
-        return finish(x, CCD_ETLS);
+        conn_close(x->ctx->loop, x->c, false);
+        finish(x, CCD_ETLS);
+        return;
     }
     connection_ready(x);
 }
@@ -404,8 +448,10 @@ static void start_tls(xfer_t *x)
 {
     conn_t *c = x->c;
     c->sock.ssl = ccd_tls_new(x->ctx->tls, c->sock.fd, c->host, c->insecure, c->tls_sess);
-    if (!c->sock.ssl)
-        return fail(x, CCD_ETLS, "cannot set up TLS for %s", c->host);
+    if (!c->sock.ssl) {
+        fail(x, CCD_ETLS, "cannot set up TLS for %s", c->host);
+        return;
+    }
     c->state = C_HANDSHAKE;
     do_handshake(x);
 }
@@ -421,10 +467,13 @@ static void connect_done(xfer_t *x)
         ev_io_stop(x->ctx->loop, &c->io);
         ccd_conn_close(&c->sock, NULL, false);
         x->ai++;
-        return connect_next(x, -rc);
+        connect_next(x, -rc);
+        return;
     }
-    if (c->tls)
-        return start_tls(x);
+    if (c->tls) {
+        start_tls(x);
+        return;
+    }
     connection_ready(x);
 }
 
@@ -455,8 +504,10 @@ static void connect_next(xfer_t *x, int soerr)
 
 static void resolved(xfer_t *x, int err, const ccd_dns_addrs_t *addrs)
 {
-    if (err)
-        return fail(x, CCD_EDNS, "cannot resolve %s: %s", x->c->host, addrs->detail);
+    if (err) {
+        fail(x, CCD_EDNS, "cannot resolve %s: %s", x->c->host, addrs->detail);
+        return;
+    }
     if (addrs != &x->addrs)
         x->addrs = *addrs;
     x->ai = 0;
@@ -483,9 +534,22 @@ static void conn_open(xfer_t *x)
     int rc = ccd_dns_resolve(x->ctx->dns, c->host, &x->addrs, on_resolved, x, &x->dq);
     if (rc == 1)
         return;
-    if (rc == CCD_ENOMEM)
-        return fail(x, rc, "out of memory resolving %s", c->host);
+    if (rc == CCD_ENOMEM) {
+        fail(x, rc, "out of memory resolving %s", c->host);
+        return;
+    }
     resolved(x, rc, &x->addrs);
+}
+
+/* An idle connection became readable: the server closed it (or reset it, or sent bytes no
+ * request asked for). TLS records with no data (session tickets) leave it idle. */
+static void idle_readable(struct ev_loop *loop, conn_t *c)
+{
+    char buf[512];
+    ssize_t n = ccd_conn_read(&c->sock, buf, sizeof(buf));
+    if (n == -EAGAIN)
+        return;
+    conn_close(loop, c, n == 0);
 }
 
 /* One callback for the connection's socket, dispatching on its state. */
@@ -493,8 +557,11 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents)
 {
     conn_t *c = (conn_t *)w;
     xfer_t *x = c->x;
-    if (!x) { /* cannot happen: idle sockets are not watched */
-        ev_io_stop(loop, w);
+    if (!x) {
+        if (c->state == C_IDLE)
+            idle_readable(loop, c);
+        else
+            ev_io_stop(loop, w);
         return;
     }
     switch (c->state) {
@@ -528,7 +595,7 @@ void ccd_http_session_free(ccd_http_session_t *s)
     while (s->conns) {
         conn_t *c = s->conns;
         s->conns = c->next;
-        conn_close(s->ctx, c, false);
+        conn_close(s->ctx->loop, c, false);
         SSL_SESSION_free(c->tls_sess);
         free(c);
     }
@@ -572,7 +639,6 @@ static void xfer_start(xfer_t *x, ccd_http_session_t *s, const ccd_http_request_
     x->errmsg[0] = '\0';
     x->retried = false;
     x->head = slice_eq(req->method, "HEAD");
-    x->insecure = req->insecure;
     x->timeout = req->timeout;
     x->connect_timeout = req->connect_timeout;
     x->addrs.n = 0;
@@ -608,6 +674,7 @@ int ccd_http_send(ccd_http_session_t *s, const ccd_http_request_t *req, ccd_http
         ev_timer_start(s->ctx->loop, &x->timer);
     }
     if (c->state == C_IDLE) {
+        ev_ref(s->ctx->loop);
         c->x = x;
         start_write(x);
     } else {
@@ -626,7 +693,7 @@ void ccd_http_cancel(ccd_http_session_t *s)
     ccd_dns_cancel(x->dq);
     x->dq = NULL;
     if (x->c)
-        conn_close(s->ctx, x->c, false);
+        conn_close(s->ctx->loop, x->c, false);
     x->c = NULL;
     s->cur = NULL;
     xfer_put(x);

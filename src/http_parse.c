@@ -89,11 +89,17 @@ static int on_header_value(llhttp_t *ll, const char *at, size_t n)
     return hbuf_append(p, at, n);
 }
 
+/* llhttp drops the whitespace before a value, not the whitespace after it (RFC 9110: OWS
+ * around a field value is not part of it). */
 static int on_header_value_complete(llhttp_t *ll)
 {
     ccd_http_parser_t *p = parser_of(ll);
     if (p->_in_body)
         return 0;
+    size_t *len = &p->headers[p->nheaders].value.len;
+    const char *v = p->_hbuf + p->_off[p->nheaders][1];
+    while (*len > 0 && (v[*len - 1] == ' ' || v[*len - 1] == '\t'))
+        (*len)--;
     p->nheaders++;
     p->_hstate = H_NONE;
     return 0;

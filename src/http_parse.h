@@ -22,9 +22,9 @@ typedef struct {
     ccd_slice_t reason;
     ccd_header_t headers[CCD_HTTP_MAX_HEADERS]; /* trailers of a chunked body are dropped */
     size_t nheaders;
-    ccd_slice_t body;    /* decoded of chunked framing */
-    bool keep_alive;     /* the connection may carry another request */
-    bool started;        /* at least one byte of a response was fed */
+    ccd_slice_t body; /* decoded of chunked framing */
+    bool keep_alive;  /* the connection may carry another request */
+    bool started;     /* at least one byte of a response was fed */
 
     llhttp_t _ll;
     char *_hbuf; /* status reason, then header names and values */

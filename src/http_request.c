@@ -4,7 +4,6 @@
 #include "error.h"
 
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -67,6 +66,20 @@ static bool wants_content_length(const ccd_http_request_t *r)
            slice_eq(r->method, "PATCH");
 }
 
+/* Writes v in decimal (printf costs more than the rest of the request line together). */
+static char *put_uint(char *p, size_t v)
+{
+    char tmp[20];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
 static char *put_host(char *p, const ccd_url_t *u)
 {
     if (u->ipv6)
@@ -75,7 +88,7 @@ static char *put_host(char *p, const ccd_url_t *u)
     if (u->ipv6)
         *p++ = ']';
     if (!u->default_port)
-        p += sprintf(p, ":%u", u->port);
+        p = put_uint(PUT_LIT(p, ":"), u->port);
     return p;
 }
 
@@ -84,8 +97,8 @@ int ccd_http_request_serialise(const ccd_http_request_t *r, const ccd_url_t *u, 
                                char **buf, size_t *cap, size_t *len)
 {
     given_t g = given_headers(r);
-    size_t need = r->method.len + u->path.len + u->query.len + 16 + u->host.len + 16 +
-                  strlen(ua) + 16 + 40 + 2 + r->body.len;
+    size_t need = r->method.len + u->path.len + u->query.len + 16 + u->host.len + 16 + strlen(ua) +
+                  16 + 40 + 2 + r->body.len;
     for (size_t i = 0; i < r->nheaders; i++)
         need += r->headers[i].name.len + r->headers[i].value.len + 4;
     if (reserve(buf, cap, need))
@@ -110,7 +123,7 @@ int ccd_http_request_serialise(const ccd_http_request_t *r, const ccd_url_t *u, 
         p = PUT_LIT(p, "\r\n");
     }
     if (!g.content_length && wants_content_length(r))
-        p += sprintf(p, "Content-Length: %zu\r\n", r->body.len);
+        p = PUT_LIT(put_uint(PUT_LIT(p, "Content-Length: "), r->body.len), "\r\n");
     p = PUT_LIT(p, "\r\n");
     p = put(p, r->body.base, r->body.len);
     *len = (size_t)(p - *buf);

@@ -66,8 +66,9 @@ int ccd_tls_create(ccd_tls_t **out, const char *ca_file)
         return CCD_ENOMEM;
     t->verify = ctx_new(true);
     t->bio = bio_method_new();
-    int ok = t->verify && t->bio && (ca_file ? SSL_CTX_load_verify_locations(t->verify, ca_file, NULL)
-                                   : SSL_CTX_set_default_verify_paths(t->verify));
+    int ok = t->verify && t->bio &&
+             (ca_file ? SSL_CTX_load_verify_locations(t->verify, ca_file, NULL)
+                      : SSL_CTX_set_default_verify_paths(t->verify));
     if (!ok) {
         ERR_clear_error();
         ccd_tls_destroy(t);
@@ -133,14 +134,14 @@ fail:
 
 static void describe_failure(SSL *ssl, int sslerr, char *msg, size_t size)
 {
-    long v = SSL_get_verify_result(ssl);
+    /* Without verification the result is still computed, and beside the point. */
+    long v = SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER ? SSL_get_verify_result(ssl) : X509_V_OK;
     unsigned long e = ERR_peek_last_error();
     if (v != X509_V_OK) {
         snprintf(msg, size, "certificate verify failed: %s", X509_verify_cert_error_string(v));
     } else if (e) {
-        char buf[200];
-        ERR_error_string_n(e, buf, sizeof(buf));
-        snprintf(msg, size, "TLS handshake failed: %s", buf);
+        const char *reason = ERR_reason_error_string(e);
+        snprintf(msg, size, "TLS handshake failed: %s", reason ? reason : "unknown error");
     } else if (sslerr == SSL_ERROR_SYSCALL && errno) {
         snprintf(msg, size, "TLS handshake failed: %s", strerror(errno));
     } else {

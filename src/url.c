@@ -27,8 +27,8 @@ static bool scheme_valid(const char *p, size_t n)
         return false;
     for (size_t i = 1; i < n; i++) {
         char c = p[i];
-        bool ok = ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9') ||
-                  c == '+' || c == '-' || c == '.';
+        bool ok = ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+                  c == '-' || c == '.';
         if (!ok)
             return false;
     }
@@ -37,8 +37,8 @@ static bool scheme_valid(const char *p, size_t n)
 
 static bool host_char_valid(char c)
 {
-    return (unsigned char)c > 0x20 && c != 0x7f && c != '/' && c != '?' && c != '#' &&
-           c != '@' && c != '[' && c != ']';
+    return (unsigned char)c > 0x20 && c != 0x7f && c != '/' && c != '?' && c != '#' && c != '@' &&
+           c != '[' && c != ']';
 }
 
 static int parse_port(const char *p, size_t n, uint16_t *out)

@@ -30,6 +30,10 @@ enum {
     SRV_RESET_MID,    /* sends part of a response, then resets the connection */
     SRV_CHUNKED,      /* 200 with a chunked body */
     SRV_EXTRA,        /* 200 followed by bytes nobody asked for */
+    SRV_EXTRA_LATE,   /* 200, then a moment later bytes nobody asked for */
+    SRV_GARBAGE,      /* something that is not HTTP */
+    SRV_UNTIL_CLOSE,  /* HTTP/1.0 body delimited by the close */
+    SRV_CONN_CLOSE,   /* 200 with Connection: close, then closes */
 };
 
 #define SRV_MAX_CONNS 512
@@ -113,6 +117,23 @@ static bool srv_answer(srv_conn_t *c, size_t reqlen)
         const char *r = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                         "4\r\nchun\r\n3\r\nked\r\n0\r\n\r\n";
         send_all(c->fd, r, strlen(r));
+        return true;
+    }
+    case SRV_GARBAGE: send_all(c->fd, "SSH-2.0-OpenSSH\r\n", 17); return true;
+    case SRV_UNTIL_CLOSE:
+    case SRV_CONN_CLOSE: {
+        const char *r = srv.mode == SRV_UNTIL_CLOSE
+                            ? "HTTP/1.0 200 OK\r\n\r\nuntil close"
+                            : "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok";
+        send_all(c->fd, r, strlen(r));
+        srv_drop(c, false);
+        return false;
+    }
+    case SRV_EXTRA_LATE: {
+        const char *r = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+        send_all(c->fd, r, strlen(r));
+        usleep(20000);
+        send_all(c->fd, "HTTP/1.1 200 OK\r\n\r\n", 19);
         return true;
     }
     case SRV_EXTRA: {
@@ -319,6 +340,7 @@ Test(http_client, keep_alive_reuses_one_connection)
     }
     cr_assert_eq(atomic_load(&srv.nconn), 1, "%d connections", atomic_load(&srv.nconn));
     cr_assert_eq(atomic_load(&srv.nreq), 20);
+    ev_run(loop, 0); /* returns: an idle connection does not keep the loop running */
     ccd_http_session_free(s);
     srv_stop();
 }
@@ -663,6 +685,44 @@ Test(http_client, unexpected_bytes_after_a_response_close_the_connection)
     srv_stop();
 }
 
+/* Stale bytes arriving on an idle connection must not pass for the next response. */
+Test(http_client, bytes_arriving_on_an_idle_connection_close_it)
+{
+    srv_start(SRV_EXTRA_LATE, false);
+    ccd_http_session_t *s = ccd_http_session_new(ctx);
+    for (int i = 0; i < 3; i++) {
+        ccd_http_request_t req = request("GET", url("/"));
+        result_t r = perform(s, &req);
+        cr_assert_eq(r.err, 0, "request %d: %s", i, r.errmsg);
+        cr_assert_eq(r.body_len, 5);
+        int64_t until = ccd_clock_us() + 100000;
+        while (ccd_clock_us() < until)
+            ev_run(loop, EVRUN_NOWAIT);
+    }
+    cr_assert_eq(atomic_load(&srv.nconn), 3);
+    ccd_http_session_free(s);
+    srv_stop();
+}
+
+/* The server's close of an idle connection is noticed while idle: no retry is needed. */
+Test(http_client, close_of_an_idle_connection_is_noticed)
+{
+    srv_start(SRV_CLOSE_AFTER, false);
+    ccd_http_session_t *s = ccd_http_session_new(ctx);
+    for (int i = 0; i < 3; i++) {
+        ccd_http_request_t req = request("GET", url("/"));
+        result_t r = perform(s, &req);
+        cr_assert_eq(r.err, 0, "request %d: %s", i, r.errmsg);
+        int64_t until = ccd_clock_us() + 50000;
+        while (ccd_clock_us() < until)
+            ev_run(loop, EVRUN_NOWAIT);
+    }
+    cr_assert_eq(atomic_load(&srv.nconn), 3);
+    cr_assert_eq(atomic_load(&srv.nreq), 3);
+    ccd_http_session_free(s);
+    srv_stop();
+}
+
 typedef struct {
     ccd_http_session_t *s;
     int left;
@@ -736,4 +796,111 @@ Test(http_client, connect_timeout)
     for (int i = 0; i < 4; i++)
         close(fillers[i]);
     close(lfd);
+}
+
+Test(http_client, malformed_response)
+{
+    srv_start(SRV_GARBAGE, false);
+    ccd_http_session_t *s = ccd_http_session_new(ctx);
+    ccd_http_request_t req = request("GET", url("/"));
+    result_t r = perform(s, &req);
+    cr_assert_eq(r.err, CCD_EPROTO, "err %d: %s", r.err, r.errmsg);
+    cr_assert(strncmp(r.errmsg, "malformed response: ", 20) == 0, "%s", r.errmsg);
+    ccd_http_session_free(s);
+    srv_stop();
+}
+
+Test(http_client, body_until_close_and_connection_close)
+{
+    for (int mode = SRV_UNTIL_CLOSE; mode <= SRV_CONN_CLOSE; mode++) {
+        srv_start(mode, false);
+        ccd_http_session_t *s = ccd_http_session_new(ctx);
+        for (int i = 0; i < 2; i++) {
+            ccd_http_request_t req = request("GET", url("/"));
+            result_t r = perform(s, &req);
+            cr_assert_eq(r.err, 0, "%s", r.errmsg);
+            cr_assert_eq(r.status, 200);
+            const char *want = mode == SRV_UNTIL_CLOSE ? "until close" : "ok";
+            cr_assert_eq(r.body_len, strlen(want));
+            cr_assert(memcmp(r.body, want, r.body_len) == 0);
+        }
+        cr_assert_eq(atomic_load(&srv.nconn), 2, "a closed connection is not reused");
+        ccd_http_session_free(s);
+        srv_stop();
+    }
+}
+
+/* ---- a soak: many users, random timeouts, cancels and frees at any state ---- */
+
+enum { SOAK_USERS = 64 };
+
+typedef struct {
+    ccd_http_session_t *s;
+    bool canceled;
+} soak_user_t;
+
+static soak_user_t soak[SOAK_USERS];
+static int64_t soak_until;
+static long soak_done;
+
+static void soak_send(soak_user_t *u);
+
+static void on_soak(void *ud, const ccd_http_response_t *res)
+{
+    soak_user_t *u = ud;
+    cr_assert_not(u->canceled, "callback after cancel");
+    cr_assert(res->err != 0 || res->status == 200);
+    cr_assert_not_null(res->errmsg);
+    soak_done++;
+    if (rand() % 16 == 0) {
+        ccd_http_session_free(u->s);
+        u->s = ccd_http_session_new(ctx);
+    }
+    soak_send(u);
+}
+
+static void soak_send(soak_user_t *u)
+{
+    if (ccd_clock_us() >= soak_until)
+        return;
+    const char *urls[] = {url("/"), "http://127.0.0.1:1/", "http://localhost:1/"};
+    const char *target = urls[rand() % 4 == 0 ? 1 + rand() % 2 : 0];
+    ccd_http_request_t req = request(rand() % 8 ? "GET" : "HEAD", target);
+    req.timeout = rand() % 4 == 0 ? 0.0005 : 5;
+    u->canceled = false;
+    cr_assert_eq(ccd_http_send(u->s, &req, on_soak, u), 0);
+}
+
+static void soak_tick(struct ev_loop *l, ev_timer *w, int revents)
+{
+    soak_user_t *u = &soak[rand() % SOAK_USERS];
+    u->canceled = true;
+    if (rand() % 2) {
+        ccd_http_cancel(u->s);
+    } else {
+        ccd_http_session_free(u->s);
+        u->s = ccd_http_session_new(ctx);
+    }
+    soak_send(u);
+    if (ccd_clock_us() >= soak_until)
+        ev_timer_stop(l, w);
+}
+
+Test(http_client, soak_with_random_cancels)
+{
+    srv_start(SRV_OK, false);
+    srand(7);
+    soak_until = ccd_clock_us() + 1500000;
+    for (int i = 0; i < SOAK_USERS; i++) {
+        soak[i].s = ccd_http_session_new(ctx);
+        soak_send(&soak[i]);
+    }
+    ev_timer tick;
+    ev_timer_init(&tick, soak_tick, 0.0005, 0.0005);
+    ev_timer_start(loop, &tick);
+    ev_run(loop, 0); /* returns once every request is over: nothing left watched */
+    cr_assert_gt(soak_done, 1000, "%ld requests", soak_done);
+    for (int i = 0; i < SOAK_USERS; i++)
+        ccd_http_session_free(soak[i].s);
+    srv_stop();
 }

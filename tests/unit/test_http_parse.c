@@ -1,6 +1,8 @@
 /* Tests of HTTP response parsing: every response split at every byte boundary parses alike. */
 #include <criterion/criterion.h>
 
+#include <dirent.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +84,7 @@ static outcome_t check_splits(const char *msg, bool head, bool eof)
 
 Test(http_parse, content_length)
 {
-    outcome_t o = check_splits("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b c\r\n"
+    outcome_t o = check_splits("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A:  b c \t \r\n"
                                "X-Empty:\r\n\r\nhello",
                                false, false);
     cr_assert_eq(o.rc, CCD_HTTP_PARSE_DONE);
@@ -139,8 +141,8 @@ Test(http_parse, read_until_close)
 
 Test(http_parse, connection_close)
 {
-    outcome_t o = check_splits("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi",
-                               false, false);
+    outcome_t o = check_splits(
+        "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi", false, false);
     cr_assert_eq(o.rc, CCD_HTTP_PARSE_DONE);
     cr_assert_not(o.keep_alive);
 }
@@ -174,8 +176,9 @@ Test(http_parse, truncated_response_is_closed_early)
 
 Test(http_parse, two_responses_in_one_buffer)
 {
-    const char *two = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none"
-                      "HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n3\r\ntwo\r\n0\r\n\r\n";
+    const char *two =
+        "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none"
+        "HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n3\r\ntwo\r\n0\r\n\r\n";
     size_t len = strlen(two), used;
     ccd_http_parser_t p;
     ccd_http_parser_init(&p);
@@ -250,4 +253,30 @@ Test(http_parse, buffers_are_reused_and_trimmed)
     cr_assert_null(p._hbuf);
     cr_assert_null(p._bbuf);
     ccd_http_parser_free(&p);
+}
+
+/* The fuzzer's driver, replayed over the checked-in corpus (a failure aborts). */
+#include "../fuzz/fuzz_http_parse.c"
+
+Test(http_parse, fuzz_corpus_replays)
+{
+    const char *dir = SOURCE_DIR "/tests/fuzz/corpus/http_parse";
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d, "%s", dir);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "rb");
+        cr_assert_not_null(f, "%s", path);
+        static uint8_t buf[1 << 16];
+        size_t len = fread(buf, 1, sizeof(buf), f);
+        fclose(f);
+        LLVMFuzzerTestOneInput(buf, len);
+        n++;
+    }
+    closedir(d);
+    cr_assert_gt(n, 0);
 }

@@ -43,6 +43,8 @@ Test(http_request, host_carries_other_ports_and_ipv6_brackets)
 {
     expect("GET", "http://h:8080/", NULL, 0, NULL,
            "GET / HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: cicada/test\r\n\r\n");
+    expect("GET", "http://h:65535/", NULL, 0, NULL,
+           "GET / HTTP/1.1\r\nHost: h:65535\r\nUser-Agent: cicada/test\r\n\r\n");
     expect("GET", "https://h:80/", NULL, 0, NULL,
            "GET / HTTP/1.1\r\nHost: h:80\r\nUser-Agent: cicada/test\r\n\r\n");
     expect("GET", "http://[::1]:81/x", NULL, 0, NULL,
@@ -53,14 +55,16 @@ Test(http_request, host_carries_other_ports_and_ipv6_brackets)
 
 Test(http_request, content_length_for_bodies_and_post_put_patch)
 {
-    expect("POST", "http://h/p", NULL, 0, "a=1",
-           "POST /p HTTP/1.1\r\nHost: h\r\nUser-Agent: cicada/test\r\nContent-Length: 3\r\n\r\na=1");
+    expect(
+        "POST", "http://h/p", NULL, 0, "a=1",
+        "POST /p HTTP/1.1\r\nHost: h\r\nUser-Agent: cicada/test\r\nContent-Length: 3\r\n\r\na=1");
     expect("POST", "http://h/p", NULL, 0, NULL,
            "POST /p HTTP/1.1\r\nHost: h\r\nUser-Agent: cicada/test\r\nContent-Length: 0\r\n\r\n");
     expect("PATCH", "http://h/p", NULL, 0, NULL,
            "PATCH /p HTTP/1.1\r\nHost: h\r\nUser-Agent: cicada/test\r\nContent-Length: 0\r\n\r\n");
-    expect("DELETE", "http://h/p", NULL, 0, "x",
-           "DELETE /p HTTP/1.1\r\nHost: h\r\nUser-Agent: cicada/test\r\nContent-Length: 1\r\n\r\nx");
+    expect(
+        "DELETE", "http://h/p", NULL, 0, "x",
+        "DELETE /p HTTP/1.1\r\nHost: h\r\nUser-Agent: cicada/test\r\nContent-Length: 1\r\n\r\nx");
     expect("OPTIONS", "http://h/p", NULL, 0, NULL,
            "OPTIONS /p HTTP/1.1\r\nHost: h\r\nUser-Agent: cicada/test\r\n\r\n");
 }
@@ -91,6 +95,7 @@ Test(http_request, buffer_grows_once_and_is_reused)
     cr_assert_eq(ccd_http_request_serialise(&r, &u, "ua", &buf, &cap, &len), 0);
     cr_assert_gt(len, 99999);
     cr_assert(memcmp(buf + len - 99999, big, 99999) == 0);
+    cr_assert_not_null(memmem(buf, len, "\r\nContent-Length: 99999\r\n\r\n", 27));
     char *first = buf;
     r.body = sl("small");
     cr_assert_eq(ccd_http_request_serialise(&r, &u, "ua", &buf, &cap, &len), 0);

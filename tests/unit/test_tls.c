@@ -37,7 +37,8 @@ static int free_port(void)
 static bool can_connect(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
     close(fd);
@@ -72,8 +73,8 @@ static void start_server(void)
         dup2(null, 0);
         dup2(null, 1);
         dup2(null, 2);
-        execlp("openssl", "openssl", "s_server", "-accept", accept_arg, "-cert", cert, "-key",
-               key, "-www", "-quiet", (char *)NULL);
+        execlp("openssl", "openssl", "s_server", "-accept", accept_arg, "-cert", cert, "-key", key,
+               "-www", "-quiet", (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 200 && !can_connect(); i++)
@@ -127,8 +128,8 @@ static result_t get(ccd_http_session_t *s, const char *host, bool insecure)
 {
     char url[128];
     snprintf(url, sizeof(url), "https://%s:%d/", host, port);
-    ccd_http_request_t req = {.method = {"GET", 3}, .url = {url, strlen(url)}, .timeout = 10,
-                              .insecure = insecure};
+    ccd_http_request_t req = {
+        .method = {"GET", 3}, .url = {url, strlen(url)}, .timeout = 10, .insecure = insecure};
     result_t r = {0};
     cr_assert_eq(ccd_http_send(s, &req, on_response, &r), 0);
     while (!r.done)
@@ -202,8 +203,8 @@ Test(tls, cancel_and_free_during_the_handshake)
     snprintf(url, sizeof(url), "https://127.0.0.1:%d/", port);
     for (int turns = 0; turns < 8; turns++) {
         ccd_http_session_t *s = ccd_http_session_new(ctx);
-        ccd_http_request_t req = {.method = {"GET", 3}, .url = {url, strlen(url)},
-                                  .insecure = true};
+        ccd_http_request_t req = {
+            .method = {"GET", 3}, .url = {url, strlen(url)}, .insecure = true};
         probe_t p = {0};
         cr_assert_eq(ccd_http_send(s, &req, probe, &p), 0);
         for (int i = 0; i < turns && !p.called; i++)

@@ -1,6 +1,9 @@
 /* Tests of URL parsing. */
 #include <criterion/criterion.h>
 
+#include <dirent.h>
+#include <stdio.h>
+
 #include <string.h>
 
 #include "error.h"
@@ -17,8 +20,8 @@ static ccd_url_t parse_ok(const char *s)
 static void assert_slice(ccd_slice_t sl, const char *want)
 {
     cr_assert_eq(sl.len, strlen(want), "length %zu, want \"%s\"", sl.len, want);
-    cr_assert(memcmp(sl.base, want, sl.len) == 0, "got \"%.*s\", want \"%s\"", (int)sl.len,
-              sl.base, want);
+    cr_assert(memcmp(sl.base, want, sl.len) == 0, "got \"%.*s\", want \"%s\"", (int)sl.len, sl.base,
+              want);
 }
 
 Test(url, plain_http_defaults)
@@ -124,4 +127,30 @@ Test(url, length_bounds_the_input)
     ccd_url_t u;
     cr_assert_eq(ccd_url_parse(s, strlen(s) - 5, &u), 0);
     assert_slice(u.path, "/path");
+}
+
+/* The fuzzer's driver, replayed over the checked-in corpus (a failure aborts). */
+#include "../fuzz/fuzz_url.c"
+
+Test(url, fuzz_corpus_replays)
+{
+    const char *dir = SOURCE_DIR "/tests/fuzz/corpus/url";
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d, "%s", dir);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "rb");
+        cr_assert_not_null(f, "%s", path);
+        static uint8_t buf[1 << 16];
+        size_t len = fread(buf, 1, sizeof(buf), f);
+        fclose(f);
+        LLVMFuzzerTestOneInput(buf, len);
+        n++;
+    }
+    closedir(d);
+    cr_assert_gt(n, 0);
 }
