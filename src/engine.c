@@ -2,6 +2,7 @@
 #include "engine_int.h"
 
 #include <lauxlib.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,7 @@ static void collect_when_idle(ccd_engine_t *e, double busy)
     double now = ev_now(e->loop);
     if (busy < IDLE_GC_BUSY && now - e->last_gc >= IDLE_GC_EVERY) {
         lua_gc(e->script.L, LUA_GCCOLLECT, 0);
+        malloc_trim(0); /* give the freed pages back: an idle generator should look idle */
         e->last_gc = now;
     }
 }

@@ -21,6 +21,8 @@
 /* Exchange buffers (request, headers, body) above this are freed once their request is done. */
 #define KEEP_BUF_MAX (256 * 1024)
 #define MAX_HOST     255
+#define POOL_SPARE   16  /* pooled exchanges kept beyond the recent peak in use */
+#define POOL_TRIM    2.0 /* seconds between two trims of the pool */
 
 enum { C_CLOSED, C_CONNECTING, C_HANDSHAKE, C_IDLE, C_BUSY };
 
@@ -71,6 +73,9 @@ struct ccd_http_ctx {
     char *rbuf;
     char *user_agent;
     xfer_t *pool;
+    unsigned npool, inflight, peak; /* pooled and in-use exchanges; the most in use lately */
+    ccd_header_t hdrs[CCD_HTTP_MAX_HEADERS]; /* the delivered response's headers */
+    ev_timer trim;                  /* frees the pool's excess once a burst is over */
 };
 
 struct ccd_http_session {
@@ -85,12 +90,18 @@ static void start_write(xfer_t *x);
 
 /* ---- context and pool ---- */
 
+static void on_trim(struct ev_loop *loop, ev_timer *w, int revents);
+
 int ccd_http_ctx_create(ccd_http_ctx_t **out, struct ev_loop *loop, const ccd_http_config_t *cfg)
 {
     ccd_http_ctx_t *ctx = calloc(1, sizeof(*ctx));
     if (!ctx)
         return CCD_ENOMEM;
     ctx->loop = loop;
+    ev_timer_init(&ctx->trim, on_trim, POOL_TRIM, POOL_TRIM);
+    ctx->trim.data = ctx;
+    ev_timer_start(loop, &ctx->trim);
+    ev_unref(loop); /* the trim timer alone must not keep the loop running */
     const char *ua = cfg && cfg->user_agent ? cfg->user_agent : "cicada/" CICADA_VERSION;
     ctx->user_agent = strdup(ua);
     ctx->rbuf = malloc(READ_BUF_SIZE);
@@ -107,16 +118,41 @@ int ccd_http_ctx_create(ccd_http_ctx_t **out, struct ev_loop *loop, const ccd_ht
     return 0;
 }
 
+static void xfer_free(xfer_t *x)
+{
+    ccd_http_parser_free(&x->parser);
+    free(x->w);
+    free(x);
+}
+
+/* Keeps as many pooled exchanges as were in use at once during the last period (and a few
+ * more): a steady load reuses them without allocating, while the thousands a spawn burst
+ * needed are freed once it is over, so that idle users cost only their connections. */
+static void on_trim(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    ccd_http_ctx_t *ctx = w->data;
+    unsigned keep = ctx->peak + POOL_SPARE;
+    while (ctx->npool > keep) {
+        xfer_t *x = ctx->pool;
+        ctx->pool = x->next_free;
+        ctx->npool--;
+        xfer_free(x);
+    }
+    ctx->peak = ctx->inflight;
+}
+
 void ccd_http_ctx_destroy(ccd_http_ctx_t *ctx)
 {
     if (!ctx)
         return;
+    if (ev_is_active(&ctx->trim)) {
+        ev_ref(ctx->loop);
+        ev_timer_stop(ctx->loop, &ctx->trim);
+    }
     while (ctx->pool) {
         xfer_t *x = ctx->pool;
         ctx->pool = x->next_free;
-        ccd_http_parser_free(&x->parser);
-        free(x->w);
-        free(x);
+        xfer_free(x);
     }
     ccd_dns_destroy(ctx->dns);
     ccd_tls_destroy(ctx->tls);
@@ -134,11 +170,14 @@ static xfer_t *xfer_get(ccd_http_ctx_t *ctx)
     xfer_t *x = ctx->pool;
     if (x) {
         ctx->pool = x->next_free;
-        return x;
-    }
-    x = calloc(1, sizeof(*x));
-    if (!x)
+        ctx->npool--;
+    } else if (!(x = calloc(1, sizeof(*x)))) {
         return NULL;
+    }
+    if (++ctx->inflight > ctx->peak)
+        ctx->peak = ctx->inflight;
+    if (x->ctx)
+        return x;
     x->ctx = ctx;
     ccd_http_parser_init(&x->parser);
     ev_init(&x->timer, on_timeout);
@@ -158,6 +197,8 @@ static void xfer_put(xfer_t *x)
     }
     x->next_free = x->ctx->pool;
     x->ctx->pool = x;
+    x->ctx->npool++;
+    x->ctx->inflight--;
 }
 
 static bool slice_eq(ccd_slice_t s, const char *lit)
@@ -195,7 +236,9 @@ static void deliver(xfer_t *x)
         const ccd_http_parser_t *p = &x->parser;
         res.status = p->status;
         res.reason = p->reason;
-        res.headers = p->headers;
+        for (size_t i = 0; i < p->nheaders; i++)
+            x->ctx->hdrs[i] = ccd_http_parser_header(p, i);
+        res.headers = x->ctx->hdrs;
         res.nheaders = p->nheaders;
         res.body = p->body;
         res.bytes = p->body.len;

@@ -62,10 +62,10 @@ static int on_header_field(llhttp_t *ll, const char *at, size_t n)
         if (p->nheaders == CCD_HTTP_MAX_HEADERS)
             return fail(p, CCD_ETOOBIG);
         p->_off[p->nheaders][0] = (uint32_t)p->_hlen;
-        p->headers[p->nheaders].name.len = 0;
+        p->_off[p->nheaders][1] = 0;
         p->_hstate = H_NAME;
     }
-    p->headers[p->nheaders].name.len += n;
+    p->_off[p->nheaders][1] += (uint32_t)n;
     return hbuf_append(p, at, n);
 }
 
@@ -74,8 +74,8 @@ static int on_header_field_complete(llhttp_t *ll)
     ccd_http_parser_t *p = parser_of(ll);
     if (p->_in_body)
         return 0;
-    p->_off[p->nheaders][1] = (uint32_t)p->_hlen;
-    p->headers[p->nheaders].value.len = 0;
+    p->_off[p->nheaders][2] = (uint32_t)p->_hlen;
+    p->_off[p->nheaders][3] = 0;
     p->_hstate = H_VALUE;
     return 0;
 }
@@ -85,7 +85,7 @@ static int on_header_value(llhttp_t *ll, const char *at, size_t n)
     ccd_http_parser_t *p = parser_of(ll);
     if (p->_in_body)
         return 0;
-    p->headers[p->nheaders].value.len += n;
+    p->_off[p->nheaders][3] += (uint32_t)n;
     return hbuf_append(p, at, n);
 }
 
@@ -96,8 +96,8 @@ static int on_header_value_complete(llhttp_t *ll)
     ccd_http_parser_t *p = parser_of(ll);
     if (p->_in_body)
         return 0;
-    size_t *len = &p->headers[p->nheaders].value.len;
-    const char *v = p->_hbuf + p->_off[p->nheaders][1];
+    uint32_t *len = &p->_off[p->nheaders][3];
+    const char *v = p->_hbuf + p->_off[p->nheaders][2];
     while (*len > 0 && (v[*len - 1] == ' ' || v[*len - 1] == '\t'))
         (*len)--;
     p->nheaders++;
@@ -138,11 +138,13 @@ static void clear_message(ccd_http_parser_t *p)
 static void publish(ccd_http_parser_t *p)
 {
     p->reason = (ccd_slice_t){p->_hbuf ? p->_hbuf : "", p->_reason_len};
-    for (size_t i = 0; i < p->nheaders; i++) {
-        p->headers[i].name.base = p->_hbuf + p->_off[i][0];
-        p->headers[i].value.base = p->_hbuf + p->_off[i][1];
-    }
     p->body = (ccd_slice_t){p->_bbuf ? p->_bbuf : "", p->_blen};
+}
+
+ccd_header_t ccd_http_parser_header(const ccd_http_parser_t *p, size_t i)
+{
+    const uint32_t *o = p->_off[i];
+    return (ccd_header_t){{p->_hbuf + o[0], o[1]}, {p->_hbuf + o[2], o[3]}};
 }
 
 /* Pausing makes llhttp_execute() return at the end of this response: any byte after it is

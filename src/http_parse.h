@@ -20,8 +20,7 @@ enum { CCD_HTTP_PARSE_MORE = 0, CCD_HTTP_PARSE_DONE = 1 };
 typedef struct {
     int status;
     ccd_slice_t reason;
-    ccd_header_t headers[CCD_HTTP_MAX_HEADERS]; /* trailers of a chunked body are dropped */
-    size_t nheaders;
+    size_t nheaders;     /* see ccd_http_parser_header(); trailers of a chunked body are dropped */
     ccd_slice_t body; /* decoded of chunked framing */
     bool keep_alive;  /* the connection may carry another request */
     bool started;     /* at least one byte of a response was fed */
@@ -31,7 +30,9 @@ typedef struct {
     size_t _hlen, _hcap;
     char *_bbuf;
     size_t _blen, _bcap;
-    uint32_t _off[CCD_HTTP_MAX_HEADERS][2]; /* offsets of names and values in _hbuf */
+    uint32_t _off[CCD_HTTP_MAX_HEADERS][4]; /* offset and length of each name and value in _hbuf:
+                                             * 16 bytes a header, not a 32-byte slice pair, since
+                                             * a parser exists per request in flight */
     size_t _reason_len;
     int _err;
     uint8_t _hstate;
@@ -54,6 +55,9 @@ void ccd_http_parser_reset(ccd_http_parser_t *p, bool head);
  * start of something else), CCD_EPROTO for a malformed response, CCD_ETOOBIG for headers
  * over CCD_HTTP_MAX_HEADER_BYTES (or more than CCD_HTTP_MAX_HEADERS), CCD_ENOMEM. */
 int ccd_http_parser_feed(ccd_http_parser_t *p, const char *buf, size_t len, size_t *consumed);
+
+/* Header i (< nheaders) of a complete response, pointing into the parser's buffer. */
+ccd_header_t ccd_http_parser_header(const ccd_http_parser_t *p, size_t i);
 
 /* Tells the parser the peer closed the connection. Returns CCD_HTTP_PARSE_DONE when that
  * completes the response (a body read until close), else CCD_ECLOSED. */

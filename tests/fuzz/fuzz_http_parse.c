@@ -35,9 +35,18 @@ static fuzz_outcome_t fuzz_run(ccd_http_parser_t *p, const char *d, size_t n, si
         o.body_len = p->body.len;
         o.keep_alive = p->keep_alive;
         for (size_t i = 0; i < p->nheaders; i++) /* touch every byte: ASan checks the slices */
-            o.body_len += p->headers[i].name.len && p->headers[i].name.base[0] == 0;
+            o.body_len += ccd_http_parser_header(p, i).name.len &&
+                          ccd_http_parser_header(p, i).name.base[0] == 0;
     }
     return o;
+}
+
+/* Field by field: a struct's padding bytes are not part of its value. */
+static bool fuzz_same(const fuzz_outcome_t *a, const fuzz_outcome_t *b)
+{
+    return a->rc == b->rc && a->consumed == b->consumed && a->status == b->status &&
+           a->nheaders == b->nheaders && a->reason_len == b->reason_len &&
+           a->body_len == b->body_len && a->keep_alive == b->keep_alive;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -54,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_outcome_t whole = fuzz_run(&p, d, n, n, head);
     fuzz_outcome_t split = fuzz_run(&p, d, n, cut, head);
     if (whole.rc != split.rc ||
-        (whole.rc == CCD_HTTP_PARSE_DONE && memcmp(&whole, &split, sizeof(whole)) != 0))
+        (whole.rc == CCD_HTTP_PARSE_DONE && !fuzz_same(&whole, &split)))
         abort();
     ccd_http_parser_free(&p);
     return 0;

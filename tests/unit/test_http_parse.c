@@ -23,10 +23,11 @@ static void flatten(const ccd_http_parser_t *p, outcome_t *o)
 {
     int n = snprintf(o->text, sizeof(o->text), "%d [%.*s]\n", p->status, (int)p->reason.len,
                      p->reason.base);
-    for (size_t i = 0; i < p->nheaders; i++)
-        n += snprintf(o->text + n, sizeof(o->text) - (size_t)n, "%.*s=%.*s\n",
-                      (int)p->headers[i].name.len, p->headers[i].name.base,
-                      (int)p->headers[i].value.len, p->headers[i].value.base);
+    for (size_t i = 0; i < p->nheaders; i++) {
+        ccd_header_t h = ccd_http_parser_header(p, i);
+        n += snprintf(o->text + n, sizeof(o->text) - (size_t)n, "%.*s=%.*s\n", (int)h.name.len,
+                      h.name.base, (int)h.value.len, h.value.base);
+    }
     snprintf(o->text + n, sizeof(o->text) - (size_t)n, "body(%zu)=%.*s", p->body.len,
              (int)p->body.len, p->body.base);
     o->status = p->status;
