@@ -151,7 +151,7 @@ static int run(int wbits, const char *body, size_t len, size_t max, ccd_scratch_
     struct inflater f = {.in = body, .in_left = len, .out = out, .start = out->len, .max = max};
     if (inflateInit2(&f.z, wbits) != Z_OK)
         return CCD_ENOMEM;
-    int rc = ccd_scratch_reserve(out, size_hint(body, len, wbits, max) + 1);
+    int rc = ccd_scratch_reserve(out, size_hint(body, len, wbits, max));
     if (rc == 0)
         rc = inflate_all(&f, wbits == WBITS_GZIP);
     inflateEnd(&f.z);

@@ -64,11 +64,13 @@ static void round_trip(size_t n, int level)
 
 Test(decode, round_trips_at_several_levels_and_sizes)
 {
-    static const size_t sizes[] = {0, 1, 100, 65536, 1 << 20};
+    static const size_t sizes[] = {0, 1, 100, 65536};
     static const int levels[] = {0, 1, 6, 9};
     for (size_t s = 0; s < sizeof(sizes) / sizeof(*sizes); s++)
         for (size_t l = 0; l < sizeof(levels) / sizeof(*levels); l++)
             round_trip(sizes[s], levels[l]);
+    round_trip(1 << 20, 1);
+    round_trip(1 << 20, 9);
 }
 
 Test(decode, zlib_compress_output)
@@ -214,11 +216,35 @@ Test(decode, default_bound_stops_a_gzip_bomb, .timeout = 60)
         cr_assert_eq(ccd_scratch_append(&bomb, member.base, member.len), 0);
     cr_assert_eq(ccd_decode_body("gzip", 4, bomb.base, bomb.len, &out), CCD_ETOOBIG);
     cr_assert_eq(out.len, 0);
-    out.len = 0;
-    cr_assert_eq(ccd_decode_body("gzip", 4, bomb.base, member.len * 256, &out), 0);
-    cr_assert_eq(out.len, CCD_DECODE_MAX);
     ccd_scratch_free(&member);
     ccd_scratch_free(&bomb);
     ccd_scratch_free(&out);
     free(zeros);
+}
+
+/* Random damage anywhere must give a clean result or a clean error, never a crash. */
+Test(decode, random_damage_is_handled)
+{
+    char *data = sample(4000);
+    ccd_scratch_t enc = {0}, out = {0};
+    encode(data, 4000, 6, GZIP, &enc);
+    uint32_t x = 99;
+    for (int i = 0; i < 2000; i++) {
+        char *copy = malloc(enc.len);
+        memcpy(copy, enc.base, enc.len);
+        for (int k = 0; k < 1 + i % 4; k++) {
+            x = x * 1103515245 + 12345;
+            copy[(x >> 8) % enc.len] ^= (char)(1 + (x >> 24) % 255);
+        }
+        size_t len = i % 3 == 0 ? (x >> 4) % enc.len : enc.len;
+        const char *ce = i % 2 ? "gzip" : "deflate";
+        out.len = 0;
+        int rc = ccd_decode_body(ce, strlen(ce), copy, len, &out);
+        cr_assert(rc == 0 || rc == CCD_EPROTO, "rc %d", rc);
+        cr_assert(rc != 0 || out.len <= 64 * 4000);
+        free(copy);
+    }
+    ccd_scratch_free(&enc);
+    ccd_scratch_free(&out);
+    free(data);
 }
