@@ -26,7 +26,8 @@ enum {
 typedef struct {
     ccd_slice_t name;
     ccd_slice_t value;  /* as written, double quotes included: they are sent back as such */
-    ccd_slice_t domain; /* Domain without its leading dot; empty: none (a host-only cookie) */
+    ccd_slice_t domain; /* Domain without its leading dot; empty: none (a host-only cookie);
+                         * in a jar: the domain or host, lower case */
     ccd_slice_t path;   /* Path; empty: none, or not starting with '/' (the default applies) */
     double expires;     /* epoch seconds; valid when has_expires (in a jar: Max-Age applied) */
     int64_t max_age;    /* seconds; valid when has_max_age (never set for a jar's cookie) */
