@@ -265,6 +265,8 @@ static void engine_free(ccd_engine_t *e)
     ccd_scratch_free(&e->body);
     ccd_scratch_free(&e->text);
     ccd_scratch_free(&e->auth);
+    ccd_scratch_free(&e->cookie);
+    ccd_scratch_free(&e->decoded);
     free(e->hdrs);
     free(e);
 }

@@ -37,6 +37,7 @@ struct ccd_user {
     int64_t elapsed_acc;  /* time spent in the redirects followed so far */
     ev_timer timer;
     ccd_http_session_t *http;          /* created on the first request */
+    struct ccd_cookie_jar *cookies;    /* created on the first Set-Cookie */
     /* While the user waits on some other I/O (a socket), how to cancel it when the user is
      * stopped: called once, then cleared. Whoever arms it clears it on completion. */
     void (*cancel)(void *cancel_ud);
@@ -74,7 +75,7 @@ struct ccd_engine {
     ev_prepare prepare;
     ev_check check;
     double busy, last_wake, last_gc;
-    ccd_scratch_t url, body, text, auth;
+    ccd_scratch_t url, body, text, auth, cookie, decoded;
     ccd_header_t *hdrs;
     size_t hdrs_cap;
 };

@@ -60,6 +60,7 @@ typedef struct xfer {
     double timeout, connect_timeout;
     int err;
     bool head, retried, in_send;
+    conn_t *origin; /* the connection's struct, kept after x->c is cleared: its host */
     char *w; /* the serialised request */
     size_t wlen, wcap, woff;
     char errmsg[256];
@@ -228,10 +229,22 @@ static void conn_close(struct ev_loop *loop, conn_t *c, bool clean)
     c->x = NULL;
 }
 
+/* The request-target of the serialised request: the request line's middle. */
+static ccd_slice_t request_target(const xfer_t *x)
+{
+    const char *sp = memchr(x->w, ' ', x->wlen);
+    const char *end = sp ? memchr(sp + 1, ' ', x->wlen - (size_t)(sp + 1 - x->w)) : NULL;
+    if (!end)
+        return (ccd_slice_t){"/", 1};
+    return (ccd_slice_t){sp + 1, (size_t)(end - sp - 1)};
+}
+
 static void deliver(xfer_t *x)
 {
     x->s->cur = NULL;
     ccd_http_response_t res = {.err = x->err, .errmsg = x->errmsg, .elapsed_us = x->elapsed_us};
+    res.host = (ccd_slice_t){x->origin->host, strlen(x->origin->host)};
+    res.target = request_target(x);
     if (!x->err) {
         const ccd_http_parser_t *p = &x->parser;
         res.status = p->status;
@@ -706,7 +719,7 @@ int ccd_http_send(ccd_http_session_t *s, const ccd_http_request_t *req, ccd_http
     }
     xfer_start(x, s, req, cb, ud);
     s->cur = x;
-    x->c = c;
+    x->c = x->origin = c;
     x->in_send = true;
     /* The loop's cached time may be stale when send() runs outside its callbacks; timers
      * based on it would fire early. */

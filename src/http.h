@@ -58,6 +58,8 @@ typedef struct {
     int64_t elapsed_us;     /* from ccd_http_send() (connection set-up included when one was
                              * needed) to the last byte of the response */
     uint64_t bytes;         /* body length received */
+    ccd_slice_t host;       /* the host the request went to (no port, IPv6 without brackets) */
+    ccd_slice_t target;     /* the request-target: path and query */
 } ccd_http_response_t;
 
 typedef void (*ccd_http_cb)(void *ud, const ccd_http_response_t *res);

@@ -8,9 +8,13 @@
 #include <strings.h>
 
 #include "base64.h"
+#include "clock.h"
+#include "cookie.h"
+#include "decode.h"
 #include "engine_int.h"
 #include "lcore.h"
 #include "ljson.h"
+#include "url.h"
 
 static int has_scheme(const char *s, size_t len)
 {
@@ -218,6 +222,20 @@ static void read_auth(lua_State *L, ccd_engine_t *e, int t, size_t *n)
                (ccd_slice_t){e->auth.base, e->auth.len});
 }
 
+/* The Cookie header of the user's jar for the URL in e->url, if any cookie matches. */
+static void add_cookie_header(lua_State *L, ccd_engine_t *e, ccd_user_t *u, size_t *n)
+{
+    ccd_url_t url;
+    if (ccd_url_parse(e->url.base, e->url.len, &url))
+        return;
+    e->cookie.len = 0;
+    int rc = ccd_cookie_jar_header(u->cookies, url.scheme_kind == CCD_URL_HTTPS, url.host.base,
+                                   url.host.len, url.path.base, url.path.len, ccd_clock_wall(),
+                                   &e->cookie);
+    if (rc > 0)
+        set_header(L, e, n, (ccd_slice_t){"Cookie", 6}, (ccd_slice_t){e->cookie.base, e->cookie.len});
+}
+
 /* The options that concern the whole request, not each hop of its redirects. */
 static void read_request_flags(lua_State *L, ccd_user_t *u, int t)
 {
@@ -260,6 +278,10 @@ static void read_opts(lua_State *L, ccd_engine_t *e, ccd_user_t *u, int t, int d
     }
     if (ctype && !find_header(e, n, "Content-Type", 12))
         set_header(L, e, &n, (ccd_slice_t){"Content-Type", 12}, (ccd_slice_t){ctype, strlen(ctype)});
+    if (!find_header(e, n, "Accept-Encoding", 15))
+        set_header(L, e, &n, (ccd_slice_t){"Accept-Encoding", 15}, (ccd_slice_t){"gzip, deflate", 13});
+    if (u->cookies && !find_header(e, n, "Cookie", 6))
+        add_cookie_header(L, e, u, &n);
     req->headers = e->hdrs;
     req->nheaders = n;
 }
@@ -409,15 +431,55 @@ static const ccd_header_t *redirect_to_follow(ccd_user_t *u, const ccd_http_resp
 /* Resumes the user with: status, body, elapsed seconds (redirects included), failure text or
  * nil, raw headers, and the Location to follow next (nil when this response is the last). The
  * request is counted once, when its last response arrives. */
+/* Keeps the response's cookies in the user's jar (made on the first one). */
+static void store_cookies(ccd_user_t *u, const ccd_http_response_t *res)
+{
+    double now = 0;
+    for (size_t i = 0; i < res->nheaders; i++) {
+        const ccd_header_t *h = &res->headers[i];
+        if (h->name.len != 10 || strncasecmp(h->name.base, "Set-Cookie", 10) != 0)
+            continue;
+        if (!u->cookies && !(u->cookies = ccd_cookie_jar_new()))
+            return;
+        now = now ? now : ccd_clock_wall();
+        ccd_cookie_jar_store(u->cookies, h->value.base, h->value.len, res->host.base,
+                             res->host.len, res->target.base, res->target.len, now);
+    }
+}
+
+/* The body as the script sees it: decoded of its Content-Encoding (gzip, deflate). A body
+ * that does not decode is a failure of the request. */
+static ccd_slice_t decoded_body(ccd_engine_t *e, const ccd_http_response_t *res, const char **err)
+{
+    const ccd_header_t *ce = find_response_header(res, "Content-Encoding");
+    if (!ce || res->err)
+        return res->body;
+    e->decoded.len = 0;
+    int rc = ccd_decode_body(ce->value.base, ce->value.len, res->body.base, res->body.len,
+                             &e->decoded);
+    if (rc == 0)
+        return (ccd_slice_t){e->decoded.base ? e->decoded.base : "", e->decoded.len};
+    if (rc < 0)
+        *err = "cannot decode the body (Content-Encoding)";
+    return res->body;
+}
+
 static void on_response(void *ud, const ccd_http_response_t *res)
 {
     ccd_user_t *u = ud;
     ccd_engine_t *e = u->eng;
     lua_State *co = u->co;
+    if (!res->err)
+        store_cookies(u, res);
     const ccd_header_t *location = redirect_to_follow(u, res);
     int64_t elapsed = u->elapsed_acc + res->elapsed_us;
     size_t elen = 0;
-    const char *err = failure_text(e, res, &elen);
+    const char *err = failure_text(e, res, &elen), *decode_err = NULL;
+    ccd_slice_t body = decoded_body(e, res, &decode_err);
+    if (decode_err && !err) {
+        err = decode_err;
+        elen = strlen(err);
+    }
     if (location && u->hops_left == 0) {
         err = "too many redirects";
         elen = strlen(err);
@@ -428,10 +490,10 @@ static void on_response(void *ud, const ccd_http_response_t *res)
         u->elapsed_acc = elapsed;
     } else if (!u->catch_response) {
         ccd_stats_record(e->stats, u->req_method, u->req_method_len, u->req_name,
-                         u->req_name_len, elapsed, res->bytes, err, elen, ev_now(e->loop));
+                         u->req_name_len, elapsed, body.len, err, elen, ev_now(e->loop));
     }
     lua_pushinteger(co, res->status);
-    lua_pushlstring(co, res->body.base ? res->body.base : "", res->body.len);
+    lua_pushlstring(co, body.base ? body.base : "", body.len);
     lua_pushnumber(co, (double)elapsed / 1e6);
     if (err)
         lua_pushlstring(co, err, elen);
@@ -537,6 +599,29 @@ static int l_full_url(lua_State *L)
     return 1;
 }
 
+/* cookies() -> { name = value } of the running user's jar. */
+static int l_cookies(lua_State *L)
+{
+    ccd_user_t *u = ccd_lcore_user(L, "reading cookies");
+    lua_newtable(L);
+    ccd_cookie_t c;
+    for (size_t i = 0; u->cookies && ccd_cookie_jar_at(u->cookies, i, &c) == 0; i++) {
+        lua_pushlstring(L, c.name.base, c.name.len);
+        lua_pushlstring(L, c.value.base, c.value.len);
+        lua_rawset(L, -3);
+    }
+    return 1;
+}
+
+/* clear_cookies(): empties the running user's jar. */
+static int l_clear_cookies(lua_State *L)
+{
+    ccd_user_t *u = ccd_lcore_user(L, "clearing cookies");
+    if (u->cookies)
+        ccd_cookie_jar_clear(u->cookies);
+    return 0;
+}
+
 void ccd_lclient_register(lua_State *L, struct ccd_engine *eng)
 {
     static const luaL_Reg fns[] = {
@@ -544,6 +629,8 @@ void ccd_lclient_register(lua_State *L, struct ccd_engine *eng)
         {"parse_headers", l_parse_headers},
         {"full_url", l_full_url},
         {"resolve_url", l_resolve_url},
+        {"cookies", l_cookies},
+        {"clear_cookies", l_clear_cookies},
         {NULL, NULL},
     };
     for (const luaL_Reg *f = fns; f->name; f++) {

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cookie.h"
 #include "engine_int.h"
 
 #define SLAB_USERS 1024
@@ -90,6 +91,7 @@ static void user_release(ccd_user_t *u)
     cancel_waits(u);
     if (u->http)
         ccd_http_session_free(u->http);
+    ccd_cookie_jar_free(u->cookies);
     luaL_unref(L, LUA_REGISTRYINDEX, u->co_ref);
     luaL_unref(L, LUA_REGISTRYINDEX, u->self_ref);
     list_remove(&e->classes[u->class_idx], u);

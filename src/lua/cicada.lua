@@ -270,6 +270,10 @@ for _, m in ipairs { "get", "post", "put", "patch", "delete", "head", "options" 
   Client[m] = function(self, url, opts) return self:request(method, url, opts) end
 end
 
+--- The user's cookies as { name = value } (a copy), and a way to forget them all.
+function Client:cookies() return core.cookies() end
+function Client:clear_cookies() core.clear_cookies() end
+
 --- Counts every request made inside fn under one name (Locust's rename_request).
 function Client:rename(name, fn)
   local user = self._user
