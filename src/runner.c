@@ -415,6 +415,7 @@ static int start_engines(runner_t *r)
 static void start_timers(runner_t *r)
 {
     const ccd_options_t *o = r->o;
+    ev_now_update(r->loop); /* loading the engines took a while: timers count from now */
     r->test_start = ev_time();
     r->test_start_wall = ccd_clock_wall();
     ev_init(&r->spawn_timer, on_spawn_tick);
