@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "engine_int.h"
 #include "ljson.h"
+#include "lsocket.h"
 
 static ccd_engine_t *engine_of(lua_State *L)
 {
@@ -416,6 +417,24 @@ static int l_host(lua_State *L)
     return 1;
 }
 
+/* record(type, name, response_time_ms, length, error_or_nil): counts a measured request of any
+ * protocol in the statistics, as HTTP requests are. */
+static int l_record(lua_State *L)
+{
+    ccd_engine_t *e = engine_of(L);
+    size_t tlen, nlen, elen = 0;
+    const char *type = luaL_checklstring(L, 1, &tlen), *name = luaL_checklstring(L, 2, &nlen);
+    double ms = luaL_checknumber(L, 3);
+    lua_Number length = luaL_optnumber(L, 4, 0);
+    const char *err = lua_toboolean(L, 5) ? luaL_checklstring(L, 5, &elen) : NULL;
+    if (!e)
+        return luaL_error(L, "cicada.record() is only possible while the test runs");
+    if (e->stats)
+        ccd_stats_record(e->stats, type, tlen, name, nlen, ms > 0 ? (int64_t)(ms * 1000.0) : 0,
+                         length > 0 ? (uint64_t)length : 0, err, elen, ev_now(e->loop));
+    return 0;
+}
+
 void ccd_lcore_push(lua_State *L, struct ccd_engine *eng)
 {
     static const luaL_Reg fns[] = {
@@ -429,6 +448,7 @@ void ccd_lcore_push(lua_State *L, struct ccd_engine *eng)
         {"parse_headers", l_parse_headers},
         {"full_url", l_full_url},
         {"host", l_host},
+        {"record", l_record},
         {"json_encode", ccd_ljson_lencode},
         {"json_decode", ccd_ljson_ldecode},
         {NULL, NULL},
@@ -439,6 +459,7 @@ void ccd_lcore_push(lua_State *L, struct ccd_engine *eng)
         lua_pushcclosure(L, f->func, 1);
         lua_setfield(L, -2, f->name);
     }
+    ccd_lsocket_register(L, eng);
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");
     lua_pushstring(L, CICADA_VERSION);

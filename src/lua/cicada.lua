@@ -62,6 +62,10 @@ M.json = { encode = core.json_encode, decode = core.json_decode, null = core.nul
 M.tcp = core.tcp            -- raw TCP/TLS sockets for any protocol (see docs/scenarios.md)
 M.data = core.data          -- data files shared by every user of the process
 
+--- Counts a measured request of any protocol in the statistics (Locust's events.request.fire):
+--- { type =, name =, response_time = milliseconds, length = bytes, error = nil or text }.
+M.record = function(t) core.record(t.type, t.name, t.response_time, t.length or 0, t.error) end
+
 -- HTTP client --------------------------------------------------------------------------------
 
 local Response = {}
