@@ -235,7 +235,9 @@ function M._run(class_index)
       core.exception("wait_time of '" .. class.name .. "' returned " .. type(w) .. ", not seconds", "")
       w = 1
     end
-    if w > 0 then core.wait(w); yield() end
+    -- Even a zero wait lets the loop turn (as Locust's gevent.sleep(0)): a task that never
+    -- waits on I/O, such as socket calls answered at once, must not starve the other users.
+    core.wait(w > 0 and w or 0); yield()
   end
   if class.on_stop then protected(class.on_stop, self) end
 end
