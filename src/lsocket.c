@@ -194,7 +194,7 @@ static void receive_pattern(lua_State *L, ccd_tcp_want_t *w)
         w->size = (size_t)n;
     } else {
         const char *p = luaL_checkstring(L, 2);
-        if (strcmp(p, "*l") == 0 || strcmp(p, "*L") == 0)
+        if (strcmp(p, "*l") == 0)
             w->mode = CCD_TCP_LINE;
         else if (strcmp(p, "*a") == 0)
             w->mode = CCD_TCP_ALL;
