@@ -35,6 +35,7 @@ struct ccd_user {
     bool follow;          /* the request in flight follows redirects */
     uint8_t hops_left;    /* redirects it may still follow */
     int64_t elapsed_acc;  /* time spent in the redirects followed so far */
+    uint32_t yields, yields_mark; /* times the coroutine yielded; the count at the last wait */
     ev_timer timer;
     ccd_http_session_t *http;          /* created on the first request */
     struct ccd_cookie_jar *cookies;    /* created on the first Set-Cookie */

@@ -162,6 +162,16 @@ void ccd_http_ctx_destroy(ccd_http_ctx_t *ctx)
     free(ctx);
 }
 
+ccd_dns_t *ccd_http_ctx_dns(ccd_http_ctx_t *ctx)
+{
+    return ctx->dns;
+}
+
+ccd_tls_t *ccd_http_ctx_tls(ccd_http_ctx_t *ctx)
+{
+    return ctx->tls;
+}
+
 static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents);
 static void on_connect_timeout(struct ev_loop *loop, ev_timer *w, int revents);
 static void on_defer(struct ev_loop *loop, ev_timer *w, int revents);

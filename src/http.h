@@ -7,6 +7,8 @@
 #include <stdint.h>
 
 struct ev_loop;
+struct ccd_dns;
+struct ccd_tls;
 
 /* A byte slice; never NUL-terminated unless stated. */
 typedef struct {
@@ -68,6 +70,11 @@ typedef void (*ccd_http_cb)(void *ud, const ccd_http_response_t *res);
 int ccd_http_ctx_create(ccd_http_ctx_t **out, struct ev_loop *loop, const ccd_http_config_t *cfg);
 /* Destroys a context; every session made from it must have been freed first. */
 void ccd_http_ctx_destroy(ccd_http_ctx_t *ctx);
+
+/* The context's resolver and TLS contexts, lent to the thread's other clients (sockets of
+ * any protocol); owned by the context and valid until it is destroyed. */
+struct ccd_dns *ccd_http_ctx_dns(ccd_http_ctx_t *ctx);
+struct ccd_tls *ccd_http_ctx_tls(ccd_http_ctx_t *ctx);
 
 /* Creates a session with no connection yet; NULL when out of memory. Idle cost must stay small
  * (the engine holds one per user, with tens of thousands of users per thread). */

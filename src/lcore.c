@@ -12,6 +12,7 @@
 #include "engine_int.h"
 #include "lclient.h"
 #include "ljson.h"
+#include "lsocket.h"
 
 ccd_engine_t *ccd_lcore_engine(lua_State *L)
 {
@@ -42,10 +43,21 @@ static int l_sleep(lua_State *L)
     return 0;
 }
 
+/* wait(seconds) -> whether the user must yield: the wait between two tasks. A zero wait is
+ * skipped when the user yielded during its task, and taken (one turn of the loop) when it did
+ * not, so that a task that never waits cannot starve the others. */
 static int l_wait(lua_State *L)
 {
-    arm_timer(L, ccd_lcore_user(L, "waiting"), CCD_USER_WAIT);
-    return 0;
+    ccd_user_t *u = ccd_lcore_user(L, "waiting");
+    bool yielded = u->yields != u->yields_mark;
+    u->yields_mark = u->yields;
+    if (luaL_checknumber(L, 1) <= 0 && yielded) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    arm_timer(L, u, CCD_USER_WAIT);
+    lua_pushboolean(L, 1);
+    return 1;
 }
 
 static int l_exception(lua_State *L)
@@ -163,6 +175,7 @@ void ccd_lcore_push(lua_State *L, struct ccd_engine *eng, const char *tags,
     lua_setfield(L, -2, "tags");
     lua_pushstring(L, exclude_tags ? exclude_tags : "");
     lua_setfield(L, -2, "exclude_tags");
+    ccd_lsocket_register(L, eng);
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");
     lua_pushstring(L, CICADA_VERSION);

@@ -134,8 +134,10 @@ void ccd_user_resume(ccd_user_t *u, int nargs)
     u->state = CCD_USER_RUNNING;
     int rc = lua_resume(u->co, nargs);
     e->current = prev;
-    if (rc == LUA_YIELD)
+    if (rc == LUA_YIELD) {
+        u->yields++;
         return;
+    }
     if (rc != 0) {
         /* The library protects every call into user code; an error here is a bug in it or an
          * error object it could not handle. It is still counted, never fatal. */

@@ -611,7 +611,10 @@ local function do_wait(self, wait_time)
     report(self, { msg = "wait_time returned " .. type(w) .. ", not seconds", tb = "" })
     w = 1
   end
-  if w > 0 then core.wait(w); yield() end
+  -- core.wait arms the wait and says whether to yield: a zero wait yields only when the task
+  -- never did (as Locust's gevent.sleep(0)), so that tasks answered at once cannot starve the
+  -- other users, while the usual task, which waited on I/O, goes straight on.
+  if core.wait(w) then yield() end
 end
 
 local run_node

@@ -187,6 +187,26 @@ long h_nginx_count(const h_nginx_t *n, const char *log, const char *uri, long wa
 /* Counts the distinct connections (nginx's $connection serials) in access log `log`. */
 long h_nginx_connections(const h_nginx_t *n, const char *log);
 
+/* ---- redis-server (harness_redis.c) ------------------------------------------------------- */
+
+typedef struct {
+    pid_t pid;
+    int port;
+    const char *dir; /* working dir; holds stdout.log and stderr.log */
+} h_redis_t;
+
+/* Starts /usr/bin/redis-server on a free port of 127.0.0.1 (no persistence, a temp dir as its
+ * working dir) and waits until it accepts connections. 0 or -1. */
+int h_redis_start(h_redis_t *r);
+
+/* Stops redis by PID. */
+void h_redis_stop(h_redis_t *r);
+
+/* Returns how many times redis ran `command` (lower case: "get") according to INFO
+ * commandstats (0 when never), re-reading for up to 1 s until it equals want (-1: read once);
+ * -1 on error. */
+long h_redis_calls(const h_redis_t *r, const char *command, long want);
+
 /* ---- cicada's JSON report (harness_json.c) ------------------------------------------------- */
 
 /* Returns the stats[] entry for (method, name) or NULL (borrowed reference). */
