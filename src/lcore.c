@@ -9,7 +9,9 @@
 
 #include "clock.h"
 #include "engine_int.h"
+#include "ldataset.h"
 #include "ljson.h"
+#include "lrandom.h"
 
 static ccd_engine_t *engine_of(lua_State *L)
 {
@@ -443,4 +445,6 @@ void ccd_lcore_push(lua_State *L, struct ccd_engine *eng)
     lua_setfield(L, -2, "null");
     lua_pushstring(L, CICADA_VERSION);
     lua_setfield(L, -2, "version");
+    ccd_ldataset_register(L);
+    ccd_lrandom_register(L);
 }
