@@ -1,6 +1,7 @@
 /* Tests of the test data parser (every RFC 4180 quoting case, BOM, line endings, malformed
  * files with their line), the row cursors and the process-wide registry shared by threads. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -282,6 +283,32 @@ Test(dataset_malformed, duplicate_column_names)
     cr_expect_eq(e.line, 3);
     cr_expect_str_eq(e.msg, "column name 'id' appears twice in the header");
     ccd_dataset_free(parse("id,name,id\n1,2,3\n", false)); /* no names: no conflict */
+}
+
+/* The fuzzer's driver, replayed over the checked-in corpus (a failure aborts). */
+#include "../fuzz/fuzz_dataset.c"
+
+Test(dataset_malformed, fuzz_corpus_replays)
+{
+    const char *cdir = SOURCE_DIR "/tests/fuzz/corpus/dataset";
+    DIR *d = opendir(cdir);
+    cr_assert_not_null(d, "%s", cdir);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/%s", cdir, e->d_name);
+        FILE *f = fopen(path, "rb");
+        cr_assert_not_null(f, "%s", path);
+        static uint8_t buf[1 << 16];
+        size_t len = fread(buf, 1, sizeof(buf), f);
+        fclose(f);
+        LLVMFuzzerTestOneInput(buf, len);
+        n++;
+    }
+    closedir(d);
+    cr_assert_gt(n, 100);
 }
 
 /* ---- Cursors ----------------------------------------------------------------------------- */
