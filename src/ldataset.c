@@ -17,8 +17,10 @@
 typedef struct {
     ccd_dataset_t *ds; /* one reference; NULL once collected */
     ccd_dataset_mode_t mode;
+    bool named; /* the file has a header: rows are keyed by column name */
 } handle_t;
 
+/* In the order of ccd_dataset_mode_t. */
 static const char *const mode_names[] = {"round_robin", "random", "each_once", NULL};
 
 static handle_t *check_handle(lua_State *L)
@@ -29,26 +31,30 @@ static handle_t *check_handle(lua_State *L)
     return h;
 }
 
-static void push_row(lua_State *L, const handle_t *h, size_t row)
+/* Pushes row as a table keyed by the column names (the handle's environment, at index 1). */
+static void push_named_row(lua_State *L, const ccd_dataset_t *ds, size_t row)
 {
-    size_t cols = ccd_dataset_cols(h->ds), len;
-    bool named = ccd_dataset_name(h->ds, 0, &len) != NULL;
-    lua_createtable(L, named ? 0 : (int)cols, named ? (int)cols : 0);
-    if (named)
-        lua_getfenv(L, 1);
+    size_t cols = ccd_dataset_cols(ds), len;
+    lua_createtable(L, 0, (int)cols);
+    lua_getfenv(L, 1);
     for (size_t c = 0; c < cols; c++) {
-        const char *v = ccd_dataset_field(h->ds, row, c, &len);
-        if (!named) {
-            lua_pushlstring(L, v, len);
-            lua_rawseti(L, -2, (int)c + 1);
-            continue;
-        }
+        const char *v = ccd_dataset_field(ds, row, c, &len);
         lua_rawgeti(L, -1, (int)c + 1);
         lua_pushlstring(L, v, len);
         lua_rawset(L, -4);
     }
-    if (named)
-        lua_pop(L, 1);
+    lua_pop(L, 1);
+}
+
+static void push_array_row(lua_State *L, const ccd_dataset_t *ds, size_t row)
+{
+    size_t cols = ccd_dataset_cols(ds), len;
+    lua_createtable(L, (int)cols, 0);
+    for (size_t c = 0; c < cols; c++) {
+        const char *v = ccd_dataset_field(ds, row, c, &len);
+        lua_pushlstring(L, v, len);
+        lua_rawseti(L, -2, (int)c + 1);
+    }
 }
 
 /* handle:next() -> the next row (a table keyed by column name, or an array), or nil. */
@@ -59,8 +65,10 @@ static int l_next(lua_State *L)
     long row = ccd_dataset_pick(h->ds, h->mode, rnd);
     if (row < 0)
         lua_pushnil(L);
+    else if (h->named)
+        push_named_row(L, h->ds, (size_t)row);
     else
-        push_row(L, h, (size_t)row);
+        push_array_row(L, h->ds, (size_t)row);
     return 1;
 }
 
@@ -160,6 +168,7 @@ static int l_csv(lua_State *L)
     handle_t *h = lua_newuserdata(L, sizeof(*h));
     h->ds = NULL;
     h->mode = mode;
+    h->named = header;
     luaL_getmetatable(L, HANDLE_META);
     lua_setmetatable(L, -2);
     char err[512];
