@@ -266,6 +266,9 @@ static void start_timers(runner_t *r)
     const ccd_options_t *o = r->o;
     double tick = 1.0 / o->spawn_rate;
     tick = tick < 0.01 ? 0.01 : tick > 1 ? 1 : tick;
+    /* Loading the scenario in every engine took time since the loop last looked at the clock:
+     * timers started against that stale time would cut the run short by as much. */
+    ev_now_update(r->loop);
     r->spawn_start = r->test_start = ev_time();
     ev_timer_init(&r->spawn_timer, on_spawn_tick, 0, tick);
     ev_timer_init(&r->print_timer, on_print, PRINT_INTERVAL, PRINT_INTERVAL);
