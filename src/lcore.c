@@ -10,8 +10,10 @@
 #include "cli.h"
 #include "clock.h"
 #include "engine_int.h"
+#include "ldataset.h"
 #include "lclient.h"
 #include "ljson.h"
+#include "lrandom.h"
 #include "lsocket.h"
 
 ccd_engine_t *ccd_lcore_engine(lua_State *L)
@@ -180,4 +182,6 @@ void ccd_lcore_push(lua_State *L, struct ccd_engine *eng, const char *tags,
     lua_setfield(L, -2, "null");
     lua_pushstring(L, CICADA_VERSION);
     lua_setfield(L, -2, "version");
+    ccd_ldataset_register(L);
+    ccd_lrandom_register(L);
 }

@@ -82,6 +82,17 @@ static void set_package_path(lua_State *L, const char *path)
     lua_pop(L, 1);
 }
 
+/* Records the scenario's directory for the data files it names (see CCD_SCRIPT_DIR_KEY). */
+static void set_scenario_dir(lua_State *L, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (slash)
+        lua_pushlstring(L, path, (size_t)(slash - path));
+    else
+        lua_pushliteral(L, ".");
+    lua_setfield(L, LUA_REGISTRYINDEX, CCD_SCRIPT_DIR_KEY);
+}
+
 static char *dup_field(lua_State *L, int idx, const char *key)
 {
     lua_getfield(L, idx, key);
@@ -177,6 +188,7 @@ int ccd_script_open(ccd_script_t *s, const char *path, const ccd_script_env_t *e
     lua_call(s->L, 1, 0);
     lua_pop(s->L, 1);
     set_package_path(s->L, path);
+    set_scenario_dir(s->L, path);
     int rc = load_library(s->L, env, err, errlen);
     if (rc == 0) {
         s->run_ref = module_ref(s->L, "_run");

@@ -8,6 +8,10 @@
 
 struct ccd_engine;
 
+/* The field of the Lua registry holding the scenario's directory ("." when its path has no
+ * slash), against which the files a scenario names are resolved. */
+#define CCD_SCRIPT_DIR_KEY "cicada.scenario_dir"
+
 typedef struct {
     char *name; /* owned */
     double weight;
