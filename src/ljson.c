@@ -1,8 +1,7 @@
-/* JSON for Lua: a direct encoder (it runs per request for json= bodies) and a jansson-backed
- * decoder. */
+/* JSON for Lua: the encoder (it runs per request for json= bodies) and the Lua functions;
+ * the decoder is in ljson_decode.c. */
 #include "ljson.h"
 
-#include <jansson.h>
 #include <lauxlib.h>
 #include <math.h>
 #include <stdio.h>
@@ -162,54 +161,12 @@ int ccd_ljson_encode(lua_State *L, int idx, ccd_scratch_t *out)
     return rc;
 }
 
-static void push_json(lua_State *L, json_t *v);
-
-static void push_object(lua_State *L, json_t *v)
-{
-    const char *k;
-    json_t *item;
-    lua_createtable(L, 0, (int)json_object_size(v));
-    json_object_foreach(v, k, item)
-    {
-        push_json(L, item);
-        lua_setfield(L, -2, k);
-    }
-}
-
-static void push_json(lua_State *L, json_t *v)
-{
-    size_t i;
-    json_t *item;
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: push_object(L, v); break;
-    case JSON_ARRAY:
-        lua_createtable(L, (int)json_array_size(v), 0);
-        json_array_foreach(v, i, item)
-        {
-            push_json(L, item);
-            lua_rawseti(L, -2, (int)i + 1);
-        }
-        break;
-    case JSON_STRING: lua_pushlstring(L, json_string_value(v), json_string_length(v)); break;
-    case JSON_INTEGER: lua_pushnumber(L, (lua_Number)json_integer_value(v)); break;
-    case JSON_REAL: lua_pushnumber(L, json_real_value(v)); break;
-    case JSON_TRUE: lua_pushboolean(L, 1); break;
-    case JSON_FALSE: lua_pushboolean(L, 0); break;
-    case JSON_NULL: lua_pushlightuserdata(L, NULL); break;
-    }
-}
-
 int ccd_ljson_decode(lua_State *L, const char *text, size_t len)
 {
-    json_error_t jerr;
-    json_t *v = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
-    if (!v) {
-        lua_pushfstring(L, "line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
-        return CCD_EINVAL;
-    }
-    push_json(L, v);
-    json_decref(v);
-    return 0;
+    ccd_scratch_t buf = {0};
+    int rc = ccd_ljson_decode_into(L, text, len, &buf);
+    ccd_scratch_free(&buf);
+    return rc;
 }
 
 int ccd_ljson_lencode(lua_State *L)
@@ -228,9 +185,10 @@ int ccd_ljson_lencode(lua_State *L)
 
 int ccd_ljson_ldecode(lua_State *L)
 {
+    static _Thread_local ccd_scratch_t buf; /* reused: decoding allocates only Lua values */
     size_t len;
     const char *s = luaL_checklstring(L, 1, &len);
-    if (ccd_ljson_decode(L, s, len))
+    if (ccd_ljson_decode_into(L, s, len, &buf))
         return luaL_error(L, "invalid JSON: %s", lua_tostring(L, -1));
     return 1;
 }

@@ -16,6 +16,9 @@ int ccd_ljson_encode(lua_State *L, int idx, ccd_scratch_t *out);
  * wherever it appears, so arrays keep their length and keys their presence. */
 int ccd_ljson_decode(lua_State *L, const char *text, size_t len);
 
+/* The same with a caller's buffer for unescaped strings (kept and reused across calls). */
+int ccd_ljson_decode_into(lua_State *L, const char *text, size_t len, ccd_scratch_t *buf);
+
 /* Lua-facing functions: encode(value) -> string and decode(string) -> value; both raise a
  * Lua error on bad input. */
 int ccd_ljson_lencode(lua_State *L);
