@@ -369,7 +369,7 @@ int h_exec(h_run_t *r, const h_run_opts_t *opts, char *const argv[])
     pid_t parent = getpid(), pid = fork();
     if (pid == 0) {
         child_setup(parent, po[1], pe[1]);
-        for (const char *const *e = o.env; e && *e; e++)
+        for (const char **e = o.env; e && *e; e++)
             putenv((char *)*e);
         if (o.cwd && chdir(o.cwd) < 0) {
             dprintf(2, "chdir %s: %s\n", o.cwd, strerror(errno));

@@ -86,7 +86,7 @@ typedef struct {
     double signal_after_s; /* send `signal` this long after the start (0: never) */
     int signal;            /* default SIGINT */
     const char *cwd;       /* working directory of the program (NULL: the test's) */
-    const char *const *env; /* "NAME=VALUE" strings added to its environment, NULL-terminated */
+    const char **env;      /* "NAME=VALUE" strings added to its environment, NULL-terminated */
 } h_run_opts_t;
 
 typedef struct {
@@ -251,7 +251,7 @@ const char *h_exceptions_text(json_t *doc);
 
 /* Expects no exception in a run's JSON report, naming those found. */
 #define H_EXPECT_NO_EXCEPTIONS(r)                                                                  \
-    cr_expect_eq(json_array_size(json_object_get((r)->json, "exceptions")), 0,                    \
+    cr_expect_eq(json_array_size(json_object_get((r)->json, "exceptions")), 0,                     \
                  "unexpected script errors: %s", h_exceptions_text((r)->json))
 
 /* Index of the column named name in row 0 (the header), or -1. */

@@ -33,7 +33,7 @@ static const char *dir_with_conf(const char *conf)
 }
 
 /* Runs cicada in dir with env and args (NULL-terminated) after "-H host --json --only-summary". */
-static void run_in(h_run_t *r, const char *dir, const char *const *env, const char *const *args)
+static void run_in(h_run_t *r, const char *dir, const char **env, const char *const *args)
 {
     const char *argv[H_MAX_ARGS + 1];
     int n = 0;

@@ -23,7 +23,8 @@ static const char *lifecycle =
     "local function say(s) io.stderr:write('EVT ' .. s .. '\\n') end\n"
     "cicada.events.init:add(function() say('init') end)\n"
     "cicada.events.test_start:add(function() say('test_start') end)\n"
-    "cicada.events.spawning_complete:add(function(n) say('spawning_complete ' .. tostring(n)) end)\n"
+    "cicada.events.spawning_complete:add(function(n) say('spawning_complete ' .. tostring(n)) "
+    "end)\n"
     "cicada.events.test_stop:add(function() say('test_stop') end)\n"
     "cicada.events.quitting:add(function() say('quitting') end)\n"
     "local U = cicada.user('U', { wait_time = cicada.constant(0.1), tasks = { t = 1 } })\n"
@@ -65,7 +66,8 @@ static const char *requests =
     "          tostring(req.response_time)))\n"
     "  f:close()\n"
     "end)\n"
-    "local U = cicada.user('U', { wait_time = cicada.constant(0.05), tasks = { ok = 2, bad = 1 } })\n"
+    "local U = cicada.user('U', { wait_time = cicada.constant(0.05), tasks = { ok = 2, bad = 1 } "
+    "})\n"
     "function U:ok() self.client:get('/bytes/10', { name = 'ok' }) end\n"
     "function U:bad() self.client:get('/status/404', { name = 'bad' }) end\n";
 
@@ -140,8 +142,9 @@ Test(events, user_error_gets_the_user_message_and_traceback)
     cr_expect_gt(n, 5);
     cr_expect_eq(h_count(r.err, "EVT user_error"), n, "one event per task error");
     cr_expect_eq(h_count(r.err, "EVT user_error true|"), n, "the user is passed");
-    cr_expect_eq(h_count(r.err, "kaboom|true\n"), n, "the message and a traceback naming the "
-                                                     "failing function are passed");
+    cr_expect_eq(h_count(r.err, "kaboom|true\n"), n,
+                 "the message and a traceback naming the "
+                 "failing function are passed");
     h_run_free(&r);
 }
 
@@ -159,8 +162,8 @@ static const char *bad_listener =
 Test(events, failing_listener_is_reported_and_not_fatal)
 {
     h_run_t r;
-    cr_assert_eq(h_cicada(&r, NULL, bad_listener, "-H", host(), "-u", "2", "-r", "100", "-t",
-                          "2s", H_LOAD_FLAGS, NULL),
+    cr_assert_eq(h_cicada(&r, NULL, bad_listener, "-H", host(), "-u", "2", "-r", "100", "-t", "2s",
+                          H_LOAD_FLAGS, NULL),
                  0);
     cr_expect(r.exited && !r.timed_out, "cicada crashed or hung");
     H_ASSERT_JSON(&r);

@@ -40,8 +40,13 @@ static void run_example(h_run_t *r, const char *name, const char *const *extra)
 {
     const char *argv[H_MAX_ARGS + 1];
     int n = 0;
-    const char *base[] = {"-f", h_strf("%s/examples/%s.lua", SOURCE_DIR, name), "-H", host(),
-                          "--stop-timeout", "5", H_LOAD_FLAGS};
+    const char *base[] = {"-f",
+                          h_strf("%s/examples/%s.lua", SOURCE_DIR, name),
+                          "-H",
+                          host(),
+                          "--stop-timeout",
+                          "5",
+                          H_LOAD_FLAGS};
     for (size_t i = 0; i < sizeof base / sizeof *base; i++)
         argv[n++] = base[i];
     for (; *extra; extra++)

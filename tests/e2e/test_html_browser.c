@@ -53,8 +53,12 @@ static int unfilter(image_t *img, const uint8_t *raw)
         for (size_t x = 0; x < stride; x++) {
             int a = x >= (size_t)bpp ? out[x - bpp] : 0, b = prev ? prev[x] : 0;
             int c = (prev && x >= (size_t)bpp) ? prev[x - bpp] : 0;
-            int add = filter == 0 ? 0 : filter == 1 ? a : filter == 2 ? b
-                    : filter == 3 ? (a + b) / 2 : filter == 4 ? paeth(a, b, c) : -1;
+            int add = filter == 0   ? 0
+                      : filter == 1 ? a
+                      : filter == 2 ? b
+                      : filter == 3 ? (a + b) / 2
+                      : filter == 4 ? paeth(a, b, c)
+                                    : -1;
             if (add < 0)
                 return -1;
             out[x] = (uint8_t)(in[x] + add);
@@ -93,11 +97,11 @@ static int png_decode(image_t *img, const uint8_t *p, size_t len)
     uLongf rawlen = (uLongf)((stride + 1) * img->h);
     uint8_t *raw = malloc(rawlen ? rawlen : 1);
     img->px = malloc(stride * img->h + 1);
-    int rc = (idat && raw && img->px && img->channels &&
-              uncompress(raw, &rawlen, idat, (uLong)ilen) == Z_OK &&
-              rawlen == (stride + 1) * img->h)
-                 ? unfilter(img, raw)
-                 : -1;
+    int rc =
+        (idat && raw && img->px && img->channels &&
+         uncompress(raw, &rawlen, idat, (uLong)ilen) == Z_OK && rawlen == (stride + 1) * img->h)
+            ? unfilter(img, raw)
+            : -1;
     free(idat);
     free(raw);
     return rc;
@@ -155,13 +159,19 @@ Test(html_browser, chromium_draws_the_charts)
                           "10", "-r", "5", "-t", "5s", "--html", html, H_LOAD_FLAGS, NULL),
                  0);
     H_ASSERT_EXIT(&r, 1);
-    char *argv[] = {(char *)browser, (char *)"--headless", (char *)"--no-sandbox",
-                    (char *)"--disable-gpu", (char *)"--disable-background-networking",
-                    (char *)"--disable-component-update", (char *)"--disable-sync",
+    char *argv[] = {(char *)browser,
+                    (char *)"--headless",
+                    (char *)"--no-sandbox",
+                    (char *)"--disable-gpu",
+                    (char *)"--disable-background-networking",
+                    (char *)"--disable-component-update",
+                    (char *)"--disable-sync",
                     (char *)"--no-first-run",
                     (char *)h_strf("--user-data-dir=%s/profile", dir),
-                    (char *)h_strf("--screenshot=%s", png), (char *)"--window-size=1280,2000",
-                    (char *)h_strf("file://%s", html), NULL};
+                    (char *)h_strf("--screenshot=%s", png),
+                    (char *)"--window-size=1280,2000",
+                    (char *)h_strf("file://%s", html),
+                    NULL};
     h_run_opts_t o = {.timeout_s = 90};
     cr_assert_eq(h_exec(&b, &o, argv), 0, "cannot start %s", browser);
     size_t len = 0;
@@ -179,8 +189,10 @@ Test(html_browser, chromium_draws_the_charts)
     int hues = 0;
     for (int i = 0; i < 6; i++)
         hues += c[i] > 400;
-    cr_expect_geq(hues, 3, "few chart colours: red %ld yellow %ld green %ld cyan %ld blue %ld "
-                           "magenta %ld", c[0], c[1], c[2], c[3], c[4], c[5]);
+    cr_expect_geq(hues, 3,
+                  "few chart colours: red %ld yellow %ld green %ld cyan %ld blue %ld "
+                  "magenta %ld",
+                  c[0], c[1], c[2], c[3], c[4], c[5]);
     const char *keep = getenv("CICADA_REPORT_PNG");
     if (keep)
         h_write_file(keep, (const char *)data, len);

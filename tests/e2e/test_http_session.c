@@ -73,7 +73,8 @@ Test(http_session, catch_response_flips_outcomes_both_ways)
     cr_expect_not_null(e, "failure(msg) is not the error text");
     cr_expect_eq(h_error_occurrences(r.json, "caught200"), n);
     /* Undecided: counted as it stands (404, a failure) when the task ends. */
-    cr_expect_eq(h_failures(r.json, "GET", "undecided404"), h_requests(r.json, "GET", "undecided404"));
+    cr_expect_eq(h_failures(r.json, "GET", "undecided404"),
+                 h_requests(r.json, "GET", "undecided404"));
     cr_expect_gt(h_requests(r.json, "GET", "undecided404"), 0);
     h_run_free(&r);
 }
@@ -81,79 +82,84 @@ Test(http_session, catch_response_flips_outcomes_both_ways)
 Test(http_session, form_body_is_url_encoded)
 {
     expect_checks_pass(
-        PRELUDE "local U = cicada.user('F', { wait_time = cicada.constant(0.1), tasks = { t = 1 } })\n"
-                "function U:t()\n"
-                "  local e = echo(self, 'POST', { form = { city = 'Saint Malo', q = 'a&b=c' },\n"
-                "                                  name = 'form' })\n"
-                "  check(e.method == 'POST', 'method', e.method)\n"
-                "  check(e.headers['content-type'] == 'application/x-www-form-urlencoded',\n"
-                "        'content-type', e.headers['content-type'])\n"
-                "  check(e.body == 'city=Saint+Malo&q=a%26b%3Dc' or\n"
-                "        e.body == 'q=a%26b%3Dc&city=Saint+Malo' or\n"
-                "        e.body == 'city=Saint%20Malo&q=a%26b%3Dc' or\n"
-                "        e.body == 'q=a%26b%3Dc&city=Saint%20Malo', 'form body', e.body)\n"
-                "  check(tonumber(e.headers['content-length']) == #e.body, 'content-length',\n"
-                "        e.headers['content-length'])\n"
-                "end\n",
+        PRELUDE
+        "local U = cicada.user('F', { wait_time = cicada.constant(0.1), tasks = { t = 1 } })\n"
+        "function U:t()\n"
+        "  local e = echo(self, 'POST', { form = { city = 'Saint Malo', q = 'a&b=c' },\n"
+        "                                  name = 'form' })\n"
+        "  check(e.method == 'POST', 'method', e.method)\n"
+        "  check(e.headers['content-type'] == 'application/x-www-form-urlencoded',\n"
+        "        'content-type', e.headers['content-type'])\n"
+        "  check(e.body == 'city=Saint+Malo&q=a%26b%3Dc' or\n"
+        "        e.body == 'q=a%26b%3Dc&city=Saint+Malo' or\n"
+        "        e.body == 'city=Saint%20Malo&q=a%26b%3Dc' or\n"
+        "        e.body == 'q=a%26b%3Dc&city=Saint%20Malo', 'form body', e.body)\n"
+        "  check(tonumber(e.headers['content-length']) == #e.body, 'content-length',\n"
+        "        e.headers['content-length'])\n"
+        "end\n",
         "POST", "form");
 }
 
 Test(http_session, json_body_round_trips)
 {
     expect_checks_pass(
-        PRELUDE "local U = cicada.user('J', { wait_time = cicada.constant(0.1), tasks = { t = 1 } })\n"
-                "function U:t()\n"
-                "  local sent = { name = 'lamp \"x\"', price = 12.5, tags = { 'a', 'b' } }\n"
-                "  local e = echo(self, 'PUT', { json = sent, name = 'json' })\n"
-                "  check(e.headers['content-type']:find('application/json', 1, true),\n"
-                "        'content-type', e.headers['content-type'])\n"
-                "  local got = cicada.json.decode(e.body)\n"
-                "  check(got.name == sent.name and got.price == 12.5 and got.tags[2] == 'b',\n"
-                "        'json body', e.body)\n"
-                "end\n",
+        PRELUDE
+        "local U = cicada.user('J', { wait_time = cicada.constant(0.1), tasks = { t = 1 } })\n"
+        "function U:t()\n"
+        "  local sent = { name = 'lamp \"x\"', price = 12.5, tags = { 'a', 'b' } }\n"
+        "  local e = echo(self, 'PUT', { json = sent, name = 'json' })\n"
+        "  check(e.headers['content-type']:find('application/json', 1, true),\n"
+        "        'content-type', e.headers['content-type'])\n"
+        "  local got = cicada.json.decode(e.body)\n"
+        "  check(got.name == sent.name and got.price == 12.5 and got.tags[2] == 'b',\n"
+        "        'json body', e.body)\n"
+        "end\n",
         "PUT", "json");
 }
 
 Test(http_session, params_are_an_encoded_query_string)
 {
     expect_checks_pass(
-        PRELUDE "local U = cicada.user('P', { wait_time = cicada.constant(0.1), tasks = { t = 1 } })\n"
-                "function U:t()\n"
-                "  local e = echo(self, 'GET', { params = { q = 'a b&c', page = 2 },\n"
-                "                                 name = 'params' })\n"
-                "  local q = '&' .. e.query .. '&'\n"
-                "  check(q:find('&page=2&', 1, true), 'page param', e.query)\n"
-                "  check(q:find('&q=a+b%26c&', 1, true) or q:find('&q=a%20b%26c&', 1, true),\n"
-                "        'q param', e.query)\n"
-                "end\n",
+        PRELUDE
+        "local U = cicada.user('P', { wait_time = cicada.constant(0.1), tasks = { t = 1 } })\n"
+        "function U:t()\n"
+        "  local e = echo(self, 'GET', { params = { q = 'a b&c', page = 2 },\n"
+        "                                 name = 'params' })\n"
+        "  local q = '&' .. e.query .. '&'\n"
+        "  check(q:find('&page=2&', 1, true), 'page param', e.query)\n"
+        "  check(q:find('&q=a+b%26c&', 1, true) or q:find('&q=a%20b%26c&', 1, true),\n"
+        "        'q param', e.query)\n"
+        "end\n",
         "GET", "params");
 }
 
 Test(http_session, auth_sends_basic_authorization)
 {
     expect_checks_pass(
-        PRELUDE "local U = cicada.user('A', { wait_time = cicada.constant(0.1), tasks = { t = 1 } })\n"
-                "function U:t()\n"
-                "  local e = echo(self, 'GET', { auth = { 'user', 'pass' }, name = 'auth' })\n"
-                "  check(e.headers['authorization'] == 'Basic dXNlcjpwYXNz', 'authorization',\n"
-                "        e.headers['authorization'])\n"
-                "end\n",
+        PRELUDE
+        "local U = cicada.user('A', { wait_time = cicada.constant(0.1), tasks = { t = 1 } })\n"
+        "function U:t()\n"
+        "  local e = echo(self, 'GET', { auth = { 'user', 'pass' }, name = 'auth' })\n"
+        "  check(e.headers['authorization'] == 'Basic dXNlcjpwYXNz', 'authorization',\n"
+        "        e.headers['authorization'])\n"
+        "end\n",
         "GET", "auth");
 }
 
 Test(http_session, class_and_session_default_headers_are_sent)
 {
     expect_checks_pass(
-        PRELUDE "local U = cicada.user('H', { wait_time = cicada.constant(0.1), tasks = { t = 1 },\n"
-                "                             headers = { ['X-Class'] = 'c1' } })\n"
-                "function U:on_start() self.client.headers['X-Session'] = 's1' end\n"
-                "function U:t()\n"
-                "  local e = echo(self, 'GET', { name = 'headers',\n"
-                "                                headers = { ['X-Request'] = 'r1' } })\n"
-                "  check(e.headers['x-class'] == 'c1', 'class header', e.headers['x-class'])\n"
-                "  check(e.headers['x-session'] == 's1', 'session header', e.headers['x-session'])\n"
-                "  check(e.headers['x-request'] == 'r1', 'request header', e.headers['x-request'])\n"
-                "end\n",
+        PRELUDE
+        "local U = cicada.user('H', { wait_time = cicada.constant(0.1), tasks = { t = 1 },\n"
+        "                             headers = { ['X-Class'] = 'c1' } })\n"
+        "function U:on_start() self.client.headers['X-Session'] = 's1' end\n"
+        "function U:t()\n"
+        "  local e = echo(self, 'GET', { name = 'headers',\n"
+        "                                headers = { ['X-Request'] = 'r1' } })\n"
+        "  check(e.headers['x-class'] == 'c1', 'class header', e.headers['x-class'])\n"
+        "  check(e.headers['x-session'] == 's1', 'session header', e.headers['x-session'])\n"
+        "  check(e.headers['x-request'] == 'r1', 'request header', e.headers['x-request'])\n"
+        "end\n",
         "GET", "headers");
 }
 
@@ -201,8 +207,7 @@ Test(http_session, json_of_a_non_json_body_raises_a_clear_error)
     H_ASSERT_JSON(&r);
     long n = h_requests(r.json, "GET", "caught");
     cr_expect_gt(n, 2, "pcall(r.json) did not return an error");
-    cr_expect_eq(h_exception_count(r.json, "json"), n, "exceptions: %s",
-                 h_exceptions_text(r.json));
+    cr_expect_eq(h_exception_count(r.json, "json"), n, "exceptions: %s", h_exceptions_text(r.json));
     cr_expect_eq(h_exception_count(r.json, "accepted"), 0);
     h_run_free(&r);
 }

@@ -59,16 +59,17 @@ Test(locust_csv, header_rows_equal_locusts)
     const char *dir = h_tmpdir(), *lf = h_strf("%s/locustfile.py", dir);
     cr_assert_eq(h_write_file(lf, locustfile, strlen(locustfile)), 0);
     const char *lprefix = h_strf("%s/locust", dir), *cprefix = h_strf("%s/cicada", dir);
-    char *argv[] = {(char *)PYTHON, (char *)"-m", (char *)"locust", (char *)"-f", (char *)lf,
-                    (char *)"--headless", (char *)"-u", (char *)"2", (char *)"-r", (char *)"2",
-                    (char *)"-t", (char *)"3s", (char *)"--csv", (char *)lprefix, (char *)"-H",
-                    (char *)url, NULL};
+    char *argv[] = {
+        (char *)PYTHON,       (char *)"-m", (char *)"locust", (char *)"-f",    (char *)lf,
+        (char *)"--headless", (char *)"-u", (char *)"2",      (char *)"-r",    (char *)"2",
+        (char *)"-t",         (char *)"3s", (char *)"--csv",  (char *)lprefix, (char *)"-H",
+        (char *)url,          NULL};
     h_run_t lr, cr;
     h_run_opts_t o = {.timeout_s = 60};
     cr_assert_eq(h_exec(&lr, &o, argv), 0);
     cr_assert(lr.exited, "Locust did not finish");
-    cr_assert_eq(h_cicada(&cr, NULL, scenario, "-H", url, "-u", "2", "-r", "2", "-t", "2s",
-                          "--csv", cprefix, H_LOAD_FLAGS, NULL),
+    cr_assert_eq(h_cicada(&cr, NULL, scenario, "-H", url, "-u", "2", "-r", "2", "-t", "2s", "--csv",
+                          cprefix, H_LOAD_FLAGS, NULL),
                  0);
     H_ASSERT_EXIT(&cr, 1);
     const char *files[] = {"stats", "stats_history", "failures", "exceptions"};

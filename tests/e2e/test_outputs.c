@@ -57,8 +57,9 @@ static void run_outputs(outrun_t *o, const char *lua, const h_run_opts_t *opts,
     o->prefix = h_strf("%s/run", o->dir);
     o->html = h_strf("%s/report.html", o->dir);
     o->json = h_strf("%s/report.json", o->dir);
-    const char *base[] = {"-H", host(), "--csv", o->prefix, "--html", o->html, "--json-file",
-                          o->json, "--headless", "--json", "--stop-timeout", "0"};
+    const char *base[] = {"-H",         host(),   "--csv",          o->prefix,
+                          "--html",     o->html,  "--json-file",    o->json,
+                          "--headless", "--json", "--stop-timeout", "0"};
     for (size_t i = 0; i < sizeof base / sizeof *base; i++)
         argv[n++] = base[i];
     for (; extra && *extra; extra++)
@@ -153,7 +154,8 @@ Test(outputs, csv_counts_equal_the_json_report)
     cr_assert_eq(h_csv_read(&f, csv_path(&o, "failures")), 0);
     long row = h_csv_find(&f, 1, "missing, \"quoted\"");
     cr_expect_gt(row, 0, "no failure row");
-    cr_expect_eq(cell(&f, row, "Occurrences"), (double)h_failures(o.run.json, "GET", "missing, \"quoted\""));
+    cr_expect_eq(cell(&f, row, "Occurrences"),
+                 (double)h_failures(o.run.json, "GET", "missing, \"quoted\""));
     h_csv_free(&f);
     h_csv_t x;
     cr_assert_eq(h_csv_read(&x, csv_path(&o, "exceptions")), 0);
@@ -214,9 +216,9 @@ static bool console_percentiles(const char *err, const char *name, long out[11])
     return true;
 }
 
-static const char *PCT_KEYS[] = {"0.5", "0.66", "0.75", "0.8", "0.9", "0.95",
+static const char *PCT_KEYS[] = {"0.5",  "0.66", "0.75",  "0.8",    "0.9", "0.95",
                                  "0.98", "0.99", "0.999", "0.9999", "1.0"};
-static const char *PCT_COLS[] = {"50%", "66%", "75%", "80%", "90%", "95%",
+static const char *PCT_COLS[] = {"50%", "66%", "75%",   "80%",    "90%", "95%",
                                  "98%", "99%", "99.9%", "99.99%", "100%"};
 
 Test(outputs, percentiles_agree_across_console_csv_and_json)
@@ -232,19 +234,19 @@ Test(outputs, percentiles_agree_across_console_csv_and_json)
     for (size_t k = 0; k < 3; k++) {
         long con[11];
         long row = h_csv_find(&c, 1, names[k]);
-        json_t *e = k < 2 ? h_entry(o.run.json, "GET", names[k])
-                          : json_object_get(o.run.json, "total");
-        cr_assert(console_percentiles(o.run.err, names[k], con), "no console row for %s",
-                  names[k]);
+        json_t *e =
+            k < 2 ? h_entry(o.run.json, "GET", names[k]) : json_object_get(o.run.json, "total");
+        cr_assert(console_percentiles(o.run.err, names[k], con), "no console row for %s", names[k]);
         for (int i = 0; i < 11; i++) {
             double csv = cell(&c, row, PCT_COLS[i]), js = h_pct(e, PCT_KEYS[i]);
-            cr_expect_eq((double)con[i], csv, "%s %s: console %ld, CSV %.0f", names[k],
-                         PCT_COLS[i], con[i], csv);
+            cr_expect_eq((double)con[i], csv, "%s %s: console %ld, CSV %.0f", names[k], PCT_COLS[i],
+                         con[i], csv);
             cr_expect_leq(fabs(js - csv), 0.5 + 1e-9, "%s %s: JSON %.3f, CSV %.0f", names[k],
                           PCT_COLS[i], js, csv);
         }
-        cr_expect_leq(fabs(h_num(e, "median_response_time") - cell(&c, row, "Median Response Time")),
-                      0.5 + 1e-9, "%s median", names[k]);
+        cr_expect_leq(
+            fabs(h_num(e, "median_response_time") - cell(&c, row, "Median Response Time")),
+            0.5 + 1e-9, "%s median", names[k]);
     }
     h_csv_free(&c);
     h_run_free(&o.run);
@@ -305,8 +307,7 @@ Test(outputs, min_median_p95_max_are_ordered_in_every_output)
         json_object_set_new(p, "0.5", json_real(json_number_value(json_array_get(a, 0))));
         json_object_set_new(p, "0.95", json_real(json_number_value(json_array_get(a, 5))));
         expect_ordered(h_strf("HTML %s", json_string_value(json_object_get(e, "name"))),
-                       h_num(e, "min"), h_num(p, "0.5"),
-                       h_num(p, "0.95"), h_num(e, "max"), 0);
+                       h_num(e, "min"), h_num(p, "0.5"), h_num(p, "0.95"), h_num(e, "max"), 0);
         json_decref(p);
     }
     json_decref(data);
@@ -469,18 +470,27 @@ static void expect_complete_outputs(const char *how, int sig, const char *stop_a
     h_run_free(&o.run);
 }
 
-Test(outputs, complete_after_sigint) { expect_complete_outputs("SIGINT", SIGINT, NULL, NULL, "30s"); }
+Test(outputs, complete_after_sigint)
+{
+    expect_complete_outputs("SIGINT", SIGINT, NULL, NULL, "30s");
+}
 
 Test(outputs, complete_after_sigterm)
 {
     expect_complete_outputs("SIGTERM", SIGTERM, NULL, NULL, "30s");
 }
 
-Test(outputs, complete_after_the_run_time) { expect_complete_outputs("-t", 0, NULL, NULL, "2s"); }
+Test(outputs, complete_after_the_run_time)
+{
+    expect_complete_outputs("-t", 0, NULL, NULL, "2s");
+}
 
 Test(outputs, complete_after_a_load_shape_ends)
 {
     expect_complete_outputs("shape", 0, NULL, "1", "30s");
 }
 
-Test(outputs, complete_after_stop_test) { expect_complete_outputs("stop_test", 0, "40", NULL, "30s"); }
+Test(outputs, complete_after_stop_test)
+{
+    expect_complete_outputs("stop_test", 0, "40", NULL, "30s");
+}

@@ -266,7 +266,8 @@ static const char *inheritance =
     "function Base:inherited()\n"
     "  local r = self.client:get('/echo', { name = 'inherited-' .. self.kind })\n"
     "  local h = r:json().headers\n"
-    "  if h['X-Base'] ~= 'yes' and h['x-base'] ~= 'yes' then error('class headers not inherited') end\n"
+    "  if h['X-Base'] ~= 'yes' and h['x-base'] ~= 'yes' then error('class headers not inherited') "
+    "end\n"
     "end\n"
     "local Child = cicada.user('Child', { extends = Base })\n"
     "Child.kind = 'child'\n"
@@ -304,8 +305,8 @@ Test(tasks, list_prints_the_classes_and_their_tasks)
     H_ASSERT_EXIT(&r, 0);
     const char *all = h_strf("%s%s", r.out, r.err);
     cr_expect(h_contains(all, "Shopper") && h_contains(all, "Admin"), "%s", all);
-    cr_expect(h_contains(all, "browse") && h_contains(all, "buy") && h_contains(all, "audit"),
-              "%s", all);
+    cr_expect(h_contains(all, "browse") && h_contains(all, "buy") && h_contains(all, "audit"), "%s",
+              all);
     cr_expect(!h_contains(all, "Hidden"), "abstract class listed: %s", all);
     h_run_free(&r);
 }
@@ -343,7 +344,8 @@ Test(tasks, show_task_ratio_prints_each_share)
 
 static const char *stopping =
     "local cicada = require 'cicada'\n"
-    "local U = cicada.user('Quitter', { wait_time = cicada.constant(0.01), tasks = { once = 1 } })\n"
+    "local U = cicada.user('Quitter', { wait_time = cicada.constant(0.01), tasks = { once = 1 } "
+    "})\n"
     "function U:on_stop() self.client:get('/hello', { name = 'on_stop' }) end\n"
     "function U:once()\n"
     "  self.client:get('/hello', { name = 'before' })\n"
@@ -366,9 +368,15 @@ static void expect_stop_user(const char *method)
     h_run_free(&r);
 }
 
-Test(tasks, stop_user_ends_the_user_and_runs_on_stop) { expect_stop_user("0"); }
+Test(tasks, stop_user_ends_the_user_and_runs_on_stop)
+{
+    expect_stop_user("0");
+}
 
-Test(tasks, self_stop_ends_the_user_and_runs_on_stop) { expect_stop_user("1"); }
+Test(tasks, self_stop_ends_the_user_and_runs_on_stop)
+{
+    expect_stop_user("1");
+}
 
 static const char *stop_test =
     "local cicada = require 'cicada'\n"
@@ -405,7 +413,6 @@ Test(tasks, reschedule_ends_the_task_and_skips_the_wait)
     RUN(&r, rescheduling, 0, LOAD("1", "2s"));
     H_EXPECT_NO_EXCEPTIONS(&r);
     cr_expect_eq(count(&r, "never"), 0, "the task went on after reschedule()");
-    cr_expect_gt(count(&r, "r"), 40, "%ld tasks in 2 s: the wait was not skipped",
-                 count(&r, "r"));
+    cr_expect_gt(count(&r, "r"), 40, "%ld tasks in 2 s: the wait was not skipped", count(&r, "r"));
     h_run_free(&r);
 }

@@ -20,12 +20,14 @@ static const char *host(void)
  * One in four requests is a 404 (failure) unless FAILS=0. */
 static const char *delayed =
     "local cicada = require 'cicada'\n"
-    "local U = cicada.user('U', { wait_time = cicada.constant(0.01), tasks = { slow = 3, bad = 1 } })\n"
+    "local U = cicada.user('U', { wait_time = cicada.constant(0.01), tasks = { slow = 3, bad = 1 } "
+    "})\n"
     "function U:slow() self.client:get('/delay/50') end\n"
     "function U:bad()\n"
     "  if os.getenv('FAILS') == '0' then self.client:get('/delay/50') return end\n"
     "  self.client:get('/status/404')\n"
-    "end\n" "THRESHOLDS\n";
+    "end\n"
+    "THRESHOLDS\n";
 
 /* Runs the scenario (THRESHOLDS replaced by lua) with options; returns the run. */
 static void run(h_run_t *r, const char *fails, const char *lua, const char *const *args)
@@ -149,9 +151,9 @@ Test(thresholds, breach_wins_over_request_failures)
     const char *env[] = {"FAILS=1", NULL};
     h_run_opts_t o = {.env = env};
     const char *at = strstr(delayed, "THRESHOLDS");
-    cr_assert_eq(h_cicada(&r, &o, h_strf("%.*s", (int)(at - delayed), delayed), "-H", host(),
-                          "-u", "2", "-r", "100", "-t", "1s", "--check-fail-ratio", "1%",
-                          H_LOAD_FLAGS, NULL),
+    cr_assert_eq(h_cicada(&r, &o, h_strf("%.*s", (int)(at - delayed), delayed), "-H", host(), "-u",
+                          "2", "-r", "100", "-t", "1s", "--check-fail-ratio", "1%", H_LOAD_FLAGS,
+                          NULL),
                  0);
     H_ASSERT_EXIT(&r, 3);
     h_run_free(&r);
