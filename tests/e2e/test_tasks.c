@@ -112,10 +112,10 @@ static const char *sequence =
 Test(tasks, sequence_runs_its_tasks_in_declared_order)
 {
     h_run_t r;
-    RUN(&r, sequence, 0, LOAD("3", "2s"));
+    RUN(&r, sequence, 0, LOAD("3", "1s"));
     H_EXPECT_NO_EXCEPTIONS(&r);
     long s1 = count(&r, "step-1"), s2 = count(&r, "step-2"), s3 = count(&r, "step-3");
-    cr_expect_gt(s3, 20, "the sequence barely ran: %ld %ld %ld", s1, s2, s3);
+    cr_expect_gt(s3, 10, "the sequence barely ran: %ld %ld %ld", s1, s2, s3);
     /* Per user, step 1 is at most one ahead of step 2, which is at most one ahead of step 3. */
     cr_expect(s1 >= s2 && s2 >= s3 && s1 - s3 <= 3, "step counts %ld %ld %ld", s1, s2, s3);
     h_run_free(&r);
@@ -176,7 +176,7 @@ static const char *tagged =
 static void expect_tags(const char *opt, const char *tags, const char *ran, const char *not_ran)
 {
     h_run_t r;
-    RUN(&r, tagged, 0, opt, tags, LOAD("4", "2s"));
+    RUN(&r, tagged, 0, opt, tags, LOAD("4", "1s"));
     H_EXPECT_NO_EXCEPTIONS(&r);
     const char *all[] = {"red", "blue", "both", "plain", "in_group", "classy"};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
@@ -414,5 +414,77 @@ Test(tasks, reschedule_ends_the_task_and_skips_the_wait)
     H_EXPECT_NO_EXCEPTIONS(&r);
     cr_expect_eq(count(&r, "never"), 0, "the task went on after reschedule()");
     cr_expect_gt(count(&r, "r"), 40, "%ld tasks in 2 s: the wait was not skipped", count(&r, "r"));
+    h_run_free(&r);
+}
+
+/* ---- Task forms, group weights and waits, wait-time functions ---------------------------- */
+
+static const char *forms =
+    "local cicada = require 'cicada'\n"
+    "local G = cicada.group { weight = 3, tasks = { inside = 1 } }\n"
+    "function G:inside() self.client:get('/hello', { name = 'group' }); self:interrupt(true) end\n"
+    "local U = cicada.user('Forms', { wait_time = cicada.constant(0.002),\n"
+    "  tasks = { g = G, inline = function(self) self.client:get('/hello', { name = 'inline' }) "
+    "end } })\n"
+    "local L = cicada.user('Listed', { wait_time = cicada.constant(0.002), tasks = { 'a', 'b' } })\n"
+    "function L:a() self.client:get('/hello', { name = 'a' }) end\n"
+    "function L:b() self.client:get('/hello', { name = 'b' }) end\n";
+
+Test(tasks, group_weight_inline_functions_and_task_lists)
+{
+    h_run_t r;
+    RUN(&r, forms, 0, LOAD("2", "2s"));
+    H_EXPECT_NO_EXCEPTIONS(&r);
+    double g = (double)count(&r, "group"), i = (double)count(&r, "inline");
+    double a = (double)count(&r, "a"), b = (double)count(&r, "b");
+    cr_expect_gt(i, 50, "inline task: %.0f", i);
+    cr_expect_gt(a, 50, "listed tasks: %.0f %.0f", a, b);
+    /* A group's weight: P(group) = 3/4. Binomial, within 6 sigma (compared squared). */
+    double n = g + i, d = g - 0.75 * n;
+    cr_expect(d * d <= 36 * n * 0.75 * 0.25, "group %.0f of %.0f, want 75%%", g, n);
+    n = a + b, d = a - 0.5 * n;
+    cr_expect(d * d <= 36 * n * 0.25, "listed a %.0f of %.0f, want 50%%", a, n);
+    h_run_free(&r);
+}
+
+static const char *group_wait =
+    "local cicada = require 'cicada'\n"
+    "local G = cicada.group { wait_time = cicada.constant(0.01), tasks = { fast = 1 } }\n"
+    "function G:fast() self.client:get('/hello', { name = 'in-group' }) end\n"
+    "cicada.user('Slow', { wait_time = cicada.constant(1), tasks = { g = G } })\n";
+
+Test(tasks, group_wait_time_overrides_the_users)
+{
+    h_run_t r;
+    RUN(&r, group_wait, 0, LOAD("1", "2s"));
+    /* 2 s at 10 ms a task: ~150+; with the user's 1 s wait it would be 2 or 3. */
+    cr_expect_gt(count(&r, "in-group"), 40, "%ld tasks", count(&r, "in-group"));
+    h_run_free(&r);
+}
+
+static const char *waits =
+    "local cicada = require 'cicada'\n"
+    "local function class(name, wait)\n"
+    "  local C = cicada.user(name, { wait_time = wait, tasks = { t = 1 } })\n"
+    "  function C:t() self.client:get('/delay/100', { name = name }) end\n"
+    "end\n"
+    "class('Pacing', cicada.constant_pacing(0.25))\n"
+    "class('Throughput', cicada.constant_throughput(2))\n"
+    "class('Between', cicada.between(0.1, 0.3))\n"
+    "class('Custom', function(self) return 0.4 end)\n";
+
+Test(tasks, wait_time_functions_set_the_pace)
+{
+    h_run_t r;
+    RUN(&r, waits, 0, "-u", "4", "-r", "100", "-t", "3s", "--stop-timeout", "0", "--json",
+        "--headless", "--only-summary");
+    /* 3 s per user: pacing 0.25 s -> 12; throughput 2/s -> 6; between: 0.1 + 0.2 avg wait ->
+     * 7.5; custom 0.1 + 0.4 -> 6. Bounds leave a task of slack either way. */
+    long p = count(&r, "Pacing"), t = count(&r, "Throughput"), b = count(&r, "Between"),
+         c = count(&r, "Custom");
+    cr_expect(p >= 10 && p <= 13, "constant_pacing(0.25): %ld tasks in 3 s", p);
+    cr_expect(t >= 5 && t <= 7, "constant_throughput(2): %ld tasks in 3 s", t);
+    cr_expect(b >= 6 && b <= 15, "between(0.1, 0.3): %ld tasks in 3 s", b);
+    cr_expect(c >= 5 && c <= 7, "function: %ld tasks in 3 s", c);
     h_run_free(&r);
 }
