@@ -211,3 +211,68 @@ Test(http_session, json_of_a_non_json_body_raises_a_clear_error)
     cr_expect_eq(h_exception_count(r.json, "accepted"), 0);
     h_run_free(&r);
 }
+
+/* Session headers belong to one user: many users on one thread each see only their own. */
+Test(http_session, session_headers_are_per_user)
+{
+    expect_checks_pass(
+        PRELUDE
+        "local n = 0\n"
+        "local U = cicada.user('I', { wait_time = cicada.constant(0.01), tasks = { t = 1 } })\n"
+        "function U:on_start()\n"
+        "  n = n + 1\n"
+        "  self.id = tostring(n) .. '-' .. tostring(math.random(1e9))\n"
+        "  self.client.headers['X-User'] = self.id\n"
+        "end\n"
+        "function U:t()\n"
+        "  local e = echo(self, 'GET', { name = 'mine' })\n"
+        "  check(e.headers['x-user'] == self.id, 'X-User of ' .. self.id, e.headers['x-user'])\n"
+        "end\n",
+        "GET", "mine");
+}
+
+Test(http_session, methods_and_response_fields)
+{
+    expect_checks_pass(
+        PRELUDE
+        "local U = cicada.user('M', { wait_time = cicada.constant(0.1), tasks = { t = 1 } })\n"
+        "function U:t()\n"
+        "  for _, m in ipairs { 'get', 'post', 'put', 'patch', 'delete', 'options' } do\n"
+        "    local r = self.client[m](self.client, '/echo?x=1', { name = 'method' })\n"
+        "    check(r.status == 200 and r.ok, m .. ' status', r.status)\n"
+        "    check(r:json().method == m:upper(), m .. ' method', r:json().method)\n"
+        "  end\n"
+        "  local r = self.client:request('PURGE', '/echo', { name = 'method' })\n"
+        "  check(r:json().method == 'PURGE', 'PURGE', r.body)\n"
+        "  r = self.client:head('/hello', { name = 'method' })\n"
+        "  check(r.status == 200 and r.body == '', 'HEAD body', r.body)\n"
+        "  r = self.client:get('/bytes/5', { name = 'method' })\n"
+        "  check(r.body == 'abcde', 'body', r.body)\n"
+        "  check(r.headers['content-length'] == '5', 'headers', r.headers['content-length'])\n"
+        "  check(r.url == self.host .. '/bytes/5', 'url', r.url)\n"
+        "  check(r.name == 'method', 'name', r.name)\n"
+        "  check(type(r.elapsed) == 'number' and r.elapsed > 0 and r.elapsed < 1, 'elapsed',\n"
+        "        r.elapsed)\n"
+        "  check(r.error == nil, 'error', r.error)\n"
+        "end\n",
+        "GET", "method");
+}
+
+/* r.ok means "a response with status < 400" with catch_response too (the documented example
+ * `if r.ok and r:json().healthy then r:success() else r:failure(...) end` depends on it). */
+Test(http_session, catch_response_keeps_ok_false_for_error_statuses)
+{
+    expect_checks_pass(
+        PRELUDE
+        "local U = cicada.user('K', { wait_time = cicada.constant(0.1), tasks = { t = 1 } })\n"
+        "function U:t()\n"
+        "  local r = self.client:get('/status/503', { name = 'caught', catch_response = true })\n"
+        "  r:success()\n"
+        "  check(r.status == 503, 'status', r.status)\n"
+        "  check(r.ok == false, 'r.ok of a caught 503', r.ok)\n"
+        "  r = self.client:get('/status/200', { name = 'caught', catch_response = true })\n"
+        "  r:success()\n"
+        "  check(r.ok == true, 'r.ok of a caught 200', r.ok)\n"
+        "end\n",
+        "GET", "caught");
+}
