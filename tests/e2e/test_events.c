@@ -175,3 +175,75 @@ Test(events, failing_listener_is_reported_and_not_fatal)
                  "the next listener did not run after a failing one");
     h_run_free(&r);
 }
+
+/* The request event's url is the absolute URL requested (r.url), with and without
+ * catch_response; each mismatch is raised as a script error. */
+static const char *event_url =
+    "local cicada = require 'cicada'\n"
+    "local last\n"
+    "cicada.events.request:add(function(req) last = req end)\n"
+    "local U = cicada.user('U', { wait_time = cicada.constant(0.1), tasks = { t = 1 } })\n"
+    "local function expect(r, how)\n"
+    "  if not last or last.url ~= r.url or last.response ~= r then\n"
+    "    error(how .. ': event url ' .. tostring(last and last.url) .. ', r.url ' .. r.url)\n"
+    "  end\n"
+    "end\n"
+    "function U:t()\n"
+    "  local r = self.client:get('/hello?a=1', { name = 'plain' })\n"
+    "  expect(r, 'plain')\n"
+    "  r = self.client:get('/hello?b=2', { name = 'caught', catch_response = true })\n"
+    "  r:success()\n"
+    "  expect(r, 'catch_response')\n"
+    "end\n";
+
+Test(events, request_event_carries_the_absolute_url_and_response)
+{
+    h_run_t r;
+    cr_assert_eq(h_cicada(&r, NULL, event_url, "-H", host(), "-u", "1", "-r", "10", "-t", "1s",
+                          H_LOAD_FLAGS, NULL),
+                 0);
+    H_ASSERT_JSON(&r);
+    H_EXPECT_NO_EXCEPTIONS(&r);
+    H_ASSERT_EXIT(&r, 0);
+    cr_expect_gt(h_requests(r.json, "GET", "caught"), 0);
+    h_run_free(&r);
+}
+
+/* cicada.record counts a request of any protocol and fires the request event for it. */
+static const char *recorded =
+    "local cicada = require 'cicada'\n"
+    "local seen = 0\n"
+    "cicada.events.request:add(function(req)\n"
+    "  if req.request_type == 'redis' then seen = seen + 1 end\n"
+    "end)\n"
+    "local U = cicada.user('U', { wait_time = cicada.constant(0.05), tasks = { t = 1 } })\n"
+    "function U:t()\n"
+    "  self.n = (self.n or 0) + 1\n"
+    "  cicada.record { type = 'redis', name = 'GET key', response_time = 7, length = 3 }\n"
+    "  cicada.record { type = 'redis', name = 'SET key', response_time = 12, length = 0,\n"
+    "                  error = 'READONLY replica' }\n"
+    "  if seen ~= 2 * self.n then error('request events: ' .. seen .. ' for ' .. self.n) end\n"
+    "end\n";
+
+Test(events, record_counts_any_protocol_and_fires_the_request_event)
+{
+    h_run_t r;
+    cr_assert_eq(h_cicada(&r, NULL, recorded, "-H", host(), "-u", "1", "-r", "10", "-t", "1s",
+                          H_LOAD_FLAGS, NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 1);
+    H_ASSERT_JSON(&r);
+    H_EXPECT_NO_EXCEPTIONS(&r);
+    long n = h_requests(r.json, "redis", "GET key");
+    cr_expect_gt(n, 5);
+    cr_expect_eq(h_failures(r.json, "redis", "GET key"), 0);
+    cr_expect_eq(h_requests(r.json, "redis", "SET key"), n);
+    cr_expect_eq(h_failures(r.json, "redis", "SET key"), n);
+    cr_expect_not_null(h_error(r.json, "redis", "SET key", "READONLY replica"));
+    json_t *e = h_entry(r.json, "redis", "GET key");
+    cr_expect(h_num(e, "min_response_time") == 7 && h_num(e, "max_response_time") == 7,
+              "response time recorded as given: %.3f..%.3f", h_num(e, "min_response_time"),
+              h_num(e, "max_response_time"));
+    cr_expect_eq(h_num(e, "avg_content_length"), 3);
+    h_run_free(&r);
+}
