@@ -494,3 +494,54 @@ Test(outputs, complete_after_stop_test)
 {
     expect_complete_outputs("stop_test", 0, "40", NULL, "30s");
 }
+
+Test(outputs, csv_full_history_has_a_row_per_entry_each_second)
+{
+    outrun_t o;
+    const char *extra[] = {"-u", "2", "-r", "100", "-t", "3s", "--csv-full-history", NULL};
+    run_outputs(&o, mixed, NULL, extra);
+    H_ASSERT_EXIT(&o.run, 1);
+    H_ASSERT_JSON(&o.run);
+    h_csv_t c;
+    cr_assert_eq(h_csv_read(&c, csv_path(&o, "stats_history")), 0);
+    long agg = 0, fast = 0, slow = 0;
+    for (size_t i = 1; i < c.nrows; i++) {
+        agg += strcmp(c.rows[i][3], "Aggregated") == 0;
+        fast += strcmp(c.rows[i][3], "fast") == 0 && strcmp(c.rows[i][2], "GET") == 0;
+        slow += strcmp(c.rows[i][3], "slow") == 0;
+    }
+    cr_expect_geq(agg, 3, "%ld Aggregated rows", agg);
+    /* Every second after the first requests has a row per entry, before its Aggregated row. */
+    cr_expect(fast >= agg - 2 && fast <= agg, "%ld rows for fast, %ld Aggregated", fast, agg);
+    cr_expect(slow >= agg - 2 && slow <= agg, "%ld rows for slow, %ld Aggregated", slow, agg);
+    cr_expect_str_eq(c.rows[c.nrows - 1][3], "Aggregated");
+    h_csv_free(&c);
+    h_run_free(&o.run);
+}
+
+static const char *hostile =
+    "local cicada = require 'cicada'\n"
+    "local U = cicada.user('X', { wait_time = cicada.constant(0.1), tasks = { t = 1 } })\n"
+    "function U:t()\n"
+    "  self.client:get('/hello', { name = '</script><script>alert(1)</script><b>x</b>' })\n"
+    "end\n";
+
+Test(outputs, html_report_escapes_request_names)
+{
+    outrun_t o;
+    const char *extra[] = {"-u", "1", "-r", "100", "-t", "1s", NULL};
+    run_outputs(&o, hostile, NULL, extra);
+    H_ASSERT_EXIT(&o.run, 0);
+    char *html = h_read_file(o.html, NULL);
+    cr_assert_not_null(html);
+    cr_expect_null(strstr(html, "alert(1)</script>"), "a request name closed a script element");
+    cr_expect_null(strstr(html, "<b>x</b>"), "a request name became markup");
+    json_t *data = html_data(html);
+    cr_assert_not_null(data, "the embedded data does not parse");
+    json_t *e = json_array_get(json_object_get(data, "stats"), 0);
+    cr_expect_str_eq(json_string_value(json_object_get(e, "name")),
+                     "</script><script>alert(1)</script><b>x</b>");
+    json_decref(data);
+    free(html);
+    h_run_free(&o.run);
+}
