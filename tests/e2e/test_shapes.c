@@ -118,3 +118,22 @@ Test(shapes, shape_can_choose_the_user_classes)
     cr_expect_eq(h_requests(r.json, "GET", "Alpha"), -1, "a class the shape left out ran");
     h_run_free(&r);
 }
+
+static const char *plain = "local cicada = require 'cicada'\n" USERS;
+
+/* Three users are all running 0.03 s after the start; the stop log at 1 s must say so. */
+Test(shapes, run_time_log_names_the_users_running_then)
+{
+    h_run_t r;
+    cr_assert_eq(h_cicada(&r, NULL, plain, "-H", host(), "-u", "3", "-r", "100", "-t", "1s",
+                          H_LOAD_FLAGS, NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 0);
+    H_ASSERT_JSON(&r);
+    cr_expect_eq(h_requests(r.json, "GET", "start"), 3);
+    char *line = h_line_with(r.err, "Run time limit reached");
+    cr_assert_not_null(line, "no log line at the run time limit");
+    cr_expect(strstr(line, "stopping 3 users"), "3 users were running, yet: %s", line);
+    free(line);
+    h_run_free(&r);
+}
