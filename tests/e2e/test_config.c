@@ -170,3 +170,33 @@ Test(config, missing_config_file_is_an_error)
     expect_usage_error(&r, "/nonexistent/cicada.conf", "cannot");
     h_run_free(&r);
 }
+
+Test(config, thresholds_from_the_file_and_the_environment)
+{
+    h_run_t r;
+    run_in(&r, dir_with_conf("users = 1\ncheck-rps = 1000000\n" BASE_CONF), NULL, NULL);
+    H_ASSERT_EXIT(&r, 3);
+    cr_expect(h_contains(r.err, "FAILED"), "no breach in the table");
+    h_run_free(&r);
+    const char *env[] = {"CICADA_CHECK_RPS=1000000", NULL};
+    run_in(&r, dir_with_conf("users = 1\n" BASE_CONF), env, NULL);
+    H_ASSERT_EXIT(&r, 3);
+    h_run_free(&r);
+    const char *pass[] = {"CICADA_CHECK_FAIL_RATIO=0", NULL};
+    run_in(&r, dir_with_conf("users = 1\n" BASE_CONF), pass, NULL);
+    H_ASSERT_EXIT(&r, 0);
+    cr_expect(h_contains(r.err, "passed"), "no threshold table");
+    h_run_free(&r);
+}
+
+Test(config, invalid_threshold_value_is_a_usage_error)
+{
+    h_run_t r;
+    const char *args[] = {"--check-p95", "fast", NULL};
+    run_in(&r, dir_with_conf(BASE_CONF), NULL, args);
+    expect_usage_error(&r, "p95", "fast");
+    h_run_free(&r);
+    run_in(&r, dir_with_conf(BASE_CONF "check-fail-ratio = lots\n"), NULL, NULL);
+    expect_usage_error(&r, "cicada.conf:4", "lots");
+    h_run_free(&r);
+}

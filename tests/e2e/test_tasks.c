@@ -426,7 +426,8 @@ static const char *forms =
     "local U = cicada.user('Forms', { wait_time = cicada.constant(0.002),\n"
     "  tasks = { g = G, inline = function(self) self.client:get('/hello', { name = 'inline' }) "
     "end } })\n"
-    "local L = cicada.user('Listed', { wait_time = cicada.constant(0.002), tasks = { 'a', 'b' } })\n"
+    "local L = cicada.user('Listed', { wait_time = cicada.constant(0.002), tasks = { 'a', 'b' } "
+    "})\n"
     "function L:a() self.client:get('/hello', { name = 'a' }) end\n"
     "function L:b() self.client:get('/hello', { name = 'b' }) end\n";
 
@@ -486,5 +487,22 @@ Test(tasks, wait_time_functions_set_the_pace)
     cr_expect(t >= 5 && t <= 7, "constant_throughput(2): %ld tasks in 3 s", t);
     cr_expect(b >= 6 && b <= 15, "between(0.1, 0.3): %ld tasks in 3 s", b);
     cr_expect(c >= 5 && c <= 7, "function: %ld tasks in 3 s", c);
+    h_run_free(&r);
+}
+
+static const char *stop_failed =
+    "local cicada = require 'cicada'\n"
+    "local U = cicada.user('Stopper', { wait_time = cicada.constant(0.05), tasks = { t = 1 } })\n"
+    "function U:t()\n"
+    "  self.client:get('/status/500', { name = 'bad' })\n"
+    "  cicada.stop_test()\n"
+    "end\n";
+
+Test(tasks, stop_test_after_a_failure_exits_with_the_error_code)
+{
+    h_run_t r;
+    RUN(&r, stop_failed, 1, LOAD("1", "20s"));
+    cr_expect_lt(r.elapsed_s, 5, "the run went on for %.1f s", r.elapsed_s);
+    cr_expect_eq(h_failures(r.json, "GET", "bad"), 1);
     h_run_free(&r);
 }
