@@ -369,6 +369,12 @@ int h_exec(h_run_t *r, const h_run_opts_t *opts, char *const argv[])
     pid_t parent = getpid(), pid = fork();
     if (pid == 0) {
         child_setup(parent, po[1], pe[1]);
+        for (const char **e = o.env; e && *e; e++)
+            putenv((char *)*e);
+        if (o.cwd && chdir(o.cwd) < 0) {
+            dprintf(2, "chdir %s: %s\n", o.cwd, strerror(errno));
+            _exit(127);
+        }
         execv(argv[0], argv);
         dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
         _exit(127);

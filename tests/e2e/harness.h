@@ -85,6 +85,8 @@ typedef struct {
     double timeout_s;      /* hard limit; the process is SIGKILLed at it (default 30 s) */
     double signal_after_s; /* send `signal` this long after the start (0: never) */
     int signal;            /* default SIGINT */
+    const char *cwd;       /* working directory of the program (NULL: the test's) */
+    const char **env;      /* "NAME=VALUE" strings added to its environment, NULL-terminated */
 } h_run_opts_t;
 
 typedef struct {
@@ -241,5 +243,41 @@ json_t *h_exception(json_t *doc, const char *needle);
 
 /* Case-insensitive substring test. */
 bool h_contains(const char *haystack, const char *needle);
+
+/* ---- Text, CSV and log helpers (harness_text.c) ------------------------------------------ */
+
+/* Number of (non-overlapping) occurrences of needle in haystack. */
+long h_count(const char *haystack, const char *needle);
+
+/* Returns a malloc'd copy (caller frees) of the first line of text containing needle, without
+ * its line end, or NULL. */
+char *h_line_with(const char *text, const char *needle);
+
+/* A CSV file parsed as Python's csv module writes it (CRLF or LF line ends, quoted fields with
+ * doubled quotes). rows[i][j] is field j of row i; ncols[i] its field count. */
+typedef struct {
+    size_t nrows;
+    size_t *ncols;
+    char ***rows;
+    char **lines; /* each row's raw text, line end excluded */
+} h_csv_t;
+
+/* Parses the file at path into c. 0, or -1 when it cannot be read. Free with h_csv_free(). */
+int h_csv_read(h_csv_t *c, const char *path);
+void h_csv_free(h_csv_t *c);
+
+/* The messages of a report's exceptions[] joined by " | " (harness-owned string; "" for none). */
+const char *h_exceptions_text(json_t *doc);
+
+/* Expects no exception in a run's JSON report, naming those found. */
+#define H_EXPECT_NO_EXCEPTIONS(r)                                                                  \
+    cr_expect_eq(json_array_size(json_object_get((r)->json, "exceptions")), 0,                     \
+                 "unexpected script errors: %s", h_exceptions_text((r)->json))
+
+/* Index of the column named name in row 0 (the header), or -1. */
+int h_csv_col(const h_csv_t *c, const char *name);
+
+/* Returns the first row whose column col equals value, or -1. */
+long h_csv_find(const h_csv_t *c, int col, const char *value);
 
 #endif
