@@ -254,8 +254,16 @@ static const char *own(ccd_options_t *o, const char *s)
 static int apply_named(ccd_options_t *o, const char *name, const char *value, const origin_t *from,
                        bool ignore_unknown)
 {
-    if (ccd_thresholds_is_option(name))
-        return ccd_thresholds_add(o->thresholds, name, value, from->err, from->errlen);
+    char opt_name[80] = "--";
+    for (size_t i = 0; name[i] && i + 3 < sizeof(opt_name); i++)
+        opt_name[i + 2] = name[i] == '_' ? '-' : (char)tolower((unsigned char)name[i]);
+    if (ccd_thresholds_is_option(opt_name)) {
+        char why[512];
+        int rc = ccd_thresholds_add(o->thresholds, opt_name, value, why, sizeof(why));
+        if (rc)
+            snprintf(from->err, from->errlen, "%s: %s", from->where, why);
+        return rc;
+    }
     const struct option *opt = find_long(name);
     if (!opt) {
         if (ignore_unknown)

@@ -29,6 +29,7 @@ struct ccd_csv {
     char *prefix;
     bool full_history;
     FILE *history;
+    long last_rows; /* offset of the rows of the last second appended; -1 before any */
 };
 
 /* One row being written: fields are separated by commas, the row ends with CRLF (the line
@@ -344,6 +345,7 @@ int ccd_csv_open(ccd_csv_t **out, const char *prefix, bool full_history, char *e
         return CCD_ENOMEM;
     }
     c->full_history = full_history;
+    c->last_rows = -1;
     int rc = (c->history = fopen(path, "w")) ? 0 : -errno;
     if (rc == 0 && (rc = ccd_csv_history_header(c->history)) == 0 && fflush(c->history) != 0)
         rc = -errno;
@@ -367,10 +369,22 @@ int ccd_csv_open(ccd_csv_t **out, const char *prefix, bool full_history, char *e
 int ccd_csv_append_history(ccd_csv_t *c, const ccd_stats_t *s, const ccd_history_t *h,
                            unsigned user_count, double now)
 {
+    c->last_rows = ftell(c->history);
     int rc = ccd_csv_history_rows(c->history, s, h, c->full_history, user_count, now);
     if (fflush(c->history) != 0 && rc == 0)
         rc = -errno;
     return rc;
+}
+
+int ccd_csv_replace_history(ccd_csv_t *c, const ccd_stats_t *s, const ccd_history_t *h,
+                            unsigned user_count, double now)
+{
+    if (c->last_rows < 0)
+        return ccd_csv_append_history(c, s, h, user_count, now);
+    if (fflush(c->history) != 0 || ftruncate(fileno(c->history), c->last_rows) != 0 ||
+        fseek(c->history, c->last_rows, SEEK_SET) != 0)
+        return -errno;
+    return ccd_csv_append_history(c, s, h, user_count, now);
 }
 
 int ccd_csv_close(ccd_csv_t *c)

@@ -60,6 +60,12 @@ int ccd_csv_write(ccd_csv_t *c, const ccd_stats_t *s);
 int ccd_csv_append_history(ccd_csv_t *c, const ccd_stats_t *s, const ccd_history_t *h,
                            unsigned user_count, double now);
 
+/* Replaces the rows of the last second appended with those of `now` (the final statistics
+ * can arrive within the second of the last regular row: one row a second, the last one
+ * holding the final counts). Appends when nothing was. Returns 0 or a negative errno. */
+int ccd_csv_replace_history(ccd_csv_t *c, const ccd_stats_t *s, const ccd_history_t *h,
+                            unsigned user_count, double now);
+
 /* Closes the history file and frees c (NULL is ignored). Returns 0 or a negative errno. */
 int ccd_csv_close(ccd_csv_t *c);
 

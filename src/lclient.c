@@ -340,6 +340,7 @@ static int l_send(lua_State *L)
     size_t mlen, ulen, path_off = 0;
     const char *method = luaL_checklstring(L, 1, &mlen);
     const char *url = luaL_checklstring(L, 2, &ulen);
+    lua_settop(L, 6); /* absent optional arguments become nils, not our temporaries */
     int t = lua_istable(L, 3) ? 3 : 0, d = lua_istable(L, 4) ? 4 : 0;
     ccd_http_request_t req = {.method = {method, mlen}};
     req.insecure = e->script.classes[u->class_idx].insecure;

@@ -37,7 +37,6 @@ typedef struct {
     long *batch;          /* users to start or stop per (engine, selected class) */
     ccd_engine_t **engines;
     unsigned nengines, ndone;
-    unsigned *engine_users;
     ccd_queue_t inbox;
     ccd_stats_t *stats;
     ccd_history_t *history;
@@ -47,6 +46,7 @@ typedef struct {
     double ramp_start;              /* when the current ramp began */
     unsigned ramp_moved;            /* users started or stopped since then */
     double test_start, test_start_wall, last_busy_warn;
+    int64_t csv_second; /* the second of the last history row written */
     bool has_shape, ramped, reset_done, stopping;
     int signals;
     ev_timer spawn_timer, second_timer, print_timer, run_timer;
@@ -57,14 +57,6 @@ static void fail(const char *msg)
 {
     fprintf(stderr, "cicada: %s\n", msg);
     fflush(stderr);
-}
-
-static unsigned running_users(const runner_t *r)
-{
-    unsigned n = 0;
-    for (unsigned i = 0; i < r->nengines; i++)
-        n += r->engine_users[i];
-    return n;
 }
 
 /* Calls the library's function name (in the runner's state) with the values on top of the
@@ -184,7 +176,7 @@ static void begin_stop(runner_t *r, const char *why)
     if (r->stopping)
         return;
     r->stopping = true;
-    ccd_log(CCD_LOG_INFO, "%s: stopping %u users", why, running_users(r));
+    ccd_log(CCD_LOG_INFO, "%s: stopping %u users", why, ccd_dispatch_count(r->plan));
     ev_timer_stop(r->loop, &r->spawn_timer);
     ev_timer_stop(r->loop, &r->run_timer);
     for (unsigned i = 0; i < r->nengines; i++)
@@ -210,12 +202,10 @@ static void take_report(runner_t *r, const ccd_msg_t *m)
     if (m->type == CCD_MSG_DONE) {
         if (m->ptr)
             ccd_stats_free(m->ptr);
-        r->engine_users[m->from] = 0;
         if (++r->ndone == r->nengines)
             ev_break(r->loop, EVBREAK_ALL);
         return;
     }
-    r->engine_users[m->from] = (unsigned)m->a;
     warn_busy(r, m->from, m->b);
     if (ccd_engine_post(r->engines[m->from], CCD_MSG_RECYCLE, 0, 0, m->ptr))
         ccd_stats_free(m->ptr);
@@ -287,6 +277,16 @@ static void shape_tick(runner_t *r, double run_time)
     free(allowed);
 }
 
+/* One history row a second: when the final rows fall in the second of the last regular ones,
+ * they replace them. */
+static int append_history(runner_t *r, unsigned users, double now)
+{
+    if ((int64_t)now == r->csv_second)
+        return ccd_csv_replace_history(r->csv, r->stats, r->history, users, now);
+    r->csv_second = (int64_t)now;
+    return ccd_csv_append_history(r->csv, r->stats, r->history, users, now);
+}
+
 /* Once a second: the history sample, the CSV files, the load shape. */
 static void on_second(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -295,8 +295,7 @@ static void on_second(struct ev_loop *loop, ev_timer *w, int revents)
     unsigned users = ccd_dispatch_count(r->plan);
     if (ccd_history_tick(r->history, r->stats, users, now))
         ccd_log(CCD_LOG_ERROR, "out of memory recording the history");
-    if (r->csv && (ccd_csv_write(r->csv, r->stats) ||
-                   ccd_csv_append_history(r->csv, r->stats, r->history, users, now)))
+    if (r->csv && (ccd_csv_write(r->csv, r->stats) || append_history(r, users, now)))
         ccd_log(CCD_LOG_ERROR, "cannot write the CSV files (%s_*.csv)", r->o->csv_prefix);
     if (r->has_shape && !r->stopping)
         shape_tick(r, ev_time() - r->test_start);
@@ -382,9 +381,8 @@ static int start_engines(runner_t *r)
 {
     const ccd_options_t *o = r->o;
     r->engines = calloc(r->nengines, sizeof(*r->engines));
-    r->engine_users = calloc(r->nengines, sizeof(*r->engine_users));
     const char **hosts = calloc(r->script.nclasses, sizeof(*hosts));
-    if (!r->engines || !r->engine_users || !hosts) {
+    if (!r->engines || !hosts) {
         free(hosts);
         return CCD_ENOMEM;
     }
@@ -480,7 +478,7 @@ static int final_reports(runner_t *r, double duration)
     ccd_history_tick(r->history, r->stats, 0, now);
     if (r->csv) {
         ccd_csv_write(r->csv, r->stats);
-        ccd_csv_append_history(r->csv, r->stats, r->history, 0, now);
+        append_history(r, 0, now);
         ccd_csv_close(r->csv);
         r->csv = NULL;
     }
@@ -518,7 +516,6 @@ static void runner_free(runner_t *r)
     ccd_script_close(&r->script);
     free(r->sel);
     free(r->engines);
-    free(r->engine_users);
     free(r->batch);
 }
 

@@ -179,7 +179,7 @@ local function decide(r, err)
   core.record(r._method, r.name, r.elapsed * 1000, #r.body, err)
   if request_event[1] then
     request_event:fire { request_type = r._method, name = r.name, response_time = r.elapsed * 1000,
-                         response_length = #r.body, exception = err, response = r }
+                         response_length = #r.body, exception = err, response = r, url = r.url }
   end
 end
 
@@ -194,7 +194,7 @@ Client.__index = Client
 
 local function fire_request(method, name, r, err)
   request_event:fire { request_type = method, name = name, response_time = r.elapsed * 1000,
-                       response_length = #r.body, exception = err, response = r, url = r._target }
+                       response_length = #r.body, exception = err, response = r, url = r.url }
 end
 
 local function new_response(status, body, elapsed, failure, raw, name, target, history)

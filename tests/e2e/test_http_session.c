@@ -42,6 +42,8 @@ static void expect_checks_pass(const char *lua, const char *method, const char *
     H_ASSERT_JSON(&r);
     H_EXPECT_NO_EXCEPTIONS(&r);
     H_ASSERT_EXIT(&r, 0);
+    if (h_requests(r.json, method, name) <= 0)
+        h_run_dump(&r);
     cr_expect_gt(h_requests(r.json, method, name), 0, "no request named %s", name);
     h_run_free(&r);
 }
