@@ -3,7 +3,8 @@
 -- cicada.data.csv reads examples/data/accounts.csv once for the whole process (whatever the
 -- number of threads) and hands its rows out to users; with mode "each_once" every account goes
 -- to exactly one user. The login follows the form flow of cicada-target's /login: GET the form
--- (a session cookie and a hidden CSRF token), then POST the credentials with both.
+-- (a session cookie and a hidden CSRF token), then POST the credentials with the token; the
+-- session keeps the cookie and sends it back by itself.
 --
 -- Run it against a local cicada-target, with at most as many users as accounts (50):
 --   cicada -f examples/data.lua -H http://127.0.0.1:8080 -u 50 -r 25 -t 20s --headless
@@ -21,44 +22,26 @@ local Member = cicada.user("Member", {
   tasks = { profile = 3, home = 1 },
 })
 
--- Encodes a table as an application/x-www-form-urlencoded body.
-local function form(fields)
-  local parts = {}
-  for k, v in pairs(fields) do
-    local enc = tostring(v):gsub("[^%w%-_%.~]", function(c)
-      return string.format("%%%02X", c:byte())
-    end)
-    parts[#parts + 1] = k .. "=" .. enc
-  end
-  return table.concat(parts, "&")
-end
-
-local function session_cookie(response)
-  local set = response.headers["set-cookie"]
-  return set and set:match("session=(%x+)")
-end
-
 function Member:on_start()
   local account = accounts:next()    -- nil once every account has been handed out
   if not account then return end     -- more users than accounts: this one browses anonymously
-  local page = self.client:get("/login")
+  local page = self.client:get("/login")   -- the session cookie goes into the user's jar
   local token = page.body:match('name="csrf_token" value="(%x+)"')
-  local cookie = session_cookie(page)
-  if not (token and cookie) then error("no login form at /login (status " .. page.status .. ")") end
+  if not token then error("no login form at /login (status " .. page.status .. ")") end
   local r = self.client:post("/login", {
-    body = form { username = account.username, password = account.password, csrf_token = token },
-    headers = { ["Content-Type"] = "application/x-www-form-urlencoded",
-                ["Cookie"] = "session=" .. cookie },
+    form = { username = account.username, password = account.password, csrf_token = token },
   })
-  if r.status ~= 302 then error(account.username .. " could not log in: HTTP " .. r.status) end
-  self.cookie = "session=" .. (session_cookie(r) or cookie)
+  -- The server answers 302 to / on success; the redirect is followed (r.history holds the 302).
+  if not (r.ok and r.history[1] and r.history[1].status == 302) then
+    error(account.username .. " could not log in: HTTP " .. (r.history[1] or r).status)
+  end
   self.account = account             -- the row is this user's own table
 end
 
--- A logged-in member's page: the session cookie goes with the request.
+-- A logged-in member's page: the session cookie (kept by the user's session) goes with it.
 function Member:profile()
-  if not self.cookie then return self:home() end
-  self.client:get("/cookie/check", { headers = { ["Cookie"] = self.cookie }, name = "/profile" })
+  if not self.account then return self:home() end
+  self.client:get("/cookie/check", { name = "/profile" })
 end
 
 function Member:home()
