@@ -167,9 +167,7 @@ static int apply_value(ccd_options_t *o, int id, const char *v, const origin_t *
     switch (id) {
     case O_SCENARIO: o->scenario = v; return 0;
     case O_HOST: o->host = v; return 0;
-    case O_USERS:
-        o->users_given = true;
-        return set_uint(from, v, 0, 10000000, &o->users);
+    case O_USERS: o->users_given = true; return set_uint(from, v, 0, 10000000, &o->users);
     case O_RATE: o->spawn_rate_given = true; return set_rate(from, v, &o->spawn_rate);
     case O_RUN_TIME: o->run_time_given = true; return set_duration(from, v, &o->run_time);
     case O_THREADS: return set_uint(from, v, 1, 1024, &o->threads);

@@ -9,33 +9,33 @@
 #include "threshold.h"
 
 typedef struct {
-    const char *scenario;   /* -f: the scenario file */
-    const char *host;       /* -H: overrides every class's host; NULL when not given */
-    unsigned users;         /* -u: peak number of users */
-    double spawn_rate;      /* -r: users started (or stopped) per second, in total */
-    double run_time;        /* -t: seconds; 0 = until interrupted */
+    const char *scenario; /* -f: the scenario file */
+    const char *host;     /* -H: overrides every class's host; NULL when not given */
+    unsigned users;       /* -u: peak number of users */
+    double spawn_rate;    /* -r: users started (or stopped) per second, in total */
+    double run_time;      /* -t: seconds; 0 = until interrupted */
     bool users_given, spawn_rate_given, run_time_given;
     bool headless;
-    unsigned threads;       /* 0 = one per online CPU */
+    unsigned threads; /* 0 = one per online CPU */
     bool json;
     const char *json_file;  /* --json-file: the JSON report written to this file */
     const char *csv_prefix; /* --csv */
     bool csv_full_history;
-    const char *html;       /* --html: file name, may hold {u} {r} {t} */
+    const char *html; /* --html: file name, may hold {u} {r} {t} */
     bool print_stats, only_summary, reset_stats;
     int exit_code_on_error;
-    double stop_timeout;    /* seconds users get to finish their task when stopping */
-    const char *tags;       /* -T: comma-separated, or NULL */
+    double stop_timeout;      /* seconds users get to finish their task when stopping */
+    const char *tags;         /* -T: comma-separated, or NULL */
     const char *exclude_tags; /* -E */
     bool list, show_task_ratio;
-    int loglevel;           /* 0 debug, 1 info, 2 warning, 3 error, 4 critical */
+    int loglevel; /* 0 debug, 1 info, 2 warning, 3 error, 4 critical */
     const char *logfile;
-    const char *config;     /* the configuration file read, or NULL */
+    const char *config; /* the configuration file read, or NULL */
     bool show_help, show_version;
-    const char **classes;   /* positional user class names */
+    const char **classes; /* positional user class names */
     int nclasses;
     ccd_thresholds_t *thresholds; /* --check-* */
-    char **_owned;          /* strings copied from the configuration file and environment */
+    char **_owned;                /* strings copied from the configuration file and environment */
     size_t _nowned;
 } ccd_options_t;
 

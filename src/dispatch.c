@@ -67,8 +67,8 @@ static int pick(ccd_dispatch_t *d, bool fixed)
     double total = 0;
     int best = -1;
     for (size_t c = 0; c < d->nclasses; c++) {
-        bool eligible = d->allowed[c] && (fixed ? d->fixed[c] > d->count[c]
-                                                : d->fixed[c] == 0 && d->weight[c] > 0);
+        bool eligible = d->allowed[c] &&
+                        (fixed ? d->fixed[c] > d->count[c] : d->fixed[c] == 0 && d->weight[c] > 0);
         if (!eligible)
             continue;
         double w = fixed ? d->fixed[c] : d->weight[c];

@@ -29,16 +29,16 @@ struct ccd_user {
     int co_ref, self_ref; /* registry references (LUA_NOREF when unset) */
     int class_idx;
     uint8_t state;
-    bool stopping; /* finish the current task, then stop */
-    bool in_stop;         /* running on_stop: the coroutine's end frees the user */
-    bool catch_response;  /* the request in flight is recorded by the script's decision */
-    bool follow;          /* the request in flight follows redirects */
-    uint8_t hops_left;    /* redirects it may still follow */
-    int64_t elapsed_acc;  /* time spent in the redirects followed so far */
+    bool stopping;                /* finish the current task, then stop */
+    bool in_stop;                 /* running on_stop: the coroutine's end frees the user */
+    bool catch_response;          /* the request in flight is recorded by the script's decision */
+    bool follow;                  /* the request in flight follows redirects */
+    uint8_t hops_left;            /* redirects it may still follow */
+    int64_t elapsed_acc;          /* time spent in the redirects followed so far */
     uint32_t yields, yields_mark; /* times the coroutine yielded; the count at the last wait */
     ev_timer timer;
-    ccd_http_session_t *http;          /* created on the first request */
-    struct ccd_cookie_jar *cookies;    /* created on the first Set-Cookie */
+    ccd_http_session_t *http;       /* created on the first request */
+    struct ccd_cookie_jar *cookies; /* created on the first Set-Cookie */
     /* While the user waits on some other I/O (a socket), how to cancel it when the user is
      * stopped: called once, then cleared. Whoever arms it clears it on completion. */
     void (*cancel)(void *cancel_ud);

@@ -61,7 +61,7 @@ typedef struct xfer {
     int err;
     bool head, retried, in_send;
     conn_t *origin; /* the connection's struct, kept after x->c is cleared: its host */
-    char *w; /* the serialised request */
+    char *w;        /* the serialised request */
     size_t wlen, wcap, woff;
     char errmsg[256];
     ccd_http_parser_t parser;
@@ -76,7 +76,7 @@ struct ccd_http_ctx {
     xfer_t *pool;
     unsigned npool, inflight, peak; /* pooled and in-use exchanges; the most in use lately */
     ccd_header_t hdrs[CCD_HTTP_MAX_HEADERS]; /* the delivered response's headers */
-    ev_timer trim;                  /* frees the pool's excess once a burst is over */
+    ev_timer trim;                           /* frees the pool's excess once a burst is over */
 };
 
 struct ccd_http_session {

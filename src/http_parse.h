@@ -20,7 +20,7 @@ enum { CCD_HTTP_PARSE_MORE = 0, CCD_HTTP_PARSE_DONE = 1 };
 typedef struct {
     int status;
     ccd_slice_t reason;
-    size_t nheaders;     /* see ccd_http_parser_header(); trailers of a chunked body are dropped */
+    size_t nheaders;  /* see ccd_http_parser_header(); trailers of a chunked body are dropped */
     ccd_slice_t body; /* decoded of chunked framing */
     bool keep_alive;  /* the connection may carry another request */
     bool started;     /* at least one byte of a response was fed */

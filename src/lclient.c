@@ -233,7 +233,8 @@ static void add_cookie_header(lua_State *L, ccd_engine_t *e, ccd_user_t *u, size
                                    url.host.len, url.path.base, url.path.len, ccd_clock_wall(),
                                    &e->cookie);
     if (rc > 0)
-        set_header(L, e, n, (ccd_slice_t){"Cookie", 6}, (ccd_slice_t){e->cookie.base, e->cookie.len});
+        set_header(L, e, n, (ccd_slice_t){"Cookie", 6},
+                   (ccd_slice_t){e->cookie.base, e->cookie.len});
 }
 
 /* The options that concern the whole request, not each hop of its redirects. */
@@ -277,9 +278,11 @@ static void read_opts(lua_State *L, ccd_engine_t *e, ccd_user_t *u, int t, int d
             read_request_flags(L, u, t);
     }
     if (ctype && !find_header(e, n, "Content-Type", 12))
-        set_header(L, e, &n, (ccd_slice_t){"Content-Type", 12}, (ccd_slice_t){ctype, strlen(ctype)});
+        set_header(L, e, &n, (ccd_slice_t){"Content-Type", 12},
+                   (ccd_slice_t){ctype, strlen(ctype)});
     if (!find_header(e, n, "Accept-Encoding", 15))
-        set_header(L, e, &n, (ccd_slice_t){"Accept-Encoding", 15}, (ccd_slice_t){"gzip, deflate", 13});
+        set_header(L, e, &n, (ccd_slice_t){"Accept-Encoding", 15},
+                   (ccd_slice_t){"gzip, deflate", 13});
     if (u->cookies && !find_header(e, n, "Cookie", 6))
         add_cookie_header(L, e, u, &n);
     req->headers = e->hdrs;
@@ -319,8 +322,8 @@ static void record_unsent(lua_State *L, ccd_engine_t *e, ccd_user_t *u, int rc)
     ccd_scratch_putc(&e->url, '\0');
     const char *msg = lua_pushfstring(L, "%s: %s", ccd_strerror(rc), e->url.base);
     if (!u->catch_response)
-        ccd_stats_record(e->stats, u->req_method, u->req_method_len, u->req_name,
-                         u->req_name_len, 0, 0, msg, strlen(msg), ev_now(e->loop));
+        ccd_stats_record(e->stats, u->req_method, u->req_method_len, u->req_name, u->req_name_len,
+                         0, 0, msg, strlen(msg), ev_now(e->loop));
 }
 
 #define MAX_REDIRECTS 30 /* as Python requests */
@@ -416,7 +419,8 @@ static const ccd_header_t *find_response_header(const ccd_http_response_t *res, 
 {
     size_t len = strlen(name);
     for (size_t i = 0; i < res->nheaders; i++)
-        if (res->headers[i].name.len == len && strncasecmp(res->headers[i].name.base, name, len) == 0)
+        if (res->headers[i].name.len == len &&
+            strncasecmp(res->headers[i].name.base, name, len) == 0)
             return &res->headers[i];
     return NULL;
 }
@@ -443,8 +447,8 @@ static void store_cookies(ccd_user_t *u, const ccd_http_response_t *res)
         if (!u->cookies && !(u->cookies = ccd_cookie_jar_new()))
             return;
         now = now ? now : ccd_clock_wall();
-        ccd_cookie_jar_store(u->cookies, h->value.base, h->value.len, res->host.base,
-                             res->host.len, res->target.base, res->target.len, now);
+        ccd_cookie_jar_store(u->cookies, h->value.base, h->value.len, res->host.base, res->host.len,
+                             res->target.base, res->target.len, now);
     }
 }
 
@@ -456,8 +460,8 @@ static ccd_slice_t decoded_body(ccd_engine_t *e, const ccd_http_response_t *res,
     if (!ce || res->err)
         return res->body;
     e->decoded.len = 0;
-    int rc = ccd_decode_body(ce->value.base, ce->value.len, res->body.base, res->body.len,
-                             &e->decoded);
+    int rc =
+        ccd_decode_body(ce->value.base, ce->value.len, res->body.base, res->body.len, &e->decoded);
     if (rc == 0)
         return (ccd_slice_t){e->decoded.base ? e->decoded.base : "", e->decoded.len};
     if (rc < 0)
@@ -490,8 +494,8 @@ static void on_response(void *ud, const ccd_http_response_t *res)
         u->hops_left--;
         u->elapsed_acc = elapsed;
     } else if (!u->catch_response) {
-        ccd_stats_record(e->stats, u->req_method, u->req_method_len, u->req_name,
-                         u->req_name_len, elapsed, body.len, err, elen, ev_now(e->loop));
+        ccd_stats_record(e->stats, u->req_method, u->req_method_len, u->req_name, u->req_name_len,
+                         elapsed, body.len, err, elen, ev_now(e->loop));
     }
     lua_pushinteger(co, res->status);
     lua_pushlstring(co, body.base ? body.base : "", body.len);

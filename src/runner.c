@@ -30,8 +30,8 @@
 typedef struct {
     const ccd_options_t *o;
     struct ev_loop *loop;
-    ccd_script_t script;  /* the scenario loaded once more: classes, events, load shape */
-    int *sel;             /* the classes to run (indices into script.classes) */
+    ccd_script_t script; /* the scenario loaded once more: classes, events, load shape */
+    int *sel;            /* the classes to run (indices into script.classes) */
     size_t nsel;
     ccd_dispatch_t *plan; /* which user is which class, on which engine */
     long *batch;          /* users to start or stop per (engine, selected class) */
@@ -268,8 +268,8 @@ static void shape_tick(runner_t *r, double run_time)
         if (allowed || r->target != target)
             ccd_dispatch_allow(r->plan, allowed);
         if (stages)
-            ccd_log(CCD_LOG_INFO, "Load shape: %u users at %.2f/s (stage %d of %d)", target,
-                    rate, stage, stages);
+            ccd_log(CCD_LOG_INFO, "Load shape: %u users at %.2f/s (stage %d of %d)", target, rate,
+                    stage, stages);
         else if (target != r->target)
             ccd_log(CCD_LOG_INFO, "Load shape: %u users at %.2f/s", target, rate);
         ramp_to(r, target, rate);
@@ -596,8 +596,8 @@ static int prepare(runner_t *r, const ccd_options_t *o)
     r->history = ccd_history_new(o->csv_full_history);
     if (!r->stats || !r->history || ccd_queue_init(&r->inbox, r->loop, on_message, r))
         return CCD_ENOMEM;
-    if (o->csv_prefix && ccd_csv_open(&r->csv, o->csv_prefix, o->csv_full_history, err,
-                                      sizeof(err))) {
+    if (o->csv_prefix &&
+        ccd_csv_open(&r->csv, o->csv_prefix, o->csv_full_history, err, sizeof(err))) {
         fail(err);
         return CCD_EINVAL;
     }

@@ -62,8 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ccd_http_parser_init(&p);
     fuzz_outcome_t whole = fuzz_run(&p, d, n, n, head);
     fuzz_outcome_t split = fuzz_run(&p, d, n, cut, head);
-    if (whole.rc != split.rc ||
-        (whole.rc == CCD_HTTP_PARSE_DONE && !fuzz_same(&whole, &split)))
+    if (whole.rc != split.rc || (whole.rc == CCD_HTTP_PARSE_DONE && !fuzz_same(&whole, &split)))
         abort();
     ccd_http_parser_free(&p);
     return 0;
