@@ -16,7 +16,7 @@
 
 static void post_runner(ccd_engine_t *e, int type, long a, long b, void *ptr)
 {
-    ccd_msg_t m = {.type = type, .from = e->index, .a = a, .b = b, .ptr = ptr};
+    ccd_msg_t m = {.type = type, .from = e->index, .a = a, .b = b, .c = e->generation, .ptr = ptr};
     ccd_queue_push(e->runner, &m);
 }
 
@@ -192,6 +192,10 @@ static void on_message(ccd_queue_t *q, void *ud)
         case CCD_MSG_SPAWN: spawn(e, (int)m.a, m.b); break;
         case CCD_MSG_STOP_USERS: stop_users(e, (int)m.a, m.b); break;
         case CCD_MSG_STOP: begin_stop(e, (double)m.a / 1000.0); break;
+        case CCD_MSG_RESET:
+            e->generation = m.a;
+            ccd_stats_reset(e->stats, ev_now(e->loop));
+            break;
         case CCD_MSG_RECYCLE:
             if (e->spare)
                 ccd_stats_free(m.ptr);

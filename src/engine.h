@@ -16,12 +16,14 @@ enum {
     CCD_MSG_STOP_USERS, /* a = class index, b = number of users to stop (newest first) */
     CCD_MSG_STOP,       /* stop every user; a = stop timeout in ms; then report and exit */
     CCD_MSG_RECYCLE,    /* ptr = a ccd_stats_t report returned for reuse */
+    CCD_MSG_RESET,      /* empty the statistics; a = the new generation its reports carry */
 };
 
 /* Messages engine -> runner; `from` is the engine's index. */
 enum {
     CCD_MSG_REPORT = 16, /* ptr = ccd_stats_t delta (ownership to the runner, which returns it
-                          * with CCD_MSG_RECYCLE); a = running users; b = busy per mille */
+                          * with CCD_MSG_RECYCLE); a = running users; b = busy per mille;
+                          * c = the statistics generation it belongs to (see CCD_MSG_RESET) */
     CCD_MSG_SPAWNED,     /* a = users started by the SPAWN just handled */
     CCD_MSG_DONE,        /* the engine's users are all stopped; ptr = its last delta report */
     CCD_MSG_LOG,         /* ptr = malloc'd message text for the log (ownership to the runner) */

@@ -72,6 +72,7 @@ struct ccd_engine {
     size_t nslabs;
     unsigned users;
     bool stopping, finished;
+    long generation; /* of the statistics: reports from before a reset are dropped */
     ev_timer report_timer, stop_timer, kill_timer, done_timer;
     ev_prepare prepare;
     ev_check check;

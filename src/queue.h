@@ -10,7 +10,7 @@
 typedef struct {
     int type;
     int from; /* sender's index (engine thread number), or -1 for the runner */
-    long a, b;
+    long a, b, c;
     void *ptr;
 } ccd_msg_t;
 

@@ -47,6 +47,7 @@ typedef struct {
     unsigned ramp_moved;            /* users started or stopped since then */
     double test_start, test_start_wall, last_busy_warn;
     int64_t csv_second; /* the second of the last history row written */
+    long generation;    /* of the statistics, raised by each reset */
     bool has_shape, ramped, reset_done, stopping;
     int signals;
     ev_timer spawn_timer, second_timer, print_timer, run_timer;
@@ -167,6 +168,9 @@ static void check_ramped(runner_t *r)
         r->reset_done = true;
         ccd_stats_reset(r->stats, ccd_clock_wall());
         ccd_history_reset_window(r->history);
+        r->generation++;
+        for (unsigned i = 0; i < r->nengines; i++)
+            ccd_engine_post(r->engines[i], CCD_MSG_RESET, r->generation, 0, NULL);
         ccd_log(CCD_LOG_INFO, "Statistics reset (--reset-stats)");
     }
 }
@@ -197,7 +201,9 @@ static void warn_busy(runner_t *r, int engine, long permille)
 
 static void take_report(runner_t *r, const ccd_msg_t *m)
 {
-    if (m->ptr && ccd_stats_merge(r->stats, m->ptr))
+    /* A report from before a reset holds what the reset was meant to forget. */
+    bool stale = m->c != r->generation;
+    if (m->ptr && !stale && ccd_stats_merge(r->stats, m->ptr))
         ccd_log(CCD_LOG_ERROR, "out of memory merging statistics");
     if (m->type == CCD_MSG_DONE) {
         if (m->ptr)
