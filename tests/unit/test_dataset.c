@@ -1,7 +1,6 @@
 /* Tests of the test data parser (every RFC 4180 quoting case, BOM, line endings, malformed
  * files with their line), the row cursors and the process-wide registry shared by threads. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -286,29 +285,12 @@ Test(dataset_malformed, duplicate_column_names)
 }
 
 /* The fuzzer's driver, replayed over the checked-in corpus (a failure aborts). */
+#include "corpus.h"
 #include "../fuzz/fuzz_dataset.c"
 
 Test(dataset_malformed, fuzz_corpus_replays)
 {
-    const char *cdir = SOURCE_DIR "/tests/fuzz/corpus/dataset";
-    DIR *d = opendir(cdir);
-    cr_assert_not_null(d, "%s", cdir);
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[1024];
-        snprintf(path, sizeof(path), "%s/%s", cdir, e->d_name);
-        FILE *f = fopen(path, "rb");
-        cr_assert_not_null(f, "%s", path);
-        static uint8_t buf[1 << 16];
-        size_t len = fread(buf, 1, sizeof(buf), f);
-        fclose(f);
-        LLVMFuzzerTestOneInput(buf, len);
-        n++;
-    }
-    closedir(d);
-    cr_assert_gt(n, 100);
+    cr_assert_gt(replay_corpus("dataset", LLVMFuzzerTestOneInput), 100);
 }
 
 /* ---- Cursors ----------------------------------------------------------------------------- */

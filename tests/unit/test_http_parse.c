@@ -1,8 +1,6 @@
 /* Tests of HTTP response parsing: every response split at every byte boundary parses alike. */
 #include <criterion/criterion.h>
 
-#include <dirent.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,27 +255,10 @@ Test(http_parse, buffers_are_reused_and_trimmed)
 }
 
 /* The fuzzer's driver, replayed over the checked-in corpus (a failure aborts). */
+#include "corpus.h"
 #include "../fuzz/fuzz_http_parse.c"
 
 Test(http_parse, fuzz_corpus_replays)
 {
-    const char *dir = SOURCE_DIR "/tests/fuzz/corpus/http_parse";
-    DIR *d = opendir(dir);
-    cr_assert_not_null(d, "%s", dir);
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[1024];
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        FILE *f = fopen(path, "rb");
-        cr_assert_not_null(f, "%s", path);
-        static uint8_t buf[1 << 16];
-        size_t len = fread(buf, 1, sizeof(buf), f);
-        fclose(f);
-        LLVMFuzzerTestOneInput(buf, len);
-        n++;
-    }
-    closedir(d);
-    cr_assert_gt(n, 0);
+    cr_assert_gt(replay_corpus("http_parse", LLVMFuzzerTestOneInput), 0);
 }
