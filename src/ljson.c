@@ -4,6 +4,7 @@
 
 #include <lauxlib.h>
 #include <math.h>
+#include <string.h>
 #include <stdio.h>
 
 #define MAX_DEPTH 128
@@ -183,12 +184,41 @@ int ccd_ljson_lencode(lua_State *L)
     return 1;
 }
 
+static int free_buffer(lua_State *L)
+{
+    ccd_scratch_free(lua_touserdata(L, 1));
+    return 0;
+}
+
+/* The Lua state's buffer for unescaped strings: made once, freed with the state, so that
+ * decoding allocates only the Lua values. */
+static ccd_scratch_t *state_buffer(lua_State *L)
+{
+    static const char key = 0;
+    lua_pushlightuserdata(L, (void *)&key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    ccd_scratch_t *buf = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (buf)
+        return buf;
+    buf = lua_newuserdata(L, sizeof(*buf));
+    memset(buf, 0, sizeof(*buf));
+    lua_newtable(L);
+    lua_pushcfunction(L, free_buffer);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
+    lua_pushlightuserdata(L, (void *)&key);
+    lua_insert(L, -2);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+    return buf;
+}
+
 int ccd_ljson_ldecode(lua_State *L)
 {
-    static _Thread_local ccd_scratch_t buf; /* reused: decoding allocates only Lua values */
     size_t len;
     const char *s = luaL_checklstring(L, 1, &len);
-    if (ccd_ljson_decode_into(L, s, len, &buf))
+    ccd_scratch_t *buf = state_buffer(L);
+    if (ccd_ljson_decode_into(L, s, len, buf))
         return luaL_error(L, "invalid JSON: %s", lua_tostring(L, -1));
     return 1;
 }
