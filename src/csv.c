@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "outfile.h"
 
 static const double PERCENTILES[] = {0.5,  0.66, 0.75,  0.8,    0.9, 0.95,
                                      0.98, 0.99, 0.999, 0.9999, 1.0};
@@ -298,30 +299,26 @@ static char *path_of(const char *prefix, const char *suffix)
     return asprintf(&p, "%s%s", prefix, suffix) < 0 ? NULL : p;
 }
 
-/* Writes one file through a temporary name in the same directory and renames it into place:
- * rename() replaces atomically, so readers never see a half-written file. (No fsync: the
- * point is what concurrent readers see, not surviving a power cut.) */
+typedef struct {
+    int (*fill)(FILE *, const ccd_stats_t *);
+    const ccd_stats_t *s;
+} table_t;
+
+static int fill_table(FILE *f, const void *ud)
+{
+    const table_t *t = ud;
+    return t->fill(f, t->s);
+}
+
+/* Rewrites PREFIX<suffix> whole (readers see the old file or the new one, never half). */
 static int write_atomic(const char *prefix, const char *suffix,
                         int (*fill)(FILE *, const ccd_stats_t *), const ccd_stats_t *s)
 {
-    char *path = path_of(prefix, suffix), *tmp = NULL;
-    if (!path || asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) < 0) {
-        free(path);
+    char *path = path_of(prefix, suffix);
+    if (!path)
         return CCD_ENOMEM;
-    }
-    int rc = 0;
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        rc = -errno;
-    if (f && (rc = fill(f, s)) == 0 && fflush(f) != 0)
-        rc = -errno;
-    if (f && fclose(f) != 0 && rc == 0)
-        rc = -errno;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -errno;
-    if (rc && f)
-        unlink(tmp);
-    free(tmp);
+    table_t t = {fill, s};
+    int rc = ccd_outfile_write(path, fill_table, &t);
     free(path);
     return rc;
 }

@@ -1,6 +1,9 @@
 /* The self-contained HTML report: our template, uPlot's assets and the run's data as JSON. */
 #include "html.h"
 
+#include "outfile.h"
+#include "report.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -65,32 +68,6 @@ static json_t *stats_json(const ccd_stats_t *s)
     return a;
 }
 
-static json_t *errors_json(const ccd_stats_t *s)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < ccd_stats_error_count(s); i++) {
-        const ccd_stats_error_t *e = ccd_stats_error_get(s, i);
-        json_t *o = json_pack("{s:s, s:s, s:s, s:I}", "method", e->method, "name", e->name, "error",
-                              e->error, "occurrences", (json_int_t)e->occurrences);
-        if (json_array_append_new(a, o))
-            return json_decref(a), NULL;
-    }
-    return a;
-}
-
-static json_t *exceptions_json(const ccd_stats_t *s)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < ccd_stats_exception_count(s); i++) {
-        const ccd_stats_exception_t *x = ccd_stats_exception_get(s, i);
-        json_t *o = json_pack("{s:I, s:s, s:s}", "count", (json_int_t)x->count, "message",
-                              x->message, "traceback", x->traceback);
-        if (json_array_append_new(a, o))
-            return json_decref(a), NULL;
-    }
-    return a;
-}
-
 /* The history as columns (uPlot's data layout): time, users, rps, fail_per_sec, p50, p95. */
 static json_t *history_json(const ccd_history_t *h)
 {
@@ -125,8 +102,8 @@ static char *data_json(const ccd_html_meta_t *m, const ccd_stats_t *s, const ccd
                                       "\"99%\",\"99.9%\",\"99.99%\",\"100%\"]";
     json_t *o = json_object();
     if (!o || put(o, "meta", meta_json(m)) || put(o, "stats", stats_json(s)) ||
-        put(o, "errors", errors_json(s)) || put(o, "exceptions", exceptions_json(s)) ||
-        put(o, "history", history_json(h)) ||
+        put(o, "errors", ccd_report_errors_json(s)) ||
+        put(o, "exceptions", ccd_report_exceptions_json(s)) || put(o, "history", history_json(h)) ||
         put(o, "percentile_labels", json_loads(labels, 0, NULL))) {
         json_decref(o);
         return NULL;
@@ -192,22 +169,23 @@ int ccd_html_render(FILE *out, const ccd_html_meta_t *m, const ccd_stats_t *s,
     return ferror(out) ? -EIO : 0;
 }
 
+typedef struct {
+    const ccd_html_meta_t *m;
+    const ccd_stats_t *s;
+    const ccd_history_t *h;
+} report_t;
+
+static int fill_report(FILE *f, const void *ud)
+{
+    const report_t *r = ud;
+    return ccd_html_render(f, r->m, r->s, r->h);
+}
+
 int ccd_html_write(const char *path, const ccd_html_meta_t *m, const ccd_stats_t *s,
                    const ccd_history_t *h)
 {
-    char *tmp;
-    if (asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) < 0)
-        return CCD_ENOMEM;
-    FILE *f = fopen(tmp, "w");
-    int rc = f ? ccd_html_render(f, m, s, h) : -errno;
-    if (f && fclose(f) != 0 && rc == 0)
-        rc = -errno;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -errno;
-    if (rc && f)
-        unlink(tmp);
-    free(tmp);
-    return rc;
+    report_t r = {m, s, h};
+    return ccd_outfile_write(path, fill_report, &r);
 }
 
 int ccd_html_expand_name(const char *pattern, unsigned users, double spawn_rate, double run_time,

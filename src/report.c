@@ -310,7 +310,7 @@ static json_t *entries_json(const ccd_stats_t *s)
     return a;
 }
 
-static json_t *errors_json(const ccd_stats_t *s)
+json_t *ccd_report_errors_json(const ccd_stats_t *s)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < ccd_stats_error_count(s); i++) {
@@ -325,7 +325,7 @@ static json_t *errors_json(const ccd_stats_t *s)
     return a;
 }
 
-static json_t *exceptions_json(const ccd_stats_t *s)
+json_t *ccd_report_exceptions_json(const ccd_stats_t *s)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < ccd_stats_exception_count(s); i++) {
@@ -344,9 +344,9 @@ int ccd_report_json(FILE *out, const ccd_stats_t *s, const ccd_history_t *h, uns
                     double duration_s)
 {
     json_t *doc = json_pack("{s:o, s:o, s:o, s:o, s:I, s:o}", "stats", entries_json(s), "total",
-                            entry_json(ccd_stats_total(s)), "errors", errors_json(s), "exceptions",
-                            exceptions_json(s), "user_count", (json_int_t)user_count, "duration_s",
-                            jreal(duration_s));
+                            entry_json(ccd_stats_total(s)), "errors", ccd_report_errors_json(s),
+                            "exceptions", ccd_report_exceptions_json(s), "user_count",
+                            (json_int_t)user_count, "duration_s", jreal(duration_s));
     if (!doc)
         return CCD_ENOMEM;
     if (h && json_object_set_new(doc, "history", ccd_history_to_json(h))) {

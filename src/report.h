@@ -2,6 +2,7 @@
 #ifndef CCD_REPORT_H
 #define CCD_REPORT_H
 
+#include <jansson.h>
 #include <stdio.h>
 
 #include "history.h"
@@ -40,5 +41,10 @@ void ccd_report_exceptions(FILE *out, const ccd_stats_t *s);
  * Returns 0, CCD_ENOMEM, or -EIO when writing fails. */
 int ccd_report_json(FILE *out, const ccd_stats_t *s, const ccd_history_t *h, unsigned user_count,
                     double duration_s);
+
+/* The errors as a JSON array of {"method","name","error","occurrences"}, and the exceptions as
+ * one of {"count","message","traceback"}; new references (NULL when out of memory). */
+json_t *ccd_report_errors_json(const ccd_stats_t *s);
+json_t *ccd_report_exceptions_json(const ccd_stats_t *s);
 
 #endif

@@ -19,6 +19,7 @@
 #include "history.h"
 #include "html.h"
 #include "log.h"
+#include "outfile.h"
 #include "report.h"
 #include "script.h"
 #include "stats.h"
@@ -439,21 +440,29 @@ static void start_timers(runner_t *r)
     ev_signal_start(r->loop, &r->sigterm);
 }
 
+typedef struct {
+    const runner_t *r;
+    double duration;
+} json_report_t;
+
+static int fill_json(FILE *f, const void *ud)
+{
+    const json_report_t *j = ud;
+    return ccd_report_json(f, j->r->stats, j->r->history, j->r->peak, j->duration);
+}
+
 static void write_json(runner_t *r, double duration)
 {
     const ccd_options_t *o = r->o;
+    json_report_t j = {r, duration};
     if (o->json) {
-        ccd_report_json(stdout, r->stats, r->history, r->peak, duration);
+        fill_json(stdout, &j);
         fflush(stdout);
     }
-    if (!o->json_file)
-        return;
-    FILE *f = fopen(o->json_file, "w");
-    if (!f || ccd_report_json(f, r->stats, r->history, r->peak, duration) || fclose(f)) {
-        ccd_log(CCD_LOG_ERROR, "cannot write the JSON report to %s", o->json_file);
-        if (f)
-            fclose(f);
-    }
+    int rc = o->json_file ? ccd_outfile_write(o->json_file, fill_json, &j) : 0;
+    if (rc)
+        ccd_log(CCD_LOG_ERROR, "cannot write the JSON report to %s: %s", o->json_file,
+                ccd_strerror(rc));
 }
 
 static void write_html(runner_t *r)
