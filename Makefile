@@ -35,10 +35,10 @@ install: all
 	cmake --install $(BUILD) --prefix $(or $(PREFIX),/usr/local)
 
 format:
-	clang-format -i src/*.[ch] src/*/*.[ch] tests/*/*.[ch]
+	clang-format -i src/*.[ch] src/*/*.[ch] tests/*/*.[ch] tests/*/*/*.[ch]
 
 format-check:
-	clang-format --dry-run -Werror src/*.[ch] src/*/*.[ch] tests/*/*.[ch]
+	clang-format --dry-run -Werror src/*.[ch] src/*/*.[ch] tests/*/*.[ch] tests/*/*/*.[ch]
 
 clean:
 	rm -rf build build-*

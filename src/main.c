@@ -2,9 +2,9 @@
 #include <signal.h>
 #include <stdio.h>
 
-#include "cli.h"
-#include "log.h"
-#include "runner.h"
+#include "control/cli.h"
+#include "base/log.h"
+#include "control/runner.h"
 
 extern char **environ;
 

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataset.h"
-#include "error.h"
+#include "lua/dataset.h"
+#include "base/error.h"
 
 #define HEADER_ROW SIZE_MAX
 

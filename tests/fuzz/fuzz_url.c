@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "url.h"
+#include "http/url.h"
 
 static void check_inside(ccd_slice_t s, const char *base, size_t size)
 {

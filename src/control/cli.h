@@ -1,0 +1,52 @@
+/* Options: their defaults, the configuration file, CICADA_* environment variables and the
+ * command line (in that order of precedence, lowest first), validation, and the usage text. */
+#ifndef CCD_CLI_H
+#define CCD_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "report/threshold.h"
+
+typedef struct {
+    const char *scenario; /* -f: the scenario file */
+    const char *host;     /* -H: overrides every class's host; NULL when not given */
+    unsigned users;       /* -u: peak number of users */
+    double spawn_rate;    /* -r: users started (or stopped) per second, in total */
+    double run_time;      /* -t: seconds; 0 = until interrupted */
+    bool users_given, spawn_rate_given, run_time_given;
+    bool headless;
+    unsigned threads; /* 0 = one per online CPU */
+    bool json;
+    const char *json_file;  /* --json-file: the JSON report written to this file */
+    const char *csv_prefix; /* --csv */
+    bool csv_full_history;
+    const char *html; /* --html: file name, may hold {u} {r} {t} */
+    bool print_stats, only_summary, reset_stats;
+    int exit_code_on_error;
+    double stop_timeout;      /* seconds users get to finish their task when stopping */
+    const char *tags;         /* -T: comma-separated, or NULL */
+    const char *exclude_tags; /* -E */
+    bool list, show_task_ratio;
+    int loglevel; /* 0 debug, 1 info, 2 warning, 3 error, 4 critical */
+    const char *logfile;
+    const char *config; /* the configuration file read, or NULL */
+    bool show_help, show_version;
+    const char **classes; /* positional user class names */
+    int nclasses;
+    ccd_thresholds_t *thresholds; /* --check-* */
+    char **_owned;                /* strings copied from the configuration file and environment */
+    size_t _nowned;
+} ccd_options_t;
+
+/* Fills o from the defaults, the configuration file (--config FILE, else ./cicada.conf when
+ * it exists), CICADA_<OPTION> environment variables from envp, then argv. Returns 0, or
+ * CCD_EINVAL with a one-line message in err naming where (file:line, variable or option),
+ * the value and what is expected. Free o with ccd_cli_free in both cases. */
+int ccd_cli_parse(int argc, char **argv, char **envp, ccd_options_t *o, char *err, size_t errlen);
+void ccd_cli_free(ccd_options_t *o);
+
+/* Writes the --help text. */
+void ccd_cli_usage(FILE *out);
+
+#endif

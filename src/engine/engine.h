@@ -1,0 +1,52 @@
+/* An engine thread: one libev loop, one Lua state with the scenario, its users, connections and
+ * statistics. The runner talks to it only through messages. */
+#ifndef CCD_ENGINE_H
+#define CCD_ENGINE_H
+
+#include <stddef.h>
+
+#include "http/client.h"
+#include "base/queue.h"
+
+typedef struct ccd_engine ccd_engine_t;
+
+/* Messages runner -> engine. */
+enum {
+    CCD_MSG_SPAWN = 1,  /* a = class index, b = number of users to start */
+    CCD_MSG_STOP_USERS, /* a = class index, b = number of users to stop (newest first) */
+    CCD_MSG_STOP,       /* stop every user; a = stop timeout in ms; then report and exit */
+    CCD_MSG_RECYCLE,    /* ptr = a ccd_stats_t report returned for reuse */
+    CCD_MSG_RESET,      /* empty the statistics; a = the new generation its reports carry */
+};
+
+/* Messages engine -> runner; `from` is the engine's index. */
+enum {
+    CCD_MSG_REPORT = 16, /* ptr = ccd_stats_t delta (ownership to the runner, which returns it
+                          * with CCD_MSG_RECYCLE); a = running users; b = busy per mille;
+                          * c = the statistics generation it belongs to (see CCD_MSG_RESET) */
+    CCD_MSG_SPAWNED,     /* a = users started by the SPAWN just handled */
+    CCD_MSG_DONE,        /* the engine's users are all stopped; ptr = its last delta report */
+    CCD_MSG_LOG,         /* ptr = malloc'd message text for the log (ownership to the runner) */
+    CCD_MSG_QUIT,        /* the scenario asked to stop the test; ptr = malloc'd reason */
+};
+
+typedef struct {
+    const char *scenario;     /* path of the scenario file */
+    int index;                /* the engine's number, 0-based */
+    const char *const *hosts; /* the effective host of each class (copied) */
+    size_t nclasses;
+    ccd_queue_t *runner; /* where reports go */
+    const char *tags;    /* -T/-E lists (comma-separated) or NULL */
+    const char *exclude_tags;
+    ccd_http_config_t http;
+} ccd_engine_config_t;
+
+/* Creates an engine, loads the scenario into its Lua state and starts its thread.
+ * Returns 0, or a negative code with the reason in err. */
+int ccd_engine_start(ccd_engine_t **out, const ccd_engine_config_t *cfg, char *err, size_t errlen);
+/* Posts a message to the engine; callable from any thread. Returns 0 or CCD_ENOMEM. */
+int ccd_engine_post(ccd_engine_t *e, int type, long a, long b, void *ptr);
+/* Waits for the engine's thread to end (after CCD_MSG_STOP) and frees the engine. */
+void ccd_engine_join(ccd_engine_t *e);
+
+#endif

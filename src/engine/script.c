@@ -1,0 +1,222 @@
+/* Loading a scenario: a fresh LuaJIT state, the embedded cicada library, the user's file. */
+#include "engine/script.h"
+
+#include <lauxlib.h>
+#include <lualib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "lua/lcore.h"
+
+extern const unsigned char ccd_lua_cicada[];
+extern const size_t ccd_lua_cicada_len;
+
+static int traceback(lua_State *L)
+{
+    const char *msg = lua_tostring(L, 1);
+    if (!msg)
+        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    lua_getglobal(L, "debug");
+    lua_getfield(L, -1, "traceback");
+    lua_pushstring(L, msg);
+    lua_pushinteger(L, 2);
+    lua_call(L, 2, 1);
+    return 1;
+}
+
+int ccd_script_pcall(lua_State *L, int nargs, int nresults, char *err, size_t errlen)
+{
+    int base = lua_gettop(L) - nargs;
+    lua_pushcfunction(L, traceback);
+    lua_insert(L, base);
+    int rc = lua_pcall(L, nargs, nresults, base);
+    lua_remove(L, base);
+    if (rc == 0)
+        return 0;
+    snprintf(err, errlen, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "unknown error");
+    lua_pop(L, 1);
+    return CCD_ESCRIPT;
+}
+
+/* Keeps the first line of a traceback-decorated message: what the user needs on one line. */
+static void first_line(char *s)
+{
+    char *nl = strchr(s, '\n');
+    if (nl)
+        *nl = '\0';
+}
+
+/* Loads the embedded library with the core table as its argument; leaves the module on top. */
+static int load_library(lua_State *L, const ccd_script_env_t *env, char *err, size_t errlen)
+{
+    if (luaL_loadbuffer(L, (const char *)ccd_lua_cicada, ccd_lua_cicada_len, "=cicada")) {
+        snprintf(err, errlen, "cicada library: %s", lua_tostring(L, -1));
+        return CCD_ESCRIPT;
+    }
+    ccd_lcore_push(L, env->eng, env->tags, env->exclude_tags);
+    if (ccd_script_pcall(L, 1, 1, err, errlen))
+        return CCD_ESCRIPT;
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "loaded");
+    lua_pushvalue(L, -3);
+    lua_setfield(L, -2, "cicada");
+    lua_pop(L, 2);
+    return 0;
+}
+
+/* Lets a scenario require modules that sit next to it. */
+static void set_package_path(lua_State *L, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    int dirlen = slash ? (int)(slash - path) : 1;
+    const char *dir = slash ? path : ".";
+    char buf[4096];
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "path");
+    snprintf(buf, sizeof(buf), "%.*s/?.lua;%s", dirlen, dir, lua_tostring(L, -1));
+    lua_pop(L, 1);
+    lua_pushstring(L, buf);
+    lua_setfield(L, -2, "path");
+    lua_pop(L, 1);
+}
+
+/* Records the scenario's directory for the data files it names (see CCD_SCRIPT_DIR_KEY). */
+static void set_scenario_dir(lua_State *L, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (slash)
+        lua_pushlstring(L, path, (size_t)(slash - path));
+    else
+        lua_pushliteral(L, ".");
+    lua_setfield(L, LUA_REGISTRYINDEX, CCD_SCRIPT_DIR_KEY);
+}
+
+static char *dup_field(lua_State *L, int idx, const char *key)
+{
+    lua_getfield(L, idx, key);
+    char *v = lua_isstring(L, -1) ? strdup(lua_tostring(L, -1)) : NULL;
+    lua_pop(L, 1);
+    return v;
+}
+
+static double num_field(lua_State *L, int idx, const char *key)
+{
+    lua_getfield(L, idx, key);
+    double v = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+/* Reads the class descriptions returned by the library's _prepare (on top of the stack). */
+static int read_classes(ccd_script_t *s, char *err, size_t errlen)
+{
+    lua_State *L = s->L;
+    size_t n = lua_objlen(L, -1);
+    s->classes = calloc(n ? n : 1, sizeof(*s->classes));
+    if (!s->classes)
+        return CCD_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        lua_rawgeti(L, -1, (int)i + 1);
+        ccd_class_t *c = &s->classes[i];
+        c->name = dup_field(L, -1, "name");
+        c->host = dup_field(L, -1, "host");
+        c->weight = num_field(L, -1, "weight");
+        c->fixed_count = (unsigned)num_field(L, -1, "fixed_count");
+        c->insecure = num_field(L, -1, "insecure") != 0;
+        c->runnable = num_field(L, -1, "runnable") != 0;
+        c->runnable = num_field(L, -1, "runnable") != 0;
+        lua_pop(L, 1);
+        s->nclasses++;
+    }
+    lua_pop(L, 1);
+    return 0;
+}
+
+static int module_ref(lua_State *L, const char *field)
+{
+    lua_getfield(L, -1, field);
+    return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+static int run_scenario(ccd_script_t *s, const char *path, char *err, size_t errlen)
+{
+    lua_State *L = s->L;
+    if (luaL_loadfile(L, path)) {
+        snprintf(err, errlen, "%s", lua_tostring(L, -1));
+        return CCD_ESCRIPT;
+    }
+    if (ccd_script_pcall(L, 0, 0, err, errlen)) {
+        first_line(err);
+        return CCD_ESCRIPT;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->module_ref);
+    lua_getfield(L, -1, "_prepare");
+    lua_remove(L, -2);
+    if (ccd_script_pcall(L, 0, 1, err, errlen)) {
+        first_line(err);
+        char tmp[1024];
+        snprintf(tmp, sizeof(tmp), "%s: %s", path, err);
+        snprintf(err, errlen, "%s", tmp);
+        return CCD_ESCRIPT;
+    }
+    int rc = read_classes(s, err, errlen);
+    if (rc == 0) { /* the init event: once per Lua state, after the scenario loaded */
+        lua_rawgeti(L, LUA_REGISTRYINDEX, s->module_ref);
+        lua_getfield(L, -1, "_fire");
+        lua_remove(L, -2);
+        lua_pushliteral(L, "init");
+        ccd_script_pcall(L, 1, 0, err, errlen); /* listener errors are reported by _fire */
+    }
+    return rc;
+}
+
+int ccd_script_open(ccd_script_t *s, const char *path, const ccd_script_env_t *env, char *err,
+                    size_t errlen)
+{
+    memset(s, 0, sizeof(*s));
+    s->L = luaL_newstate();
+    if (!s->L) {
+        snprintf(err, errlen, "out of memory creating the Lua state");
+        return CCD_ENOMEM;
+    }
+    luaL_openlibs(s->L);
+    lua_getglobal(s->L, "math");
+    lua_getfield(s->L, -1, "randomseed");
+    lua_pushnumber(s->L, env->seed);
+    lua_call(s->L, 1, 0);
+    lua_pop(s->L, 1);
+    set_package_path(s->L, path);
+    set_scenario_dir(s->L, path);
+    int rc = load_library(s->L, env, err, errlen);
+    if (rc == 0) {
+        s->run_ref = module_ref(s->L, "_run");
+        s->stop_ref = module_ref(s->L, "_stop");
+        s->module_ref = luaL_ref(s->L, LUA_REGISTRYINDEX);
+        rc = run_scenario(s, path, err, errlen);
+    }
+    if (rc)
+        ccd_script_close(s);
+    return rc ? CCD_ESCRIPT : 0;
+}
+
+void ccd_script_close(ccd_script_t *s)
+{
+    for (size_t i = 0; i < s->nclasses; i++) {
+        free(s->classes[i].name);
+        free(s->classes[i].host);
+    }
+    free(s->classes);
+    if (s->L)
+        lua_close(s->L);
+    memset(s, 0, sizeof(*s));
+}
+
+int ccd_script_find_class(const ccd_script_t *s, const char *name)
+{
+    for (size_t i = 0; i < s->nclasses; i++)
+        if (strcmp(s->classes[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}

@@ -1,0 +1,766 @@
+/* HTTP/1.1 client on a libev loop: per-thread context, per-user sessions, one request at a time. */
+#include "http/client.h"
+
+#include "base/clock.h"
+#include "net/conn.h"
+#include "net/dns.h"
+#include "base/error.h"
+#include "http/parse.h"
+#include "http/request.h"
+#include "net/tls.h"
+#include "http/url.h"
+
+#include <ev.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define READ_BUF_SIZE (64 * 1024)
+/* Exchange buffers (request, headers, body) above this are freed once their request is done. */
+#define KEEP_BUF_MAX (256 * 1024)
+#define MAX_HOST     255
+#define POOL_SPARE   16  /* pooled exchanges kept beyond the recent peak in use */
+#define POOL_TRIM    2.0 /* seconds between two trims of the pool */
+
+enum { C_CLOSED, C_CONNECTING, C_HANDSHAKE, C_IDLE, C_BUSY };
+
+/* The TCP (and TLS) connection to one origin inside a session. The struct lives as long as
+ * the session; the socket inside it opens and closes as keep-alive allows. */
+typedef struct conn {
+    ev_io io; /* first: the io callback casts back */
+    struct conn *next;
+    struct xfer *x; /* the request using the connection; NULL unless connecting or busy */
+    ccd_conn_t sock;
+    SSL_SESSION *tls_sess; /* kept across reconnects for resumption */
+    uint32_t served;       /* responses completed on the current socket */
+    uint16_t port;
+    uint8_t state;
+    bool tls, insecure;
+    char host[]; /* NUL-terminated, IPv6 without brackets */
+} conn_t;
+
+/* One request in flight with everything it needs. Taken from a per-thread pool, so buffers
+ * grow once and idle sessions hold none of this. */
+typedef struct xfer {
+    struct xfer *next_free;
+    ccd_http_ctx_t *ctx;
+    ccd_http_session_t *s;
+    conn_t *c;
+    ccd_http_cb cb;
+    void *ud;
+    ev_timer timer;  /* whole-request timeout */
+    ev_timer ctimer; /* connect (and TLS handshake) timeout */
+    ev_timer defer;  /* delivers a failure that happened inside ccd_http_send() */
+    ccd_dns_query_t *dq;
+    ccd_dns_addrs_t addrs;
+    unsigned ai; /* address being tried */
+    int64_t t0, elapsed_us;
+    double timeout, connect_timeout;
+    int err;
+    bool head, retried, in_send;
+    conn_t *origin; /* the connection's struct, kept after x->c is cleared: its host */
+    char *w;        /* the serialised request */
+    size_t wlen, wcap, woff;
+    char errmsg[256];
+    ccd_http_parser_t parser;
+} xfer_t;
+
+struct ccd_http_ctx {
+    struct ev_loop *loop;
+    ccd_dns_t *dns;
+    ccd_tls_t *tls;
+    char *rbuf;
+    char *user_agent;
+    xfer_t *pool;
+    unsigned npool, inflight, peak; /* pooled and in-use exchanges; the most in use lately */
+    ccd_header_t hdrs[CCD_HTTP_MAX_HEADERS]; /* the delivered response's headers */
+    ev_timer trim;                           /* frees the pool's excess once a burst is over */
+};
+
+struct ccd_http_session {
+    ccd_http_ctx_t *ctx;
+    conn_t *conns;
+    xfer_t *cur;
+};
+
+static void on_io(struct ev_loop *loop, ev_io *w, int revents);
+static void conn_open(xfer_t *x);
+static void start_write(xfer_t *x);
+
+/* ---- context and pool ---- */
+
+static void on_trim(struct ev_loop *loop, ev_timer *w, int revents);
+
+int ccd_http_ctx_create(ccd_http_ctx_t **out, struct ev_loop *loop, const ccd_http_config_t *cfg)
+{
+    ccd_http_ctx_t *ctx = calloc(1, sizeof(*ctx));
+    if (!ctx)
+        return CCD_ENOMEM;
+    ctx->loop = loop;
+    ev_timer_init(&ctx->trim, on_trim, POOL_TRIM, POOL_TRIM);
+    ctx->trim.data = ctx;
+    ev_timer_start(loop, &ctx->trim);
+    ev_unref(loop); /* the trim timer alone must not keep the loop running */
+    const char *ua = cfg && cfg->user_agent ? cfg->user_agent : "cicada/" CICADA_VERSION;
+    ctx->user_agent = strdup(ua);
+    ctx->rbuf = malloc(READ_BUF_SIZE);
+    int rc = ctx->user_agent && ctx->rbuf ? 0 : CCD_ENOMEM;
+    if (!rc)
+        rc = ccd_dns_create(&ctx->dns, loop);
+    if (!rc)
+        rc = ccd_tls_create(&ctx->tls, cfg ? cfg->ca_file : NULL);
+    if (rc) {
+        ccd_http_ctx_destroy(ctx);
+        return rc;
+    }
+    *out = ctx;
+    return 0;
+}
+
+static void xfer_free(xfer_t *x)
+{
+    ccd_http_parser_free(&x->parser);
+    free(x->w);
+    free(x);
+}
+
+/* Keeps as many pooled exchanges as were in use at once during the last period (and a few
+ * more): a steady load reuses them without allocating, while the thousands a spawn burst
+ * needed are freed once it is over, so that idle users cost only their connections. */
+static void on_trim(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    ccd_http_ctx_t *ctx = w->data;
+    unsigned keep = ctx->peak + POOL_SPARE;
+    while (ctx->npool > keep) {
+        xfer_t *x = ctx->pool;
+        ctx->pool = x->next_free;
+        ctx->npool--;
+        xfer_free(x);
+    }
+    ctx->peak = ctx->inflight;
+}
+
+void ccd_http_ctx_destroy(ccd_http_ctx_t *ctx)
+{
+    if (!ctx)
+        return;
+    if (ev_is_active(&ctx->trim)) {
+        ev_ref(ctx->loop);
+        ev_timer_stop(ctx->loop, &ctx->trim);
+    }
+    while (ctx->pool) {
+        xfer_t *x = ctx->pool;
+        ctx->pool = x->next_free;
+        xfer_free(x);
+    }
+    ccd_dns_destroy(ctx->dns);
+    ccd_tls_destroy(ctx->tls);
+    free(ctx->rbuf);
+    free(ctx->user_agent);
+    free(ctx);
+}
+
+ccd_dns_t *ccd_http_ctx_dns(ccd_http_ctx_t *ctx)
+{
+    return ctx->dns;
+}
+
+ccd_tls_t *ccd_http_ctx_tls(ccd_http_ctx_t *ctx)
+{
+    return ctx->tls;
+}
+
+static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents);
+static void on_connect_timeout(struct ev_loop *loop, ev_timer *w, int revents);
+static void on_defer(struct ev_loop *loop, ev_timer *w, int revents);
+
+static xfer_t *xfer_get(ccd_http_ctx_t *ctx)
+{
+    xfer_t *x = ctx->pool;
+    if (x) {
+        ctx->pool = x->next_free;
+        ctx->npool--;
+    } else if (!(x = calloc(1, sizeof(*x)))) {
+        return NULL;
+    }
+    if (++ctx->inflight > ctx->peak)
+        ctx->peak = ctx->inflight;
+    if (x->ctx)
+        return x;
+    x->ctx = ctx;
+    ccd_http_parser_init(&x->parser);
+    ev_init(&x->timer, on_timeout);
+    ev_init(&x->ctimer, on_connect_timeout);
+    ev_init(&x->defer, on_defer);
+    x->timer.data = x->ctimer.data = x->defer.data = x;
+    return x;
+}
+
+static void xfer_put(xfer_t *x)
+{
+    ccd_http_parser_trim(&x->parser, KEEP_BUF_MAX);
+    if (x->wcap > KEEP_BUF_MAX) {
+        free(x->w);
+        x->w = NULL;
+        x->wcap = 0;
+    }
+    x->next_free = x->ctx->pool;
+    x->ctx->pool = x;
+    x->ctx->npool++;
+    x->ctx->inflight--;
+}
+
+static bool slice_eq(ccd_slice_t s, const char *lit)
+{
+    return strlen(lit) == s.len && memcmp(s.base, lit, s.len) == 0;
+}
+
+/* ---- completion ---- */
+
+static void stop_timers(xfer_t *x)
+{
+    struct ev_loop *loop = x->ctx->loop;
+    ev_timer_stop(loop, &x->timer);
+    ev_timer_stop(loop, &x->ctimer);
+    ev_timer_stop(loop, &x->defer);
+}
+
+/* Closes the socket (the conn struct stays in its session for the next request). */
+static void conn_close(struct ev_loop *loop, conn_t *c, bool clean)
+{
+    if (c->state == C_IDLE)
+        ev_ref(loop);
+    ev_io_stop(loop, &c->io);
+    ccd_conn_close(&c->sock, &c->tls_sess, clean);
+    c->state = C_CLOSED;
+    c->served = 0;
+    c->x = NULL;
+}
+
+/* The request-target of the serialised request: the request line's middle. */
+static ccd_slice_t request_target(const xfer_t *x)
+{
+    const char *sp = memchr(x->w, ' ', x->wlen);
+    const char *end = sp ? memchr(sp + 1, ' ', x->wlen - (size_t)(sp + 1 - x->w)) : NULL;
+    if (!end)
+        return (ccd_slice_t){"/", 1};
+    return (ccd_slice_t){sp + 1, (size_t)(end - sp - 1)};
+}
+
+static void deliver(xfer_t *x)
+{
+    x->s->cur = NULL;
+    ccd_http_response_t res = {.err = x->err, .errmsg = x->errmsg, .elapsed_us = x->elapsed_us};
+    res.host = (ccd_slice_t){x->origin->host, strlen(x->origin->host)};
+    res.target = request_target(x);
+    if (!x->err) {
+        const ccd_http_parser_t *p = &x->parser;
+        res.status = p->status;
+        res.reason = p->reason;
+        for (size_t i = 0; i < p->nheaders; i++)
+            x->ctx->hdrs[i] = ccd_http_parser_header(p, i);
+        res.headers = x->ctx->hdrs;
+        res.nheaders = p->nheaders;
+        res.body = p->body;
+        res.bytes = p->body.len;
+    } else {
+        res.reason = res.body = (ccd_slice_t){"", 0};
+    }
+    /* The callback may send the session's next request (on another xfer) or free the session:
+     * nothing of the session is touched after it. */
+    x->cb(x->ud, &res);
+    xfer_put(x);
+}
+
+/* Ends the request: the callback runs now, or from the loop when still inside send(). */
+static void finish(xfer_t *x, int err)
+{
+    x->err = err;
+    x->elapsed_us = ccd_clock_us() - x->t0;
+    stop_timers(x);
+    ccd_dns_cancel(x->dq);
+    x->dq = NULL;
+    if (x->c)
+        x->c->x = NULL;
+    x->c = NULL;
+    if (x->in_send) {
+        ev_timer_set(&x->defer, 0., 0.);
+        ev_timer_start(x->ctx->loop, &x->defer);
+        return;
+    }
+    deliver(x);
+}
+
+static void on_defer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    deliver(w->data);
+}
+
+static void fail(xfer_t *x, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void fail(xfer_t *x, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(x->errmsg, sizeof(x->errmsg), fmt, ap);
+    va_end(ap);
+    if (x->c)
+        conn_close(x->ctx->loop, x->c, false);
+    finish(x, err);
+}
+
+/* A response is complete: the connection stays for the next request only if both sides agree
+ * and nothing unexpected followed the response. An idle connection stays watched for reading
+ * (as it was while reading, so keeping it costs no system call): a server's close is noticed
+ * at once and bytes nobody asked for never pass for the next response. */
+static void complete(xfer_t *x, bool extra_bytes)
+{
+    conn_t *c = x->c;
+    x->errmsg[0] = '\0';
+    if (x->parser.keep_alive && !extra_bytes) {
+        c->served++;
+        c->state = C_IDLE;
+        ev_unref(x->ctx->loop); /* idle connections do not keep ev_run() going */
+    } else {
+        conn_close(x->ctx->loop, c, true);
+    }
+    finish(x, 0);
+}
+
+/* "5.0s", "0.3s", but "0.001s" rather than "0.0s". */
+static const char *secs(double t, char *buf, size_t size)
+{
+    snprintf(buf, size, t >= 0.1 ? "%.1fs" : "%.3gs", t);
+    return buf;
+}
+
+static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    xfer_t *x = w->data;
+    char t[32];
+    fail(x, CCD_ETIMEDOUT, "timeout after %s", secs(x->timeout, t, sizeof(t)));
+}
+
+static void on_connect_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    xfer_t *x = w->data;
+    char addr[64];
+    if (x->dq || x->ai >= x->addrs.n)
+        snprintf(addr, sizeof(addr), "resolving %.40s", x->c->host);
+    else
+        ccd_dns_format(&x->addrs.addr[x->ai], x->c->port, addr, sizeof(addr));
+    char t[32];
+    fail(x, CCD_ECONNTIMEOUT, "connect timeout after %s (%s)",
+         secs(x->connect_timeout, t, sizeof(t)), addr);
+}
+
+/* ---- socket plumbing ---- */
+
+/* Watches the socket for events, touching libev only on a change (ev_io_set adds a flag of
+ * its own to the watcher's events, hence the mask). */
+static void watch(ccd_http_ctx_t *ctx, conn_t *c, int events)
+{
+    if (ev_is_active(&c->io) && (c->io.events & (EV_READ | EV_WRITE)) == events)
+        return;
+    ev_io_stop(ctx->loop, &c->io);
+    ev_io_set(&c->io, c->sock.fd, events);
+    ev_io_start(ctx->loop, &c->io);
+}
+
+/* A kept-alive connection the server closed before answering is retried once on a fresh one:
+ * the request never reached the application, as browsers and HTTP libraries assume. */
+static bool may_retry(const xfer_t *x)
+{
+    return x->c->served > 0 && !x->retried && !x->parser.started;
+}
+
+static void retry(xfer_t *x)
+{
+    conn_close(x->ctx->loop, x->c, false);
+    x->retried = true;
+    conn_open(x);
+}
+
+/* ---- request state machine: connect, handshake, write, read ---- */
+
+static void do_write(xfer_t *x)
+{
+    conn_t *c = x->c;
+    while (x->woff < x->wlen) {
+        ssize_t n = ccd_conn_write(&c->sock, x->w + x->woff, x->wlen - x->woff);
+        if (n == -EAGAIN) {
+            watch(x->ctx, c, EV_WRITE);
+            return;
+        }
+        if (n < 0) {
+            if (may_retry(x)) {
+                retry(x);
+                return;
+            }
+            int err = (int)n;
+            fail(x, err, "%s (writing the request)", ccd_strerror(err));
+            return;
+        }
+        x->woff += (size_t)n;
+    }
+    watch(x->ctx, c, EV_READ);
+}
+
+static void on_eof(xfer_t *x)
+{
+    if (may_retry(x)) {
+        retry(x);
+        return;
+    }
+    if (ccd_http_parser_finish(&x->parser) == CCD_HTTP_PARSE_DONE) {
+        complete(x, false);
+        return;
+    }
+    fail(x, CCD_ECLOSED,
+         x->parser.started ? "connection closed before the response completed"
+                           : "connection closed without a response");
+}
+
+static const char *error_reason(xfer_t *x)
+{
+    const char *r = llhttp_get_error_reason(&x->parser._ll);
+    return r ? r : "parse error";
+}
+
+static void on_parse_error(xfer_t *x, int rc)
+{
+    if (rc == CCD_ETOOBIG) {
+        fail(x, rc, "response headers over the limit (%d bytes, %d fields)",
+             CCD_HTTP_MAX_HEADER_BYTES, CCD_HTTP_MAX_HEADERS);
+        return;
+    }
+    if (rc == CCD_EPROTO) {
+        fail(x, rc, "malformed response: %s", error_reason(x));
+        return;
+    }
+    fail(x, rc, "%s", ccd_strerror(rc));
+}
+
+/* Drains the socket until it would block or the response is complete. */
+static void do_read(xfer_t *x)
+{
+    char *buf = x->ctx->rbuf;
+    for (;;) {
+        ssize_t n = ccd_conn_read(&x->c->sock, buf, READ_BUF_SIZE);
+        if (n == -EAGAIN)
+            return;
+        if (n == 0) {
+            on_eof(x);
+            return;
+        }
+        if (n < 0) {
+            if (may_retry(x)) {
+                retry(x);
+                return;
+            }
+            int err = (int)n;
+            fail(x, err, "%s (reading the response)", ccd_strerror(err));
+            return;
+        }
+        size_t used;
+        int rc = ccd_http_parser_feed(&x->parser, buf, (size_t)n, &used);
+        if (rc == CCD_HTTP_PARSE_DONE) {
+            complete(x, used < (size_t)n || ccd_conn_pending(&x->c->sock));
+            return;
+        }
+        if (rc < 0) {
+            on_parse_error(x, rc);
+            return;
+        }
+    }
+}
+
+static void start_write(xfer_t *x)
+{
+    x->c->state = C_BUSY;
+    x->woff = 0;
+    ccd_http_parser_reset(&x->parser, x->head);
+    do_write(x);
+}
+
+static void connection_ready(xfer_t *x)
+{
+    ev_timer_stop(x->ctx->loop, &x->ctimer);
+    start_write(x);
+}
+
+static void do_handshake(xfer_t *x)
+{
+    int rc = ccd_tls_handshake(x->c->sock.ssl, x->errmsg, sizeof(x->errmsg));
+    if (rc == CCD_TLS_WANT_READ) {
+        watch(x->ctx, x->c, EV_READ);
+        return;
+    }
+    if (rc == CCD_TLS_WANT_WRITE) {
+        watch(x->ctx, x->c, EV_WRITE);
+        return;
+    }
+    if (rc < 0) {
+        conn_close(x->ctx->loop, x->c, false);
+        finish(x, CCD_ETLS);
+        return;
+    }
+    connection_ready(x);
+}
+
+static void start_tls(xfer_t *x)
+{
+    conn_t *c = x->c;
+    c->sock.ssl = ccd_tls_new(x->ctx->tls, c->sock.fd, c->host, c->insecure, c->tls_sess);
+    if (!c->sock.ssl) {
+        fail(x, CCD_ETLS, "cannot set up TLS for %s", c->host);
+        return;
+    }
+    c->state = C_HANDSHAKE;
+    do_handshake(x);
+}
+
+static void connect_next(xfer_t *x, int soerr);
+
+/* The non-blocking connect finished, one way or the other. */
+static void connect_done(xfer_t *x)
+{
+    conn_t *c = x->c;
+    int rc = ccd_conn_connected(&c->sock);
+    if (rc) {
+        ev_io_stop(x->ctx->loop, &c->io);
+        ccd_conn_close(&c->sock, NULL, false);
+        x->ai++;
+        connect_next(x, -rc);
+        return;
+    }
+    if (c->tls) {
+        start_tls(x);
+        return;
+    }
+    connection_ready(x);
+}
+
+static void connect_failed(xfer_t *x, int soerr)
+{
+    char addr[64] = "";
+    if (x->ai > 0)
+        ccd_dns_format(&x->addrs.addr[x->ai - 1], x->c->port, addr, sizeof(addr));
+    int err = -soerr;
+    fail(x, err, "%s (%s)", ccd_strerror(err), addr);
+}
+
+/* Tries the addresses in order from x->ai; soerr is why the previous one failed. */
+static void connect_next(xfer_t *x, int soerr)
+{
+    conn_t *c = x->c;
+    for (; x->ai < x->addrs.n; x->ai++) {
+        int rc = ccd_conn_connect(&c->sock, &x->addrs.addr[x->ai], c->port);
+        if (rc == 0) {
+            ev_io_init(&c->io, on_io, c->sock.fd, EV_WRITE);
+            ev_io_start(x->ctx->loop, &c->io);
+            return;
+        }
+        soerr = -rc;
+    }
+    connect_failed(x, soerr);
+}
+
+static void resolved(xfer_t *x, int err, const ccd_dns_addrs_t *addrs)
+{
+    if (err) {
+        fail(x, CCD_EDNS, "cannot resolve %s: %s", x->c->host, addrs->detail);
+        return;
+    }
+    if (addrs != &x->addrs)
+        x->addrs = *addrs;
+    x->ai = 0;
+    connect_next(x, 0);
+}
+
+static void on_resolved(void *ud, int err, const ccd_dns_addrs_t *addrs)
+{
+    xfer_t *x = ud;
+    x->dq = NULL;
+    resolved(x, err, addrs);
+}
+
+/* Opens the session's connection to the request's origin: resolve, connect, TLS. */
+static void conn_open(xfer_t *x)
+{
+    conn_t *c = x->c;
+    c->state = C_CONNECTING;
+    c->x = x;
+    if (x->connect_timeout > 0) {
+        ev_timer_set(&x->ctimer, x->connect_timeout, 0.);
+        ev_timer_start(x->ctx->loop, &x->ctimer);
+    }
+    int rc = ccd_dns_resolve(x->ctx->dns, c->host, &x->addrs, on_resolved, x, &x->dq);
+    if (rc == 1)
+        return;
+    if (rc == CCD_ENOMEM) {
+        fail(x, rc, "out of memory resolving %s", c->host);
+        return;
+    }
+    resolved(x, rc, &x->addrs);
+}
+
+/* An idle connection became readable: the server closed it (or reset it, or sent bytes no
+ * request asked for). TLS records with no data (session tickets) leave it idle. */
+static void idle_readable(struct ev_loop *loop, conn_t *c)
+{
+    char buf[512];
+    ssize_t n = ccd_conn_read(&c->sock, buf, sizeof(buf));
+    if (n == -EAGAIN)
+        return;
+    conn_close(loop, c, n == 0);
+}
+
+/* One callback for the connection's socket, dispatching on its state. */
+static void on_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+    conn_t *c = (conn_t *)w;
+    xfer_t *x = c->x;
+    if (!x) {
+        if (c->state == C_IDLE)
+            idle_readable(loop, c);
+        else
+            ev_io_stop(loop, w);
+        return;
+    }
+    switch (c->state) {
+    case C_CONNECTING: connect_done(x); break;
+    case C_HANDSHAKE: do_handshake(x); break;
+    case C_BUSY:
+        if (x->woff < x->wlen)
+            do_write(x);
+        else
+            do_read(x);
+        break;
+    default: ev_io_stop(loop, w); break;
+    }
+}
+
+/* ---- sessions ---- */
+
+ccd_http_session_t *ccd_http_session_new(ccd_http_ctx_t *ctx)
+{
+    ccd_http_session_t *s = calloc(1, sizeof(*s));
+    if (s)
+        s->ctx = ctx;
+    return s;
+}
+
+void ccd_http_session_free(ccd_http_session_t *s)
+{
+    if (!s)
+        return;
+    ccd_http_cancel(s);
+    while (s->conns) {
+        conn_t *c = s->conns;
+        s->conns = c->next;
+        conn_close(s->ctx->loop, c, false);
+        SSL_SESSION_free(c->tls_sess);
+        free(c);
+    }
+    free(s);
+}
+
+static bool conn_matches(const conn_t *c, const ccd_url_t *u, bool insecure)
+{
+    bool tls = u->scheme_kind == CCD_URL_HTTPS;
+    return c->tls == tls && c->port == u->port && (!tls || c->insecure == insecure) &&
+           strlen(c->host) == u->host.len && strncasecmp(c->host, u->host.base, u->host.len) == 0;
+}
+
+/* The session's connection to the URL's origin, made (closed) on first use. */
+static conn_t *conn_for(ccd_http_session_t *s, const ccd_url_t *u, bool insecure)
+{
+    for (conn_t *c = s->conns; c; c = c->next)
+        if (conn_matches(c, u, insecure))
+            return c;
+    conn_t *c = calloc(1, sizeof(*c) + u->host.len + 1);
+    if (!c)
+        return NULL;
+    memcpy(c->host, u->host.base, u->host.len);
+    c->sock.fd = -1;
+    c->port = u->port;
+    c->tls = u->scheme_kind == CCD_URL_HTTPS;
+    c->insecure = insecure;
+    c->next = s->conns;
+    s->conns = c;
+    return c;
+}
+
+static void xfer_start(xfer_t *x, ccd_http_session_t *s, const ccd_http_request_t *req,
+                       ccd_http_cb cb, void *ud)
+{
+    x->s = s;
+    x->cb = cb;
+    x->ud = ud;
+    x->dq = NULL;
+    x->err = 0;
+    x->errmsg[0] = '\0';
+    x->retried = false;
+    x->head = slice_eq(req->method, "HEAD");
+    x->timeout = req->timeout;
+    x->connect_timeout = req->connect_timeout;
+    x->addrs.n = 0;
+    x->ai = 0;
+    x->t0 = ccd_clock_us();
+}
+
+int ccd_http_send(ccd_http_session_t *s, const ccd_http_request_t *req, ccd_http_cb cb, void *ud)
+{
+    if (s->cur || req->method.len == 0)
+        return CCD_EINVAL;
+    ccd_url_t u;
+    if (ccd_url_parse(req->url.base, req->url.len, &u) || u.scheme_kind == CCD_URL_OTHER ||
+        u.host.len > MAX_HOST)
+        return CCD_EURL;
+    xfer_t *x = xfer_get(s->ctx);
+    conn_t *c = x ? conn_for(s, &u, req->insecure) : NULL;
+    if (!c || ccd_http_request_serialise(req, &u, s->ctx->user_agent, &x->w, &x->wcap, &x->wlen)) {
+        if (x)
+            xfer_put(x);
+        return CCD_ENOMEM;
+    }
+    xfer_start(x, s, req, cb, ud);
+    s->cur = x;
+    x->c = x->origin = c;
+    x->in_send = true;
+    /* The loop's cached time may be stale when send() runs outside its callbacks; timers
+     * based on it would fire early. */
+    if (req->timeout > 0 || req->connect_timeout > 0)
+        ev_now_update(s->ctx->loop);
+    if (req->timeout > 0) {
+        ev_timer_set(&x->timer, req->timeout, 0.);
+        ev_timer_start(s->ctx->loop, &x->timer);
+    }
+    if (c->state == C_IDLE) {
+        ev_ref(s->ctx->loop);
+        c->x = x;
+        start_write(x);
+    } else {
+        conn_open(x);
+    }
+    x->in_send = false;
+    return 0;
+}
+
+void ccd_http_cancel(ccd_http_session_t *s)
+{
+    xfer_t *x = s->cur;
+    if (!x)
+        return;
+    stop_timers(x);
+    ccd_dns_cancel(x->dq);
+    x->dq = NULL;
+    if (x->c)
+        conn_close(s->ctx->loop, x->c, false);
+    x->c = NULL;
+    s->cur = NULL;
+    xfer_put(x);
+}

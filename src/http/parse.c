@@ -1,0 +1,249 @@
+/* HTTP/1.x response parsing: an incremental, pure function of the bytes fed (llhttp inside). */
+#include "http/parse.h"
+
+#include "base/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Header-collection states: between headers, inside a name, inside a value. */
+enum { H_NONE, H_NAME, H_VALUE };
+
+static ccd_http_parser_t *parser_of(llhttp_t *ll)
+{
+    return ll->data;
+}
+
+/* Appends to a growable buffer, doubling its capacity, failing beyond limit. */
+static int append(char **buf, size_t *len, size_t *cap, const char *at, size_t n, size_t limit)
+{
+    if (*len + n > limit)
+        return CCD_ETOOBIG;
+    if (*len + n > *cap) {
+        size_t c = *cap ? *cap : 1024;
+        while (c < *len + n)
+            c *= 2;
+        char *nb = realloc(*buf, c);
+        if (!nb)
+            return CCD_ENOMEM;
+        *buf = nb;
+        *cap = c;
+    }
+    memcpy(*buf + *len, at, n);
+    *len += n;
+    return 0;
+}
+
+static int fail(ccd_http_parser_t *p, int err)
+{
+    p->_err = err;
+    return -1;
+}
+
+static int hbuf_append(ccd_http_parser_t *p, const char *at, size_t n)
+{
+    int rc = append(&p->_hbuf, &p->_hlen, &p->_hcap, at, n, CCD_HTTP_MAX_HEADER_BYTES);
+    return rc ? fail(p, rc) : 0;
+}
+
+static int on_status(llhttp_t *ll, const char *at, size_t n)
+{
+    ccd_http_parser_t *p = parser_of(ll);
+    p->_reason_len += n;
+    return hbuf_append(p, at, n);
+}
+
+static int on_header_field(llhttp_t *ll, const char *at, size_t n)
+{
+    ccd_http_parser_t *p = parser_of(ll);
+    if (p->_in_body)
+        return 0;
+    if (p->_hstate != H_NAME) {
+        if (p->nheaders == CCD_HTTP_MAX_HEADERS)
+            return fail(p, CCD_ETOOBIG);
+        p->_off[p->nheaders][0] = (uint32_t)p->_hlen;
+        p->_off[p->nheaders][1] = 0;
+        p->_hstate = H_NAME;
+    }
+    p->_off[p->nheaders][1] += (uint32_t)n;
+    return hbuf_append(p, at, n);
+}
+
+static int on_header_field_complete(llhttp_t *ll)
+{
+    ccd_http_parser_t *p = parser_of(ll);
+    if (p->_in_body)
+        return 0;
+    p->_off[p->nheaders][2] = (uint32_t)p->_hlen;
+    p->_off[p->nheaders][3] = 0;
+    p->_hstate = H_VALUE;
+    return 0;
+}
+
+static int on_header_value(llhttp_t *ll, const char *at, size_t n)
+{
+    ccd_http_parser_t *p = parser_of(ll);
+    if (p->_in_body)
+        return 0;
+    p->_off[p->nheaders][3] += (uint32_t)n;
+    return hbuf_append(p, at, n);
+}
+
+/* llhttp drops the whitespace before a value, not the whitespace after it (RFC 9110: OWS
+ * around a field value is not part of it). */
+static int on_header_value_complete(llhttp_t *ll)
+{
+    ccd_http_parser_t *p = parser_of(ll);
+    if (p->_in_body)
+        return 0;
+    uint32_t *len = &p->_off[p->nheaders][3];
+    const char *v = p->_hbuf + p->_off[p->nheaders][2];
+    while (*len > 0 && (v[*len - 1] == ' ' || v[*len - 1] == '\t'))
+        (*len)--;
+    p->nheaders++;
+    p->_hstate = H_NONE;
+    return 0;
+}
+
+/* Returning 1 tells llhttp the response has no body, whatever its headers announce. */
+static int on_headers_complete(llhttp_t *ll)
+{
+    ccd_http_parser_t *p = parser_of(ll);
+    p->status = ll->status_code;
+    p->_in_body = true;
+    bool informational = p->status >= 100 && p->status < 200;
+    return p->_head || informational || p->status == 204 || p->status == 304;
+}
+
+static int on_body(llhttp_t *ll, const char *at, size_t n)
+{
+    ccd_http_parser_t *p = parser_of(ll);
+    int rc = append(&p->_bbuf, &p->_blen, &p->_bcap, at, n, SIZE_MAX);
+    return rc ? fail(p, rc) : 0;
+}
+
+/* Forgets what was collected of an interim (1xx) response, keeping the buffers. */
+static void clear_message(ccd_http_parser_t *p)
+{
+    p->status = 0;
+    p->nheaders = 0;
+    p->_hlen = 0;
+    p->_blen = 0;
+    p->_reason_len = 0;
+    p->_hstate = H_NONE;
+    p->_in_body = false;
+}
+
+/* The header buffer no longer grows once the message is complete: slices can point into it. */
+static void publish(ccd_http_parser_t *p)
+{
+    p->reason = (ccd_slice_t){p->_hbuf ? p->_hbuf : "", p->_reason_len};
+    p->body = (ccd_slice_t){p->_bbuf ? p->_bbuf : "", p->_blen};
+}
+
+ccd_header_t ccd_http_parser_header(const ccd_http_parser_t *p, size_t i)
+{
+    const uint32_t *o = p->_off[i];
+    return (ccd_header_t){{p->_hbuf + o[0], o[1]}, {p->_hbuf + o[2], o[3]}};
+}
+
+/* Pausing makes llhttp_execute() return at the end of this response: any byte after it is
+ * left to the caller. Interim 1xx responses (except 101) are skipped. */
+static int on_message_complete(llhttp_t *ll)
+{
+    ccd_http_parser_t *p = parser_of(ll);
+    if (p->status >= 100 && p->status < 200 && p->status != 101) {
+        clear_message(p);
+        return 0;
+    }
+    p->keep_alive = llhttp_should_keep_alive(ll) && p->status != 101;
+    publish(p);
+    p->_done = true;
+    return HPE_PAUSED;
+}
+
+static const llhttp_settings_t settings = {
+    .on_status = on_status,
+    .on_header_field = on_header_field,
+    .on_header_field_complete = on_header_field_complete,
+    .on_header_value = on_header_value,
+    .on_header_value_complete = on_header_value_complete,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+void ccd_http_parser_init(ccd_http_parser_t *p)
+{
+    memset(p, 0, sizeof(*p));
+    ccd_http_parser_reset(p, false);
+}
+
+void ccd_http_parser_free(ccd_http_parser_t *p)
+{
+    free(p->_hbuf);
+    free(p->_bbuf);
+    p->_hbuf = p->_bbuf = NULL;
+    p->_hcap = p->_bcap = 0;
+    p->_hlen = p->_blen = 0;
+}
+
+void ccd_http_parser_trim(ccd_http_parser_t *p, size_t max)
+{
+    if (p->_hcap > max) {
+        free(p->_hbuf);
+        p->_hbuf = NULL;
+        p->_hcap = p->_hlen = 0;
+    }
+    if (p->_bcap > max) {
+        free(p->_bbuf);
+        p->_bbuf = NULL;
+        p->_bcap = p->_blen = 0;
+    }
+}
+
+void ccd_http_parser_reset(ccd_http_parser_t *p, bool head)
+{
+    llhttp_init(&p->_ll, HTTP_RESPONSE, &settings);
+    p->_ll.data = p;
+    clear_message(p);
+    p->reason = p->body = (ccd_slice_t){"", 0};
+    p->keep_alive = false;
+    p->started = false;
+    p->_err = 0;
+    p->_head = head;
+    p->_done = false;
+}
+
+int ccd_http_parser_feed(ccd_http_parser_t *p, const char *buf, size_t len, size_t *consumed)
+{
+    *consumed = 0;
+    if (p->_done)
+        return CCD_HTTP_PARSE_DONE;
+    if (len == 0)
+        return CCD_HTTP_PARSE_MORE;
+    p->started = true;
+    llhttp_errno_t e = llhttp_execute(&p->_ll, buf, len);
+    if (e == HPE_OK) {
+        *consumed = len;
+        return CCD_HTTP_PARSE_MORE;
+    }
+    if (e == HPE_PAUSED && p->_done) {
+        *consumed = (size_t)(llhttp_get_error_pos(&p->_ll) - buf);
+        return CCD_HTTP_PARSE_DONE;
+    }
+    return p->_err ? p->_err : CCD_EPROTO;
+}
+
+int ccd_http_parser_finish(ccd_http_parser_t *p)
+{
+    if (p->_done)
+        return CCD_HTTP_PARSE_DONE;
+    if (!p->started || p->_err || llhttp_get_errno(&p->_ll) != HPE_OK)
+        return CCD_ECLOSED;
+    llhttp_finish(&p->_ll);
+    if (!p->_done)
+        return CCD_ECLOSED;
+    p->keep_alive = false;
+    return CCD_HTTP_PARSE_DONE;
+}

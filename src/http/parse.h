@@ -1,0 +1,66 @@
+/* HTTP/1.x response parsing: an incremental, pure function of the bytes fed (llhttp inside). */
+#ifndef CCD_HTTP_PARSE_H
+#define CCD_HTTP_PARSE_H
+
+#include "http/client.h"
+
+#include <llhttp.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CCD_HTTP_MAX_HEADERS      100
+#define CCD_HTTP_MAX_HEADER_BYTES (64 * 1024)
+
+/* Results of ccd_http_parser_feed() and ccd_http_parser_finish(), besides negative errors. */
+enum { CCD_HTTP_PARSE_MORE = 0, CCD_HTTP_PARSE_DONE = 1 };
+
+/* A response parser with the storage the response is collected into. The public fields are
+ * valid once feed() or finish() returned CCD_HTTP_PARSE_DONE, and until the next reset; the
+ * slices point into buffers the parser owns (kept across responses, so they grow once). */
+typedef struct {
+    int status;
+    ccd_slice_t reason;
+    size_t nheaders;  /* see ccd_http_parser_header(); trailers of a chunked body are dropped */
+    ccd_slice_t body; /* decoded of chunked framing */
+    bool keep_alive;  /* the connection may carry another request */
+    bool started;     /* at least one byte of a response was fed */
+
+    llhttp_t _ll;
+    char *_hbuf; /* status reason, then header names and values */
+    size_t _hlen, _hcap;
+    char *_bbuf;
+    size_t _blen, _bcap;
+    uint32_t _off[CCD_HTTP_MAX_HEADERS][4]; /* offset and length of each name and value in _hbuf:
+                                             * 16 bytes a header, not a 32-byte slice pair, since
+                                             * a parser exists per request in flight */
+    size_t _reason_len;
+    int _err;
+    uint8_t _hstate;
+    bool _head, _in_body, _done;
+} ccd_http_parser_t;
+
+/* Initialises a parser with no storage (nothing allocated until bytes arrive). */
+void ccd_http_parser_init(ccd_http_parser_t *p);
+/* Frees the parser's buffers; it may be initialised again. */
+void ccd_http_parser_free(ccd_http_parser_t *p);
+/* Frees buffers whose capacity exceeds max bytes, so idle parsers stay small. */
+void ccd_http_parser_trim(ccd_http_parser_t *p, size_t max);
+
+/* Prepares for the next response, keeping the buffers. head: the request was a HEAD, so the
+ * response has no body whatever its headers say. */
+void ccd_http_parser_reset(ccd_http_parser_t *p, bool head);
+
+/* Feeds len bytes. Returns CCD_HTTP_PARSE_MORE (all consumed, the response is incomplete),
+ * CCD_HTTP_PARSE_DONE (complete; *consumed tells how many bytes belong to it, the rest is the
+ * start of something else), CCD_EPROTO for a malformed response, CCD_ETOOBIG for headers
+ * over CCD_HTTP_MAX_HEADER_BYTES (or more than CCD_HTTP_MAX_HEADERS), CCD_ENOMEM. */
+int ccd_http_parser_feed(ccd_http_parser_t *p, const char *buf, size_t len, size_t *consumed);
+
+/* Header i (< nheaders) of a complete response, pointing into the parser's buffer. */
+ccd_header_t ccd_http_parser_header(const ccd_http_parser_t *p, size_t i);
+
+/* Tells the parser the peer closed the connection. Returns CCD_HTTP_PARSE_DONE when that
+ * completes the response (a body read until close), else CCD_ECLOSED. */
+int ccd_http_parser_finish(ccd_http_parser_t *p);
+
+#endif

@@ -1,0 +1,131 @@
+/* HTTP/1.1 request serialisation: the bytes a request puts on the wire. */
+#include "http/request.h"
+
+#include "base/error.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static bool slice_ieq(ccd_slice_t s, const char *lit)
+{
+    return strlen(lit) == s.len && strncasecmp(s.base, lit, s.len) == 0;
+}
+
+static bool slice_eq(ccd_slice_t s, const char *lit)
+{
+    return strlen(lit) == s.len && memcmp(s.base, lit, s.len) == 0;
+}
+
+/* Copies n bytes (src may be NULL when n is 0, as in an empty body slice). */
+static char *put(char *p, const char *src, size_t n)
+{
+    if (n)
+        memcpy(p, src, n);
+    return p + n;
+}
+
+#define PUT_LIT(p, lit) put((p), (lit), sizeof(lit) - 1)
+
+static int reserve(char **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : 1024;
+    while (c < need)
+        c *= 2;
+    char *nb = realloc(*buf, c);
+    if (!nb)
+        return CCD_ENOMEM;
+    *buf = nb;
+    *cap = c;
+    return 0;
+}
+
+/* Which default headers the caller replaced. */
+typedef struct {
+    bool host, user_agent, content_length;
+} given_t;
+
+static given_t given_headers(const ccd_http_request_t *r)
+{
+    given_t g = {0};
+    for (size_t i = 0; i < r->nheaders; i++) {
+        ccd_slice_t n = r->headers[i].name;
+        g.host |= slice_ieq(n, "Host");
+        g.user_agent |= slice_ieq(n, "User-Agent");
+        g.content_length |= slice_ieq(n, "Content-Length");
+    }
+    return g;
+}
+
+static bool wants_content_length(const ccd_http_request_t *r)
+{
+    return r->body.len > 0 || slice_eq(r->method, "POST") || slice_eq(r->method, "PUT") ||
+           slice_eq(r->method, "PATCH");
+}
+
+/* Writes v in decimal (printf costs more than the rest of the request line together). */
+static char *put_uint(char *p, size_t v)
+{
+    char tmp[20];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+static char *put_host(char *p, const ccd_url_t *u)
+{
+    if (u->ipv6)
+        *p++ = '[';
+    p = put(p, u->host.base, u->host.len);
+    if (u->ipv6)
+        *p++ = ']';
+    if (!u->default_port)
+        p = put_uint(PUT_LIT(p, ":"), u->port);
+    return p;
+}
+
+/* One pass, into a buffer sized beforehand: the request line, headers and body. */
+int ccd_http_request_serialise(const ccd_http_request_t *r, const ccd_url_t *u, const char *ua,
+                               char **buf, size_t *cap, size_t *len)
+{
+    given_t g = given_headers(r);
+    size_t need = r->method.len + u->path.len + u->query.len + 16 + u->host.len + 16 + strlen(ua) +
+                  16 + 40 + 2 + r->body.len;
+    for (size_t i = 0; i < r->nheaders; i++)
+        need += r->headers[i].name.len + r->headers[i].value.len + 4;
+    if (reserve(buf, cap, need))
+        return CCD_ENOMEM;
+    char *p = *buf;
+    p = put(p, r->method.base, r->method.len);
+    *p++ = ' ';
+    p = put(p, u->path.base, u->path.len);
+    p = put(p, u->query.base, u->query.len);
+    p = PUT_LIT(p, " HTTP/1.1\r\n");
+    if (!g.host) {
+        p = put_host(PUT_LIT(p, "Host: "), u);
+        p = PUT_LIT(p, "\r\n");
+    }
+    if (!g.user_agent) {
+        p = put(PUT_LIT(p, "User-Agent: "), ua, strlen(ua));
+        p = PUT_LIT(p, "\r\n");
+    }
+    for (size_t i = 0; i < r->nheaders; i++) {
+        p = put(p, r->headers[i].name.base, r->headers[i].name.len);
+        p = put(PUT_LIT(p, ": "), r->headers[i].value.base, r->headers[i].value.len);
+        p = PUT_LIT(p, "\r\n");
+    }
+    if (!g.content_length && wants_content_length(r))
+        p = PUT_LIT(put_uint(PUT_LIT(p, "Content-Length: "), r->body.len), "\r\n");
+    p = PUT_LIT(p, "\r\n");
+    p = put(p, r->body.base, r->body.len);
+    *len = (size_t)(p - *buf);
+    return 0;
+}

@@ -1,0 +1,646 @@
+/* The HTTP client binding: send() turns a Lua call into a ccd_http_request_t built in the
+ * engine's reused buffers, and on_response() resumes the user with the response's parts. */
+#include "lua/lclient.h"
+
+#include <ctype.h>
+#include <lauxlib.h>
+#include <stdio.h>
+#include <strings.h>
+
+#include "base/base64.h"
+#include "base/clock.h"
+#include "http/cookie.h"
+#include "http/content_encoding.h"
+#include "engine/engine_int.h"
+#include "lua/lcore.h"
+#include "lua/ljson.h"
+#include "http/url.h"
+
+static int has_scheme(const char *s, size_t len)
+{
+    return (len >= 7 && strncasecmp(s, "http://", 7) == 0) ||
+           (len >= 8 && strncasecmp(s, "https://", 8) == 0);
+}
+
+/* Writes the absolute URL for url into e->url; *path_off is where its path starts. */
+static void build_url(lua_State *L, ccd_engine_t *e, ccd_user_t *u, const char *url, size_t len,
+                      size_t *path_off)
+{
+    e->url.len = 0;
+    if (has_scheme(url, len)) {
+        size_t start = url[4] == ':' ? 7 : 8; /* past "http://" or "https://" */
+        const char *p = memchr(url + start, '/', len - start);
+        *path_off = p ? (size_t)(p - url) : len;
+        ccd_buf_append(&e->url, url, len);
+        return;
+    }
+    const char *host = e->hosts[u->class_idx];
+    if (!host)
+        luaL_error(L,
+                   "request to '%s' has no host: give -H/--host or set host in the user class "
+                   "(or request an absolute URL)",
+                   url);
+    size_t hlen = strlen(host);
+    while (hlen > 0 && host[hlen - 1] == '/')
+        hlen--;
+    ccd_buf_append(&e->url, host, hlen);
+    *path_off = hlen;
+    if (len == 0 || url[0] != '/')
+        ccd_buf_putc(&e->url, '/');
+    ccd_buf_append(&e->url, url, len);
+}
+
+/* Percent-encodes s as a query or form component. */
+static void put_escaped(ccd_buf_t *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            ccd_buf_putc(b, (char)c);
+        } else {
+            char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
+            ccd_buf_append(b, esc, 3);
+        }
+    }
+}
+
+/* Converts the value at idx (a string or number) to text, or raises an error about what. */
+static const char *text_of(lua_State *L, int idx, size_t *len, const char *what)
+{
+    int t = lua_type(L, idx);
+    if (t != LUA_TSTRING && t != LUA_TNUMBER)
+        luaL_error(L, "%s must be strings or numbers, not %s", what, lua_typename(L, t));
+    return lua_tolstring(L, idx, len); /* idx holds a copy: converting it is harmless */
+}
+
+/* Appends the table at index t as "k=v&k2=v2" to b, starting with sep unless b is empty of
+ * pairs. Returns whether any pair was written. */
+static int put_pairs(lua_State *L, ccd_buf_t *b, int t, char first_sep, const char *what)
+{
+    int added = 0;
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        size_t kl, vl;
+        lua_pushvalue(L, -2);
+        lua_pushvalue(L, -2);
+        const char *k = text_of(L, -2, &kl, what);
+        const char *v = text_of(L, -1, &vl, what);
+        if (added || first_sep)
+            ccd_buf_putc(b, added ? '&' : first_sep);
+        put_escaped(b, k, kl);
+        ccd_buf_putc(b, '=');
+        put_escaped(b, v, vl);
+        lua_pop(L, 3);
+        added = 1;
+    }
+    return added;
+}
+
+static ccd_header_t *header_slot(lua_State *L, ccd_engine_t *e, size_t n)
+{
+    if (n >= e->hdrs_cap) {
+        size_t cap = e->hdrs_cap ? e->hdrs_cap * 2 : 16;
+        ccd_header_t *h = realloc(e->hdrs, cap * sizeof(*h));
+        if (!h)
+            luaL_error(L, "out of memory");
+        e->hdrs = h;
+        e->hdrs_cap = cap;
+    }
+    return &e->hdrs[n];
+}
+
+static ccd_header_t *find_header(ccd_engine_t *e, size_t n, const char *name, size_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (e->hdrs[i].name.len == len && strncasecmp(e->hdrs[i].name.base, name, len) == 0)
+            return &e->hdrs[i];
+    return NULL;
+}
+
+/* Sets a header, replacing one of the same name. The slices must outlive the send. */
+static void set_header(lua_State *L, ccd_engine_t *e, size_t *n, ccd_slice_t name,
+                       ccd_slice_t value)
+{
+    ccd_header_t *h = find_header(e, *n, name.base, name.len);
+    if (!h)
+        h = header_slot(L, e, (*n)++);
+    h->name = name;
+    h->value = value;
+}
+
+/* Adds the headers of the table at index t; the slices point into Lua strings the table
+ * holds, alive until the send has serialised them. */
+static void add_headers(lua_State *L, ccd_engine_t *e, int t, size_t *n)
+{
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        if (lua_type(L, -2) != LUA_TSTRING || !lua_isstring(L, -1))
+            luaL_error(L, "headers: names must be strings and values strings or numbers");
+        ccd_slice_t name, value;
+        name.base = lua_tolstring(L, -2, &name.len);
+        value.base = lua_tolstring(L, -1, &value.len); /* numbers convert in place */
+        set_header(L, e, n, name, value);
+        lua_pop(L, 1);
+    }
+}
+
+/* Field of the options table as a table index (0 when absent); the value stays on the stack
+ * so that the strings it holds stay alive. */
+static int opt_table(lua_State *L, int t, const char *key)
+{
+    lua_getfield(L, t, key);
+    if (lua_istable(L, -1))
+        return lua_gettop(L);
+    if (!lua_isnil(L, -1))
+        luaL_error(L, "option '%s' must be a table", key);
+    return 0;
+}
+
+static double opt_number(lua_State *L, int t, const char *key)
+{
+    lua_getfield(L, t, key);
+    double v = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : 0;
+    if (!lua_isnil(L, -1) && !lua_isnumber(L, -1))
+        luaL_error(L, "option '%s' must be a number of seconds", key);
+    lua_pop(L, 1);
+    return v;
+}
+
+/* The body from opts.body, opts.json or opts.form (one at most); returns the default
+ * Content-Type for it, or NULL. */
+static const char *read_body(lua_State *L, ccd_engine_t *e, int t, ccd_http_request_t *req)
+{
+    const char *ctype = NULL;
+    int kinds = 0;
+    lua_getfield(L, t, "body");
+    if (!lua_isnil(L, -1)) {
+        req->body.base = text_of(L, -1, &req->body.len, "body");
+        kinds++;
+    }
+    lua_getfield(L, t, "json");
+    if (!lua_isnil(L, -1)) {
+        e->body.len = 0;
+        if (ccd_ljson_encode(L, lua_gettop(L), &e->body))
+            luaL_error(L, "json body: %s", lua_tostring(L, -1));
+        req->body = (ccd_slice_t){e->body.base, e->body.len};
+        ctype = "application/json", kinds++;
+    }
+    int form = opt_table(L, t, "form");
+    if (form) {
+        e->body.len = 0;
+        put_pairs(L, &e->body, form, 0, "form fields");
+        req->body = (ccd_slice_t){e->body.base ? e->body.base : "", e->body.len};
+        ctype = "application/x-www-form-urlencoded", kinds++;
+    }
+    if (kinds > 1)
+        luaL_error(L, "give one of body, json and form, not several");
+    return ctype; /* body, json and form stay on the stack until send() returns */
+}
+
+/* opts.auth = { user, password }: an Authorization header for HTTP basic authentication. */
+static void read_auth(lua_State *L, ccd_engine_t *e, int t, size_t *n)
+{
+    int auth = opt_table(L, t, "auth");
+    if (!auth)
+        return;
+    lua_rawgeti(L, auth, 1);
+    lua_rawgeti(L, auth, 2);
+    size_t ul, pl;
+    const char *user = text_of(L, -2, &ul, "auth user and password");
+    const char *pass = text_of(L, -1, &pl, "auth user and password");
+    e->text.len = 0;
+    ccd_buf_append(&e->text, user, ul);
+    ccd_buf_putc(&e->text, ':');
+    ccd_buf_append(&e->text, pass, pl);
+    e->auth.len = 0;
+    ccd_buf_reserve(&e->auth, 6 + ccd_base64_len(e->text.len));
+    memcpy(e->auth.base, "Basic ", 6);
+    ccd_base64_encode((const unsigned char *)e->text.base, e->text.len, e->auth.base + 6);
+    e->auth.len = 6 + ccd_base64_len(e->text.len);
+    set_header(L, e, n, (ccd_slice_t){"Authorization", 13},
+               (ccd_slice_t){e->auth.base, e->auth.len});
+}
+
+/* The Cookie header of the user's jar for the URL in e->url, if any cookie matches. */
+static void add_cookie_header(lua_State *L, ccd_engine_t *e, ccd_user_t *u, size_t *n)
+{
+    ccd_url_t url;
+    if (ccd_url_parse(e->url.base, e->url.len, &url))
+        return;
+    e->cookie.len = 0;
+    int rc = ccd_cookie_jar_header(u->cookies, url.scheme_kind == CCD_URL_HTTPS, url.host.base,
+                                   url.host.len, url.path.base, url.path.len, ccd_clock_wall(),
+                                   &e->cookie);
+    if (rc > 0)
+        set_header(L, e, n, (ccd_slice_t){"Cookie", 6},
+                   (ccd_slice_t){e->cookie.base, e->cookie.len});
+}
+
+/* The options that concern the whole request, not each hop of its redirects. */
+static void read_request_flags(lua_State *L, ccd_user_t *u, int t)
+{
+    lua_getfield(L, t, "catch_response");
+    u->catch_response = lua_toboolean(L, -1);
+    lua_getfield(L, t, "allow_redirects");
+    if (!lua_isnil(L, -1))
+        u->follow = lua_toboolean(L, -1);
+    lua_getfield(L, t, "max_redirects");
+    if (!lua_isnil(L, -1)) {
+        double max = lua_tonumber(L, -1);
+        if (!lua_isnumber(L, -1) || max < 0 || max > 255)
+            luaL_error(L, "option 'max_redirects' must be a number from 0 to 255");
+        u->hops_left = (uint8_t)max;
+    }
+    lua_pop(L, 3);
+}
+
+/* Reads the options at index t (0: none) and the user's default headers at index d. */
+static void read_opts(lua_State *L, ccd_engine_t *e, ccd_user_t *u, int t, int d,
+                      ccd_http_request_t *req)
+{
+    size_t n = 0;
+    const char *ctype = NULL;
+    if (d)
+        add_headers(L, e, d, &n);
+    if (t) {
+        int h = opt_table(L, t, "headers");
+        if (h)
+            add_headers(L, e, h, &n);
+        ctype = read_body(L, e, t, req);
+        read_auth(L, e, t, &n);
+        req->timeout = opt_number(L, t, "timeout");
+        req->connect_timeout = opt_number(L, t, "connect_timeout");
+        lua_getfield(L, t, "insecure");
+        if (!lua_isnil(L, -1))
+            req->insecure = lua_toboolean(L, -1);
+        if (!lua_toboolean(L, 6))
+            read_request_flags(L, u, t);
+    }
+    if (ctype && !find_header(e, n, "Content-Type", 12))
+        set_header(L, e, &n, (ccd_slice_t){"Content-Type", 12},
+                   (ccd_slice_t){ctype, strlen(ctype)});
+    if (!find_header(e, n, "Accept-Encoding", 15))
+        set_header(L, e, &n, (ccd_slice_t){"Accept-Encoding", 15},
+                   (ccd_slice_t){"gzip, deflate", 13});
+    if (u->cookies && !find_header(e, n, "Cookie", 6))
+        add_cookie_header(L, e, u, &n);
+    req->headers = e->hdrs;
+    req->nheaders = n;
+}
+
+/* Pushes the stats name: the name given for a redirect's next hop, opts.name, else the URL's
+ * path and query (as Locust). */
+static void push_name(lua_State *L, ccd_engine_t *e, int t, size_t path_off, int rewritten)
+{
+    if (lua_isstring(L, 5)) {
+        lua_pushvalue(L, 5);
+        return;
+    }
+    if (t) {
+        lua_getfield(L, t, "name");
+        if (lua_isstring(L, -1))
+            return;
+        lua_pop(L, 1);
+    }
+    size_t len;
+    const char *url = lua_tolstring(L, 2, &len);
+    if (!rewritten && len > 0 && url[0] == '/')
+        lua_pushvalue(L, 2);
+    else if (path_off < e->url.len)
+        lua_pushlstring(L, e->url.base + path_off, e->url.len - path_off);
+    else
+        lua_pushliteral(L, "/");
+}
+
+static void on_response(void *ud, const ccd_http_response_t *res);
+
+/* Records a request that could not be sent at all (a URL it cannot request): a failure, as
+ * Locust counts one. Pushes the message. */
+static void record_unsent(lua_State *L, ccd_engine_t *e, ccd_user_t *u, int rc)
+{
+    ccd_buf_putc(&e->url, '\0');
+    const char *msg = lua_pushfstring(L, "%s: %s", ccd_strerror(rc), e->url.base);
+    if (!u->catch_response)
+        ccd_stats_record(e->stats, u->req_method, u->req_method_len, u->req_name, u->req_name_len,
+                         0, 0, msg, strlen(msg), ev_now(e->loop));
+}
+
+#define MAX_REDIRECTS 30 /* as Python requests */
+
+static bool is_redirect(int status)
+{
+    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+/* send(method, url, opts, default_headers [, name, hop]) -> name [, error]: starts a request
+ * for the running user, who then yields until on_response resumes it. With hop, the request
+ * is the next hop of a redirect: it keeps the first hop's name, time and redirect budget. */
+static int l_send(lua_State *L)
+{
+    ccd_engine_t *e = ccd_lcore_engine(L);
+    ccd_user_t *u = ccd_lcore_user(L, "an HTTP request");
+    size_t mlen, ulen, path_off = 0;
+    const char *method = luaL_checklstring(L, 1, &mlen);
+    const char *url = luaL_checklstring(L, 2, &ulen);
+    lua_settop(L, 6); /* absent optional arguments become nils, not our temporaries */
+    int t = lua_istable(L, 3) ? 3 : 0, d = lua_istable(L, 4) ? 4 : 0;
+    ccd_http_request_t req = {.method = {method, mlen}};
+    req.insecure = e->script.classes[u->class_idx].insecure;
+    if (!lua_toboolean(L, 6)) {
+        u->catch_response = false;
+        u->follow = !(mlen == 4 && memcmp(method, "HEAD", 4) == 0);
+        u->hops_left = MAX_REDIRECTS;
+        u->elapsed_acc = 0;
+    }
+    build_url(L, e, u, url, ulen, &path_off);
+    int rewritten = has_scheme(url, ulen) || (ulen > 0 && url[0] != '/');
+    if (t) {
+        int p = opt_table(L, t, "params");
+        if (p)
+            rewritten |= put_pairs(L, &e->url, p, memchr(e->url.base, '?', e->url.len) ? '&' : '?',
+                                   "params");
+    }
+    read_opts(L, e, u, t, d, &req);
+    req.url = (ccd_slice_t){e->url.base, e->url.len};
+    push_name(L, e, t, path_off, rewritten);
+    int name_idx = lua_gettop(L);
+    if (!lua_toboolean(L, 6)) { /* a redirect's hops count under the first one's method */
+        u->req_method = method;
+        u->req_method_len = mlen;
+    }
+    u->req_name = lua_tolstring(L, name_idx, &u->req_name_len);
+    if (!u->http && !(u->http = ccd_http_session_new(e->http)))
+        return luaL_error(L, "out of memory");
+    int rc = ccd_http_send(u->http, &req, on_response, u);
+    lua_pushvalue(L, name_idx);
+    if (rc == 0) {
+        u->state = CCD_USER_IO;
+        return 1;
+    }
+    record_unsent(L, e, u, rc);
+    return 2;
+}
+
+/* The failure text of a response, or NULL for a success. Uses e->text. */
+static const char *failure_text(ccd_engine_t *e, const ccd_http_response_t *res, size_t *len)
+{
+    e->text.len = 0;
+    if (res->err) {
+        const char *m = res->errmsg && res->errmsg[0] ? res->errmsg : ccd_strerror(res->err);
+        *len = strlen(m);
+        return m;
+    }
+    if (res->status < 400)
+        return NULL;
+    char buf[64];
+    int n = snprintf(buf, sizeof(buf), "HTTP %d%s", res->status, res->reason.len ? " " : "");
+    ccd_buf_append(&e->text, buf, (size_t)n);
+    ccd_buf_append(&e->text, res->reason.base, res->reason.len);
+    *len = e->text.len;
+    ccd_buf_putc(&e->text, '\0');
+    return e->text.base;
+}
+
+static void push_raw_headers(lua_State *co, ccd_engine_t *e, const ccd_http_response_t *res)
+{
+    e->text.len = 0;
+    for (size_t i = 0; i < res->nheaders; i++) {
+        const ccd_header_t *h = &res->headers[i];
+        ccd_buf_append(&e->text, h->name.base, h->name.len);
+        ccd_buf_append(&e->text, ": ", 2);
+        ccd_buf_append(&e->text, h->value.base, h->value.len);
+        ccd_buf_putc(&e->text, '\n');
+    }
+    lua_pushlstring(co, e->text.base ? e->text.base : "", e->text.len);
+}
+
+static const ccd_header_t *find_response_header(const ccd_http_response_t *res, const char *name)
+{
+    size_t len = strlen(name);
+    for (size_t i = 0; i < res->nheaders; i++)
+        if (res->headers[i].name.len == len &&
+            strncasecmp(res->headers[i].name.base, name, len) == 0)
+            return &res->headers[i];
+    return NULL;
+}
+
+/* The Location of a redirect the request in flight follows, or NULL. */
+static const ccd_header_t *redirect_to_follow(ccd_user_t *u, const ccd_http_response_t *res)
+{
+    if (res->err || !u->follow || !is_redirect(res->status))
+        return NULL;
+    return find_response_header(res, "Location");
+}
+
+/* Resumes the user with: status, body, elapsed seconds (redirects included), failure text or
+ * nil, raw headers, and the Location to follow next (nil when this response is the last). The
+ * request is counted once, when its last response arrives. */
+/* Keeps the response's cookies in the user's jar (made on the first one). */
+static void store_cookies(ccd_user_t *u, const ccd_http_response_t *res)
+{
+    double now = 0;
+    for (size_t i = 0; i < res->nheaders; i++) {
+        const ccd_header_t *h = &res->headers[i];
+        if (h->name.len != 10 || strncasecmp(h->name.base, "Set-Cookie", 10) != 0)
+            continue;
+        if (!u->cookies && !(u->cookies = ccd_cookie_jar_new()))
+            return;
+        now = now ? now : ccd_clock_wall();
+        ccd_cookie_jar_store(u->cookies, h->value.base, h->value.len, res->host.base, res->host.len,
+                             res->target.base, res->target.len, now);
+    }
+}
+
+/* The body as the script sees it: decoded of its Content-Encoding (gzip, deflate). A body
+ * that does not decode is a failure of the request. */
+static ccd_slice_t decoded_body(ccd_engine_t *e, const ccd_http_response_t *res, const char **err)
+{
+    const ccd_header_t *ce = find_response_header(res, "Content-Encoding");
+    if (!ce || res->err)
+        return res->body;
+    e->decoded.len = 0;
+    int rc =
+        ccd_decode_body(ce->value.base, ce->value.len, res->body.base, res->body.len, &e->decoded);
+    if (rc == 0)
+        return (ccd_slice_t){e->decoded.base ? e->decoded.base : "", e->decoded.len};
+    if (rc < 0)
+        *err = "cannot decode the body (Content-Encoding)";
+    return res->body;
+}
+
+static void on_response(void *ud, const ccd_http_response_t *res)
+{
+    ccd_user_t *u = ud;
+    ccd_engine_t *e = u->eng;
+    lua_State *co = u->co;
+    if (!res->err)
+        store_cookies(u, res);
+    const ccd_header_t *location = redirect_to_follow(u, res);
+    int64_t elapsed = u->elapsed_acc + res->elapsed_us;
+    size_t elen = 0;
+    const char *err = failure_text(e, res, &elen), *decode_err = NULL;
+    ccd_slice_t body = decoded_body(e, res, &decode_err);
+    if (decode_err && !err) {
+        err = decode_err;
+        elen = strlen(err);
+    }
+    if (location && u->hops_left == 0) {
+        err = "too many redirects";
+        elen = strlen(err);
+        location = NULL;
+    }
+    if (location) {
+        u->hops_left--;
+        u->elapsed_acc = elapsed;
+    } else if (!u->catch_response) {
+        ccd_stats_record(e->stats, u->req_method, u->req_method_len, u->req_name, u->req_name_len,
+                         elapsed, body.len, err, elen, ev_now(e->loop));
+    }
+    lua_pushinteger(co, res->status);
+    lua_pushlstring(co, body.base ? body.base : "", body.len);
+    lua_pushnumber(co, (double)elapsed / 1e6);
+    if (err)
+        lua_pushlstring(co, err, elen);
+    else
+        lua_pushnil(co);
+    push_raw_headers(co, e, res);
+    if (location)
+        lua_pushlstring(co, location->value.base, location->value.len);
+    else
+        lua_pushnil(co);
+    ccd_user_resume(u, 6);
+}
+
+/* resolve_url(base, reference) -> the absolute URL reference points to from base (RFC 3986
+ * in the cases servers use: absolute, scheme-relative, absolute path, relative path, query). */
+static int l_resolve_url(lua_State *L)
+{
+    size_t blen, rlen;
+    const char *base = luaL_checklstring(L, 1, &blen), *ref = luaL_checklstring(L, 2, &rlen);
+    const char *scheme_end = strstr(base, "://");
+    if (has_scheme(ref, rlen) || !scheme_end) {
+        lua_pushvalue(L, 2);
+        return 1;
+    }
+    const char *host = scheme_end + 3, *path = strchr(host, '/');
+    size_t origin = path ? (size_t)(path - base) : blen;
+    if (rlen >= 2 && ref[0] == '/' && ref[1] == '/') { /* scheme-relative */
+        lua_pushlstring(L, base, (size_t)(host - base) - 2);
+        lua_pushvalue(L, 2);
+    } else if (rlen > 0 && ref[0] == '/') {
+        lua_pushlstring(L, base, origin);
+        lua_pushvalue(L, 2);
+    } else if (rlen > 0 && ref[0] == '?') {
+        const char *q = memchr(base, '?', blen);
+        lua_pushlstring(L, base, q ? (size_t)(q - base) : blen);
+        lua_pushvalue(L, 2);
+    } else { /* relative to the base path's directory */
+        const char *q = memchr(base + origin, '?', blen - origin);
+        size_t end = q ? (size_t)(q - base) : blen, dir = origin;
+        for (size_t i = origin; i < end; i++)
+            if (base[i] == '/')
+                dir = i + 1;
+        if (dir == origin) {
+            lua_pushlstring(L, base, origin);
+            lua_pushliteral(L, "/");
+            lua_concat(L, 2);
+        } else {
+            lua_pushlstring(L, base, dir);
+        }
+        lua_pushvalue(L, 2);
+    }
+    lua_concat(L, 2);
+    return 1;
+}
+
+/* parse_headers(raw) -> table with lower-case names; repeated headers joined by ", ". */
+static int l_parse_headers(lua_State *L)
+{
+    size_t len;
+    const char *p = luaL_checklstring(L, 1, &len), *end = p + len;
+    char name[256];
+    lua_newtable(L);
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p)), *colon;
+        if (!nl)
+            nl = end;
+        colon = memchr(p, ':', (size_t)(nl - p));
+        if (colon && (size_t)(colon - p) < sizeof(name)) {
+            size_t n = (size_t)(colon - p);
+            for (size_t i = 0; i < n; i++)
+                name[i] = (char)tolower((unsigned char)p[i]);
+            const char *v = colon + 1 + (colon + 1 < nl && colon[1] == ' ');
+            lua_pushlstring(L, name, n);
+            lua_pushvalue(L, -1);
+            lua_rawget(L, -3);
+            if (lua_isstring(L, -1)) {
+                lua_pushliteral(L, ", ");
+                lua_pushlstring(L, v, (size_t)(nl - v));
+                lua_concat(L, 3);
+            } else {
+                lua_pop(L, 1);
+                lua_pushlstring(L, v, (size_t)(nl - v));
+            }
+            lua_rawset(L, -3);
+        }
+        p = nl + 1;
+    }
+    return 1;
+}
+
+/* full_url(target) -> the absolute URL a request to target went to. */
+static int l_full_url(lua_State *L)
+{
+    ccd_engine_t *e = ccd_lcore_engine(L);
+    size_t len, off;
+    const char *t = luaL_checklstring(L, 1, &len);
+    if (has_scheme(t, len) || !e || !e->current || !e->hosts[e->current->class_idx]) {
+        lua_pushvalue(L, 1);
+        return 1;
+    }
+    build_url(L, e, e->current, t, len, &off);
+    lua_pushlstring(L, e->url.base, e->url.len);
+    return 1;
+}
+
+/* cookies() -> { name = value } of the running user's jar. */
+static int l_cookies(lua_State *L)
+{
+    ccd_user_t *u = ccd_lcore_user(L, "reading cookies");
+    lua_newtable(L);
+    ccd_cookie_t c;
+    for (size_t i = 0; u->cookies && ccd_cookie_jar_at(u->cookies, i, &c) == 0; i++) {
+        lua_pushlstring(L, c.name.base, c.name.len);
+        lua_pushlstring(L, c.value.base, c.value.len);
+        lua_rawset(L, -3);
+    }
+    return 1;
+}
+
+/* clear_cookies(): empties the running user's jar. */
+static int l_clear_cookies(lua_State *L)
+{
+    ccd_user_t *u = ccd_lcore_user(L, "clearing cookies");
+    if (u->cookies)
+        ccd_cookie_jar_clear(u->cookies);
+    return 0;
+}
+
+void ccd_lclient_register(lua_State *L, struct ccd_engine *eng)
+{
+    static const luaL_Reg fns[] = {
+        {"send", l_send},
+        {"parse_headers", l_parse_headers},
+        {"full_url", l_full_url},
+        {"resolve_url", l_resolve_url},
+        {"cookies", l_cookies},
+        {"clear_cookies", l_clear_cookies},
+        {NULL, NULL},
+    };
+    for (const luaL_Reg *f = fns; f->name; f++) {
+        lua_pushlightuserdata(L, eng);
+        lua_pushcclosure(L, f->func, 1);
+        lua_setfield(L, -2, f->name);
+    }
+}

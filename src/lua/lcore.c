@@ -1,0 +1,187 @@
+/* The core functions the cicada Lua library is built on. Each is a C closure whose upvalue is
+ * the engine; the running user is the engine's `current`. */
+#include "lua/lcore.h"
+
+#include <ctype.h>
+#include <lauxlib.h>
+#include <stdio.h>
+#include <strings.h>
+
+#include "base/clock.h"
+#include "base/duration.h"
+#include "engine/engine_int.h"
+#include "lua/ldataset.h"
+#include "lua/lclient.h"
+#include "lua/ljson.h"
+#include "lua/lrandom.h"
+#include "lua/lsocket.h"
+
+ccd_engine_t *ccd_lcore_engine(lua_State *L)
+{
+    return lua_touserdata(L, lua_upvalueindex(1));
+}
+
+ccd_user_t *ccd_lcore_user(lua_State *L, const char *what)
+{
+    ccd_engine_t *e = ccd_lcore_engine(L);
+    if (!e || !e->current)
+        luaL_error(L, "%s is only possible inside a user (a task, on_start or on_stop)", what);
+    return e->current;
+}
+
+static void arm_timer(lua_State *L, ccd_user_t *u, int state)
+{
+    double s = luaL_checknumber(L, 1);
+    if (s < 0 || s != s)
+        luaL_error(L, "sleep: expected seconds >= 0, got %f", s);
+    ev_timer_set(&u->timer, s, 0);
+    ev_timer_start(u->eng->loop, &u->timer);
+    u->state = (uint8_t)state;
+}
+
+static int l_sleep(lua_State *L)
+{
+    arm_timer(L, ccd_lcore_user(L, "cicada.sleep()"), CCD_USER_SLEEP);
+    return 0;
+}
+
+/* wait(seconds) -> whether the user must yield: the wait between two tasks. A zero wait is
+ * skipped when the user yielded during its task, and taken (one turn of the loop) when it did
+ * not, so that a task that never waits cannot starve the others. */
+static int l_wait(lua_State *L)
+{
+    ccd_user_t *u = ccd_lcore_user(L, "waiting");
+    bool yielded = u->yields != u->yields_mark;
+    u->yields_mark = u->yields;
+    if (luaL_checknumber(L, 1) <= 0 && yielded) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    arm_timer(L, u, CCD_USER_WAIT);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int l_exception(lua_State *L)
+{
+    ccd_engine_t *e = ccd_lcore_engine(L);
+    const char *msg = luaL_checkstring(L, 1), *tb = luaL_optstring(L, 2, "");
+    if (e)
+        ccd_engine_exception(e, msg, tb);
+    else
+        fprintf(stderr, "%s\n", tb[0] ? tb : msg);
+    return 0;
+}
+
+static int l_now(lua_State *L)
+{
+    lua_pushnumber(L, (double)ccd_clock_us() / 1e6);
+    return 1;
+}
+
+static int l_stopping(lua_State *L)
+{
+    ccd_engine_t *e = ccd_lcore_engine(L);
+    lua_pushboolean(L, e && e->current && e->current->stopping);
+    return 1;
+}
+
+static int l_set_self(lua_State *L)
+{
+    ccd_user_t *u = ccd_lcore_user(L, "a user");
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_unref(L, LUA_REGISTRYINDEX, u->self_ref);
+    lua_pushvalue(L, 1);
+    u->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 0;
+}
+
+/* record(type, name, response_time_ms, length, error_or_nil): a measured request of any
+ * protocol, into the running engine's statistics. */
+static int l_record(lua_State *L)
+{
+    ccd_engine_t *e = ccd_lcore_engine(L);
+    size_t tl, nl, el = 0;
+    const char *type = luaL_checklstring(L, 1, &tl), *name = luaL_checklstring(L, 2, &nl);
+    double ms = luaL_checknumber(L, 3), len = luaL_optnumber(L, 4, 0);
+    const char *err = luaL_optlstring(L, 5, NULL, &el);
+    if (ms < 0 || ms != ms)
+        return luaL_error(L, "record: response_time must be >= 0 ms");
+    if (!e)
+        return luaL_error(L, "record is only possible while the test runs");
+    ccd_stats_record(e->stats, type, tl, name, nl, (int64_t)(ms * 1000.0 + 0.5),
+                     len > 0 ? (uint64_t)len : 0, err, el, ev_now(e->loop));
+    return 0;
+}
+
+/* stop_test(reason): asks the runner to stop the whole test. */
+static int l_stop_test(lua_State *L)
+{
+    ccd_engine_t *e = ccd_lcore_engine(L);
+    const char *reason = luaL_optstring(L, 1, "stopped by the scenario");
+    if (!e)
+        return luaL_error(L, "stop_test is only possible while the test runs");
+    ccd_engine_stop_test(e, reason);
+    return 0;
+}
+
+/* duration("1m30s") -> seconds, or an error naming the text. */
+static int l_duration(lua_State *L)
+{
+    const char *s = luaL_checkstring(L, 1);
+    double v;
+    if (ccd_duration_parse(s, &v))
+        return luaL_error(L, "invalid duration '%s' (expected e.g. 90, 90s, 5m, 1h30m)", s);
+    lua_pushnumber(L, v);
+    return 1;
+}
+
+/* host() -> the running user's effective host (-H, else its class's host), or nil. */
+static int l_host(lua_State *L)
+{
+    ccd_engine_t *e = ccd_lcore_engine(L);
+    const char *h = e && e->current ? e->hosts[e->current->class_idx] : NULL;
+    if (h)
+        lua_pushstring(L, h);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+void ccd_lcore_push(lua_State *L, struct ccd_engine *eng, const char *tags,
+                    const char *exclude_tags)
+{
+    static const luaL_Reg fns[] = {
+        {"sleep", l_sleep},
+        {"wait", l_wait},
+        {"exception", l_exception},
+        {"now", l_now},
+        {"stopping", l_stopping},
+        {"set_self", l_set_self},
+        {"host", l_host},
+        {"record", l_record},
+        {"stop_test", l_stop_test},
+        {"duration", l_duration},
+        {"json_encode", ccd_ljson_lencode},
+        {"json_decode", ccd_ljson_ldecode},
+        {NULL, NULL},
+    };
+    lua_newtable(L);
+    for (const luaL_Reg *f = fns; f->name; f++) {
+        lua_pushlightuserdata(L, eng);
+        lua_pushcclosure(L, f->func, 1);
+        lua_setfield(L, -2, f->name);
+    }
+    ccd_lclient_register(L, eng);
+    lua_pushstring(L, tags ? tags : "");
+    lua_setfield(L, -2, "tags");
+    lua_pushstring(L, exclude_tags ? exclude_tags : "");
+    lua_setfield(L, -2, "exclude_tags");
+    ccd_lsocket_register(L, eng);
+    lua_pushlightuserdata(L, NULL);
+    lua_setfield(L, -2, "null");
+    lua_pushstring(L, CICADA_VERSION);
+    lua_setfield(L, -2, "version");
+    ccd_ldataset_register(L);
+    ccd_lrandom_register(L);
+}

@@ -1,0 +1,362 @@
+/* Console tables in Locust's layout and the JSON statistics document. */
+#include "report/report.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "base/error.h"
+
+#define TYPE_WIDTH     8
+#define NAME_WIDTH_MAX 80
+#define NAME_WIDTH_MIN 24
+
+static const double PERCENTILES[] = {0.5,  0.66, 0.75,  0.8,    0.9, 0.95,
+                                     0.98, 0.99, 0.999, 0.9999, 1.0};
+static const char *const PERCENTILE_LABELS[] = {"50%", "66%", "75%",   "80%",    "90%", "95%",
+                                                "98%", "99%", "99.9%", "99.99%", "100%"};
+static const char *const PERCENTILE_KEYS[] = {"0.5",  "0.66", "0.75",  "0.8",    "0.9", "0.95",
+                                              "0.98", "0.99", "0.999", "0.9999", "1.0"};
+#define NPERCENTILES (sizeof(PERCENTILES) / sizeof(PERCENTILES[0]))
+
+/* Locust's STATS_NAME_WIDTH: 80, or the terminal's width minus 80 when that is smaller (kept
+ * at a readable minimum here, where Locust would let the column vanish). */
+static int name_width(FILE *out)
+{
+    struct winsize ws;
+    int fd = fileno(out);
+    if (fd < 0 || !isatty(fd) || ioctl(fd, TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0)
+        return NAME_WIDTH_MAX;
+    int w = (int)ws.ws_col - 80;
+    if (w > NAME_WIDTH_MAX)
+        return NAME_WIDTH_MAX;
+    return w < NAME_WIDTH_MIN ? NAME_WIDTH_MIN : w;
+}
+
+static void put_dashes(FILE *out, int n)
+{
+    for (int i = 0; i < n; i++)
+        fputc('-', out);
+}
+
+static bool utf8_cont(unsigned char c)
+{
+    return (c & 0xC0) == 0x80;
+}
+
+/* Characters (UTF-8 code points) in s[0, len). */
+static size_t utf8_chars(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += !utf8_cont((unsigned char)s[i]);
+    return n;
+}
+
+/* Byte offset just after the first `chars` characters of s. */
+static size_t utf8_prefix(const char *s, size_t chars)
+{
+    size_t i = 0;
+    for (; s[i] && chars; chars--) {
+        i++;
+        while (s[i] && utf8_cont((unsigned char)s[i]))
+            i++;
+    }
+    return i;
+}
+
+/* Writes s left-justified in a cell of `width` characters. A longer s keeps its head and tail
+ * around "...": request names usually differ at the end (ids, query strings). */
+static void put_cell(FILE *out, const char *s, int width)
+{
+    size_t len = strlen(s), chars = utf8_chars(s, len);
+    if (chars <= (size_t)width) {
+        fputs(s, out);
+        for (size_t i = chars; i < (size_t)width; i++)
+            fputc(' ', out);
+        return;
+    }
+    size_t keep = (size_t)width - 3, tail = keep / 2;
+    size_t head_end = utf8_prefix(s, keep - tail), tail_start = utf8_prefix(s, chars - tail);
+    fprintf(out, "%.*s...%s", (int)head_end, s, s + tail_start);
+}
+
+/* Whole milliseconds, rounded to nearest: a bucket's midpoint for an exact 75 ms (74.976)
+ * must print 75, and rounding, being monotonic, keeps min <= median <= max in print. */
+static long long whole_ms(double ms)
+{
+    return llround(ms);
+}
+
+static double fail_ratio(const ccd_stats_entry_t *e)
+{
+    if (e->num_requests)
+        return (double)e->num_failures / (double)e->num_requests;
+    return e->num_failures ? 1.0 : 0.0;
+}
+
+static void table_header(FILE *out, int name_col)
+{
+    fprintf(out, "%-*s ", TYPE_WIDTH, "Type");
+    put_cell(out, "Name", name_col);
+    fprintf(out, " %7s %12s |%7s %7s %7s%7s | %7s %11s\n", "# reqs", "# fails", "Avg", "Min", "Max",
+            "Med", "req/s", "failures/s");
+}
+
+static void table_separator(FILE *out, int name_col)
+{
+    static const int widths[] = {7, 13, 7, 7, 7, 7, 8, 11};
+    put_dashes(out, TYPE_WIDTH);
+    fputc('|', out);
+    put_dashes(out, name_col);
+    for (size_t i = 0; i < sizeof(widths) / sizeof(widths[0]); i++) {
+        fputc('|', out);
+        put_dashes(out, widths[i]);
+    }
+    fputc('\n', out);
+}
+
+/* One row; the Type cell is the method and a space, as Locust prints it. */
+static void table_row(FILE *out, const ccd_stats_entry_t *e, int name_col, double rps,
+                      double fail_per_sec)
+{
+    char type[64], fails[64];
+    snprintf(type, sizeof(type), "%s%s", e->method, e->method[0] ? " " : "");
+    snprintf(fails, sizeof(fails), "%" PRIu64 "(%.2f%%)", e->num_failures, fail_ratio(e) * 100);
+    fprintf(out, "%-*s ", TYPE_WIDTH, type);
+    put_cell(out, e->name, name_col);
+    fprintf(out, " %7" PRIu64 " %12s |%7lld %7lld %7lld%7lld | %7.2f %11.2f\n", e->num_requests,
+            fails, whole_ms(ccd_stats_avg_ms(e)), whole_ms(ccd_stats_min_ms(e)),
+            whole_ms(ccd_stats_max_ms(e)), whole_ms(ccd_stats_percentile_ms(e, 0.5)), rps,
+            fail_per_sec);
+}
+
+static void entry_row(FILE *out, const ccd_stats_entry_t *e, int name_col, bool current, double now)
+{
+    if (current)
+        table_row(out, e, name_col, ccd_stats_current_rps(e, now),
+                  ccd_stats_current_fail_per_sec(e, now));
+    else
+        table_row(out, e, name_col, ccd_stats_total_rps(e), ccd_stats_total_fail_per_sec(e));
+}
+
+static void table(FILE *out, const ccd_stats_t *s, bool current, double now)
+{
+    /* Locust narrows the name column by 4 to make room for the type column. */
+    int name_col = name_width(out) - TYPE_WIDTH + 4;
+    table_header(out, name_col);
+    table_separator(out, name_col);
+    for (size_t i = 0; i < ccd_stats_count(s); i++)
+        entry_row(out, ccd_stats_get(s, i), name_col, current, now);
+    table_separator(out, name_col);
+    entry_row(out, ccd_stats_total(s), name_col, current, now);
+    fputc('\n', out);
+}
+
+void ccd_report_table(FILE *out, const ccd_stats_t *s, double now)
+{
+    table(out, s, true, now);
+}
+
+void ccd_report_table_final(FILE *out, const ccd_stats_t *s)
+{
+    table(out, s, false, 0);
+}
+
+static void percentile_separator(FILE *out, int name_col)
+{
+    put_dashes(out, TYPE_WIDTH);
+    fputc('|', out);
+    put_dashes(out, name_col);
+    fputc('|', out);
+    put_dashes(out, 8);
+    for (size_t i = 0; i < NPERCENTILES; i++) {
+        fputc('|', out);
+        put_dashes(out, 6);
+    }
+    fputc('\n', out);
+}
+
+/* Locust's layout puts the first percentile in an 8-wide column and # reqs in the last
+ * 6-wide one. */
+static void percentile_row(FILE *out, const ccd_stats_entry_t *e, int name_col)
+{
+    fprintf(out, "%-*s ", TYPE_WIDTH, e->method);
+    put_cell(out, e->name, name_col);
+    for (size_t i = 0; i < NPERCENTILES; i++)
+        fprintf(out, i ? " %6lld" : " %8lld", whole_ms(ccd_stats_percentile_ms(e, PERCENTILES[i])));
+    fprintf(out, " %6" PRIu64 "\n", e->num_requests);
+}
+
+void ccd_report_percentiles(FILE *out, const ccd_stats_t *s)
+{
+    int name_col = name_width(out);
+    fputs("Response time percentiles (approximated)\n", out);
+    fprintf(out, "%-*s ", TYPE_WIDTH, "Type");
+    put_cell(out, "Name", name_col);
+    for (size_t i = 0; i < NPERCENTILES; i++)
+        fprintf(out, i ? " %6s" : " %8s", PERCENTILE_LABELS[i]);
+    fprintf(out, " %6s\n", "# reqs");
+    percentile_separator(out, name_col);
+    for (size_t i = 0; i < ccd_stats_count(s); i++) {
+        if (ccd_stats_get(s, i)->num_requests)
+            percentile_row(out, ccd_stats_get(s, i), name_col);
+    }
+    percentile_separator(out, name_col);
+    if (ccd_stats_total(s)->num_requests)
+        percentile_row(out, ccd_stats_total(s), name_col);
+    fputc('\n', out);
+}
+
+/* The error report's layout: an 18-wide count column and the rest of the table's width. */
+static void report_separator(FILE *out)
+{
+    put_dashes(out, 18);
+    fputc('|', out);
+    put_dashes(out, 80 + name_width(out) - 19);
+    fputc('\n', out);
+}
+
+void ccd_report_errors(FILE *out, const ccd_stats_t *s)
+{
+    if (ccd_stats_error_count(s) == 0)
+        return;
+    fprintf(out, "Error report\n%-18s %s\n", "# occurrences", "Error");
+    report_separator(out);
+    for (size_t i = 0; i < ccd_stats_error_count(s); i++) {
+        const ccd_stats_error_t *e = ccd_stats_error_get(s, i);
+        fprintf(out, "%-18" PRIu64 " %s %s: %s\n", e->occurrences, e->method, e->name, e->error);
+    }
+    report_separator(out);
+    fputc('\n', out);
+}
+
+/* Writes each line of text after an indent of `indent` spaces. */
+static void put_indented(FILE *out, const char *text, int indent)
+{
+    while (*text) {
+        size_t n = strcspn(text, "\n");
+        fprintf(out, "%*s%.*s\n", indent, "", (int)n, text);
+        text += n + (text[n] == '\n');
+    }
+}
+
+void ccd_report_exceptions(FILE *out, const ccd_stats_t *s)
+{
+    if (ccd_stats_exception_count(s) == 0)
+        return;
+    fprintf(out, "Exception report\n%-18s %s\n", "# occurrences", "Message / Traceback");
+    report_separator(out);
+    for (size_t i = 0; i < ccd_stats_exception_count(s); i++) {
+        const ccd_stats_exception_t *x = ccd_stats_exception_get(s, i);
+        fprintf(out, "%-18" PRIu64 " %s\n", x->count, x->message);
+        put_indented(out, x->traceback, 21);
+    }
+    report_separator(out);
+    fputc('\n', out);
+}
+
+/* ---- JSON ---- */
+
+/* jansson refuses NaN and infinities; none should occur, but a document must still come out. */
+static json_t *jreal(double x)
+{
+    return json_real(isfinite(x) ? x : 0);
+}
+
+static json_t *percentiles_json(const ccd_stats_entry_t *e)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; o && i < NPERCENTILES; i++) {
+        if (json_object_set_new(o, PERCENTILE_KEYS[i],
+                                jreal(ccd_stats_percentile_ms(e, PERCENTILES[i])))) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+static json_t *entry_json(const ccd_stats_entry_t *e)
+{
+    json_t *pct = percentiles_json(e);
+    if (!pct)
+        return NULL;
+    /* "o" steals the references; a NULL value makes json_pack fail and release the others. */
+    return json_pack("{s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "method",
+                     e->method, "name", e->name, "num_requests", (json_int_t)e->num_requests,
+                     "num_failures", (json_int_t)e->num_failures, "min_response_time",
+                     jreal(ccd_stats_min_ms(e)), "max_response_time", jreal(ccd_stats_max_ms(e)),
+                     "avg_response_time", jreal(ccd_stats_avg_ms(e)), "median_response_time",
+                     jreal(ccd_stats_percentile_ms(e, 0.5)), "response_time_percentiles", pct,
+                     "total_rps", jreal(ccd_stats_total_rps(e)), "total_fail_per_sec",
+                     jreal(ccd_stats_total_fail_per_sec(e)), "avg_content_length",
+                     jreal(ccd_stats_avg_content_length(e)));
+}
+
+static json_t *entries_json(const ccd_stats_t *s)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < ccd_stats_count(s); i++) {
+        const ccd_stats_entry_t *e = ccd_stats_get(s, i);
+        if (e->num_requests && json_array_append_new(a, entry_json(e))) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+json_t *ccd_report_errors_json(const ccd_stats_t *s)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < ccd_stats_error_count(s); i++) {
+        const ccd_stats_error_t *e = ccd_stats_error_get(s, i);
+        json_t *o = json_pack("{s:s, s:s, s:s, s:I}", "method", e->method, "name", e->name, "error",
+                              e->error, "occurrences", (json_int_t)e->occurrences);
+        if (json_array_append_new(a, o)) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+json_t *ccd_report_exceptions_json(const ccd_stats_t *s)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < ccd_stats_exception_count(s); i++) {
+        const ccd_stats_exception_t *x = ccd_stats_exception_get(s, i);
+        json_t *o = json_pack("{s:I, s:s, s:s}", "count", (json_int_t)x->count, "message",
+                              x->message, "traceback", x->traceback);
+        if (json_array_append_new(a, o)) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+int ccd_report_json(FILE *out, const ccd_stats_t *s, const ccd_history_t *h, unsigned user_count,
+                    double duration_s)
+{
+    json_t *doc = json_pack("{s:o, s:o, s:o, s:o, s:I, s:o}", "stats", entries_json(s), "total",
+                            entry_json(ccd_stats_total(s)), "errors", ccd_report_errors_json(s),
+                            "exceptions", ccd_report_exceptions_json(s), "user_count",
+                            (json_int_t)user_count, "duration_s", jreal(duration_s));
+    if (!doc)
+        return CCD_ENOMEM;
+    if (h && json_object_set_new(doc, "history", ccd_history_to_json(h))) {
+        json_decref(doc);
+        return CCD_ENOMEM;
+    }
+    int rc = json_dumpf(doc, out, JSON_INDENT(2) | JSON_REAL_PRECISION(12)) == 0 &&
+                     fputc('\n', out) != EOF
+                 ? 0
+                 : -EIO;
+    json_decref(doc);
+    return rc;
+}

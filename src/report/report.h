@@ -1,0 +1,50 @@
+/* Human and machine outputs of statistics: Locust's console tables and a JSON document. */
+#ifndef CCD_REPORT_H
+#define CCD_REPORT_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "stats/history.h"
+#include "stats/stats.h"
+
+/* Locust's periodic console table: Type, Name, # reqs, # fails (percent), Avg, Min, Max, Med,
+ * req/s, failures/s, one row per entry in (name, method) order, then the Aggregated row and a
+ * blank line. Rates are the current ones relative to now (see ccd_stats_current_rps()); times
+ * are whole milliseconds, rounded to nearest (Locust truncates its float min/max/avg and rounds
+ * its percentile buckets; one rule keeps min <= median <= max in the printed numbers). The name
+ * column is 76 characters wide (narrower on a terminal under 160 columns, as Locust); longer
+ * names are shortened in the middle with "...". */
+void ccd_report_table(FILE *out, const ccd_stats_t *s, double now);
+
+/* The same table with the rates over the whole run (Locust's final summary). */
+void ccd_report_table_final(FILE *out, const ccd_stats_t *s);
+
+/* Locust's "Response time percentiles (approximated)" table: 50 66 75 80 90 95 98 99 99.9 99.99
+ * 100 in whole milliseconds and # reqs, for entries with requests, then the aggregated row. */
+void ccd_report_percentiles(FILE *out, const ccd_stats_t *s);
+
+/* Locust's "Error report" (# occurrences, "METHOD NAME: error"); prints nothing without errors. */
+void ccd_report_errors(FILE *out, const ccd_stats_t *s);
+
+/* The script exceptions (# occurrences, message, indented traceback); prints nothing without
+ * exceptions. Locust shows these only in its web UI; the layout follows the error report. */
+void ccd_report_exceptions(FILE *out, const ccd_stats_t *s);
+
+/* Writes one JSON document and a newline:
+ * {"stats": [entry...], "total": entry, "errors": [{"method","name","error","occurrences"}...],
+ *  "exceptions": [{"count","message","traceback"}...], "user_count": n, "duration_s": x}
+ * where an entry has method, name, num_requests, num_failures, min/max/avg/median_response_time
+ * (ms), response_time_percentiles {"0.5" ... "1.0": ms}, total_rps, total_fail_per_sec and
+ * avg_content_length. "stats" lists the entries with requests, in (name, method) order.
+ * With a history h, "history" holds its samples (see ccd_history_to_json()).
+ * Returns 0, CCD_ENOMEM, or -EIO when writing fails. */
+int ccd_report_json(FILE *out, const ccd_stats_t *s, const ccd_history_t *h, unsigned user_count,
+                    double duration_s);
+
+/* The errors as a JSON array of {"method","name","error","occurrences"}, and the exceptions as
+ * one of {"count","message","traceback"}; new references (NULL when out of memory). */
+json_t *ccd_report_errors_json(const ccd_stats_t *s);
+json_t *ccd_report_exceptions_json(const ccd_stats_t *s);
+
+#endif

@@ -1,0 +1,99 @@
+/* Request statistics: entries per (method, name) plus an aggregated total, errors and script
+ * exceptions. The same structure is a thread's delta report, the runner's merged view and
+ * (encoded) a worker's stats message. */
+#ifndef CCD_STATS_H
+#define CCD_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stats/hist.h"
+
+/* Seconds of per-second request counts kept per entry (enough for Locust's current-RPS
+ * window of [last-12, last-3]). */
+#define CCD_STATS_SECONDS 20
+
+typedef struct {
+    char *method;          /* owned, NUL-terminated; "" for the aggregated entry */
+    char *name;            /* owned, NUL-terminated; "Aggregated" for the total */
+    uint64_t num_requests; /* failures included, as Locust */
+    uint64_t num_failures;
+    int64_t total_response_time_us;
+    int64_t min_response_time_us; /* INT64_MAX while num_requests == 0 */
+    int64_t max_response_time_us;
+    uint64_t total_content_length;
+    double start_time;             /* epoch seconds: when this entry began counting */
+    double last_request_timestamp; /* epoch seconds of the newest request; 0 if none */
+    int64_t sec_base;              /* newest epoch second in the rings, which hold the seconds
+                                    * (sec_base - N, sec_base] */
+    uint32_t reqs_per_sec[CCD_STATS_SECONDS]; /* ring indexed by epoch second % N */
+    uint32_t fails_per_sec[CCD_STATS_SECONDS];
+    ccd_hist_t hist; /* response times in microseconds */
+} ccd_stats_entry_t;
+
+typedef struct {
+    char *method, *name, *error; /* owned */
+    uint64_t occurrences;
+} ccd_stats_error_t;
+
+typedef struct {
+    char *message, *traceback; /* owned */
+    uint64_t count;
+} ccd_stats_exception_t;
+
+typedef struct ccd_stats ccd_stats_t;
+
+/* Creates empty statistics whose entries start counting at start_time (epoch seconds).
+ * Returns NULL when out of memory. */
+ccd_stats_t *ccd_stats_new(double start_time);
+void ccd_stats_free(ccd_stats_t *s);
+
+/* Records one request (the hot path: no allocation once the key and error were seen).
+ * error is NULL for a success, else the failure text (copied on first sight). now is the
+ * wall-clock time in epoch seconds, cached by the caller. Returns 0 or CCD_ENOMEM. */
+int ccd_stats_record(ccd_stats_t *s, const char *method, size_t method_len, const char *name,
+                     size_t name_len, int64_t response_time_us, uint64_t content_length,
+                     const char *error, size_t error_len, double now);
+
+/* Counts a script exception by (message, traceback). Returns 0 or CCD_ENOMEM. */
+int ccd_stats_exception(ccd_stats_t *s, const char *message, const char *traceback);
+
+/* Adds everything in src to dst (counters and buckets added, min of mins, max of maxes,
+ * errors and exceptions by key). src is unchanged. Returns 0 or CCD_ENOMEM. */
+int ccd_stats_merge(ccd_stats_t *dst, const ccd_stats_t *src);
+
+/* Empties the statistics, keeping allocated memory for reuse; entries restart at start_time. */
+void ccd_stats_reset(ccd_stats_t *s, double start_time);
+
+/* Entries in (name, method) order, the aggregated entry excluded; the pointer is valid until
+ * the next call that modifies s. */
+size_t ccd_stats_count(const ccd_stats_t *s);
+const ccd_stats_entry_t *ccd_stats_get(const ccd_stats_t *s, size_t i);
+const ccd_stats_entry_t *ccd_stats_total(const ccd_stats_t *s);
+size_t ccd_stats_error_count(const ccd_stats_t *s);
+const ccd_stats_error_t *ccd_stats_error_get(const ccd_stats_t *s, size_t i);
+size_t ccd_stats_exception_count(const ccd_stats_t *s);
+const ccd_stats_exception_t *ccd_stats_exception_get(const ccd_stats_t *s, size_t i);
+
+/* Derived values, all times in milliseconds. */
+double ccd_stats_avg_ms(const ccd_stats_entry_t *e);
+double ccd_stats_min_ms(const ccd_stats_entry_t *e);
+double ccd_stats_max_ms(const ccd_stats_entry_t *e);
+/* q in [0, 1]; exact to the histogram bucket and clamped to [min, max]. */
+double ccd_stats_percentile_ms(const ccd_stats_entry_t *e, double q);
+double ccd_stats_avg_content_length(const ccd_stats_entry_t *e);
+/* Requests (failures) per second over the entry's whole life, as Locust's total_rps:
+ * num / (last_request_timestamp - start_time), 0 when either is 0 or the span is not positive.
+ * (Locust divides by the span of all statistics; an entry's own span differs only for an
+ * entry whose traffic stopped before the others'.) */
+double ccd_stats_total_rps(const ccd_stats_entry_t *e);
+double ccd_stats_total_fail_per_sec(const ccd_stats_entry_t *e);
+/* Locust's current_rps: the average of per-second counts over the seconds
+ * [max(now - 12, start_time), now - 3], where now is the reference time in epoch seconds.
+ * Locust uses the newest request's time of all statistics (ccd_stats_total()'s
+ * last_request_timestamp); the wall-clock time also lets the rate fall when responses stop.
+ * Returns 0 when now <= 0. */
+double ccd_stats_current_rps(const ccd_stats_entry_t *e, double now);
+double ccd_stats_current_fail_per_sec(const ccd_stats_entry_t *e, double now);
+
+#endif
