@@ -22,6 +22,7 @@
 #include "base/outfile.h"
 #include "report/report.h"
 #include "engine/script.h"
+#include "lua/lcore.h"
 #include "stats/stats.h"
 
 #define PRINT_INTERVAL     2.0
@@ -39,6 +40,7 @@ typedef struct {
     ccd_engine_t **engines;
     unsigned nengines, ndone;
     ccd_queue_t inbox;
+    ccd_lcore_config_t lcore; /* what every Lua state's bindings get */
     ccd_stats_t *stats;
     ccd_history_t *history;
     ccd_csv_t *csv;
@@ -399,8 +401,8 @@ static int start_engines(runner_t *r)
                                .hosts = hosts,
                                .nclasses = r->script.nclasses,
                                .runner = &r->inbox,
-                               .tags = o->tags,
-                               .exclude_tags = o->exclude_tags};
+                               .bindings = ccd_lcore_open,
+                               .bindings_ud = &r->lcore};
     char err[1024];
     unsigned n = r->nengines;
     r->nengines = 0;
@@ -586,6 +588,12 @@ static int listing(runner_t *r)
     return 1;
 }
 
+/* The runner's own Lua state only describes the scenario: no engine, so user I/O raises. */
+static void open_loading_only(lua_State *L, void *ud)
+{
+    ccd_lcore_open(L, NULL, ud);
+}
+
 static int prepare(runner_t *r, const ccd_options_t *o)
 {
     char err[1024];
@@ -598,7 +606,8 @@ static int prepare(runner_t *r, const ccd_options_t *o)
         fail(err);
         return CCD_EINVAL;
     }
-    ccd_script_env_t env = {.seed = 1, .tags = o->tags, .exclude_tags = o->exclude_tags};
+    r->lcore = (ccd_lcore_config_t){.tags = o->tags, .exclude_tags = o->exclude_tags};
+    ccd_script_env_t env = {.open = open_loading_only, .ud = &r->lcore, .seed = 1};
     if (ccd_script_open(&r->script, o->scenario, &env, err, sizeof(err))) {
         fail(err);
         return CCD_EINVAL;

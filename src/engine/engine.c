@@ -8,9 +8,11 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "base/error.h"
 
 #define REPORT_INTERVAL 1.0
 #define ON_STOP_GRACE   5.0 /* seconds on_stop handlers get once users are told to stop */
+#define IN_FLIGHT_GRACE 2.0 /* seconds a request in flight at a stop may still take to answer */
 #define IDLE_GC_BUSY    0.2 /* a loop busier than this fraction of a second is not idle */
 #define IDLE_GC_EVERY   5.0 /* seconds between two idle-time full collections */
 
@@ -23,11 +25,6 @@ static void post_runner(ccd_engine_t *e, int type, long a, long b, void *ptr)
 void ccd_engine_stop_test(ccd_engine_t *e, const char *reason)
 {
     post_runner(e, CCD_MSG_QUIT, 0, 0, strdup(reason));
-}
-
-void ccd_engine_exception(ccd_engine_t *e, const char *msg, const char *tb)
-{
-    ccd_stats_exception(e->stats, msg, tb);
 }
 
 /* Hands the filled delta to the runner and continues on a recycled (or new) one. */
@@ -90,6 +87,7 @@ static void finish(ccd_engine_t *e)
     ev_timer_stop(e->loop, &e->stop_timer);
     ev_timer_stop(e->loop, &e->kill_timer);
     ev_timer_stop(e->loop, &e->done_timer);
+    ev_timer_stop(e->loop, &e->flight_timer);
     ccd_user_free_all(e);
     send_report(e, CCD_MSG_DONE);
     ev_break(e->loop, EVBREAK_ALL);
@@ -102,6 +100,25 @@ static void stop_all(ccd_engine_t *e, bool graceful)
         for (ccd_user_t *u = e->classes[c].head, *next; u; u = next) {
             next = u->next;
             ccd_user_stop(u, graceful);
+        }
+}
+
+/* Users stopped at once, but whose request was in flight, wait for its answer (so that what
+ * the target served is counted) for a bounded time. */
+static void stop_all_now(ccd_engine_t *e)
+{
+    stop_all(e, false);
+    ev_timer_set(&e->flight_timer, IN_FLIGHT_GRACE, 0);
+    ev_timer_start(e->loop, &e->flight_timer);
+}
+
+static void on_flight_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    ccd_engine_t *e = w->data;
+    for (size_t c = 0; c < e->nclasses; c++)
+        for (ccd_user_t *u = e->classes[c].head, *next; u; u = next) {
+            next = u->next;
+            ccd_user_abandon(u);
         }
 }
 
@@ -125,7 +142,7 @@ void ccd_engine_user_gone(ccd_engine_t *e)
 static void on_stop_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 {
     ccd_engine_t *e = w->data;
-    stop_all(e, false);
+    stop_all_now(e);
     check_done(e);
 }
 
@@ -153,7 +170,7 @@ static void begin_stop(ccd_engine_t *e, double timeout)
         ev_timer_set(&e->stop_timer, timeout, 0);
         ev_timer_start(e->loop, &e->stop_timer);
     } else {
-        stop_all(e, false);
+        stop_all_now(e);
     }
     check_done(e);
 }
@@ -223,9 +240,11 @@ static int init_loop(ccd_engine_t *e)
     ev_init(&e->stop_timer, on_stop_timeout);
     ev_init(&e->kill_timer, on_kill);
     ev_timer_init(&e->done_timer, on_done, 0, 0);
+    ev_init(&e->flight_timer, on_flight_timeout);
     ev_prepare_init(&e->prepare, on_prepare);
     ev_check_init(&e->check, on_check);
     e->report_timer.data = e->stop_timer.data = e->kill_timer.data = e->done_timer.data = e;
+    e->flight_timer.data = e;
     e->prepare.data = e->check.data = e;
     ev_timer_start(e->loop, &e->report_timer);
     ev_prepare_start(e->loop, &e->prepare);
@@ -265,14 +284,19 @@ static void engine_free(ccd_engine_t *e)
         ccd_stats_free(e->stats);
     if (e->spare)
         ccd_stats_free(e->spare);
-    ccd_buf_free(&e->url);
-    ccd_buf_free(&e->body);
-    ccd_buf_free(&e->text);
-    ccd_buf_free(&e->auth);
-    ccd_buf_free(&e->cookie);
-    ccd_buf_free(&e->decoded);
-    free(e->hdrs);
     free(e);
+}
+
+/* The script loader's view of the bindings: it knows no engine. */
+typedef struct {
+    ccd_engine_t *eng;
+    const ccd_engine_config_t *cfg;
+} open_bindings_t;
+
+static void open_bindings(lua_State *L, void *ud)
+{
+    open_bindings_t *o = ud;
+    o->cfg->bindings(L, o->eng, o->cfg->bindings_ud);
 }
 
 static int engine_init(ccd_engine_t *e, const ccd_engine_config_t *cfg, char *err, size_t errlen)
@@ -289,20 +313,23 @@ static int engine_init(ccd_engine_t *e, const ccd_engine_config_t *cfg, char *er
         return rc;
     }
     e->stats = ccd_stats_new(ccd_clock_wall());
-    if (!e->stats)
+    if (!e->stats) {
+        snprintf(err, errlen, "engine %d: %s", cfg->index, ccd_strerror(CCD_ENOMEM));
         return CCD_ENOMEM;
-    ccd_script_env_t env = {.eng = e,
-                            .seed = (double)ccd_clock_us() + 7919.0 * cfg->index,
-                            .tags = cfg->tags,
-                            .exclude_tags = cfg->exclude_tags};
+    }
+    open_bindings_t ob = {.eng = e, .cfg = cfg};
+    ccd_script_env_t env = {
+        .open = open_bindings, .ud = &ob, .seed = (double)ccd_clock_us() + 7919.0 * cfg->index};
     return ccd_script_open(&e->script, cfg->scenario, &env, err, errlen);
 }
 
 int ccd_engine_start(ccd_engine_t **out, const ccd_engine_config_t *cfg, char *err, size_t errlen)
 {
     ccd_engine_t *e = calloc(1, sizeof(*e));
-    if (!e)
+    if (!e) {
+        snprintf(err, errlen, "engine %d: %s", cfg->index, ccd_strerror(CCD_ENOMEM));
         return CCD_ENOMEM;
+    }
     int rc = engine_init(e, cfg, err, errlen);
     if (rc == 0 && pthread_create(&e->thread, NULL, engine_main, e) != 0) {
         snprintf(err, errlen, "cannot start engine thread %d", cfg->index);
@@ -326,4 +353,51 @@ void ccd_engine_join(ccd_engine_t *e)
 {
     pthread_join(e->thread, NULL);
     engine_free(e);
+}
+
+/* The engine as the bindings see it (engine/binding.h). */
+
+struct ev_loop *ccd_engine_loop(const ccd_engine_t *e)
+{
+    return e->loop;
+}
+
+ccd_http_ctx_t *ccd_engine_http(const ccd_engine_t *e)
+{
+    return e->http;
+}
+
+ccd_user_t *ccd_engine_current(const ccd_engine_t *e)
+{
+    return e ? e->current : NULL;
+}
+
+ccd_user_t *ccd_engine_blocking_user(lua_State *L, const ccd_engine_t *e, const char *what)
+{
+    ccd_user_t *u = ccd_engine_current(e);
+    if (!u)
+        luaL_error(L, "%s is only possible inside a user (a task, on_start or on_stop)", what);
+    if (u->co != L)
+        luaL_error(L, "%s cannot wait inside a coroutine of the script's own", what);
+    return u;
+}
+
+int ccd_engine_slot(ccd_engine_t *e, ccd_slot_free_fn release)
+{
+    if (e->nslots == CCD_USER_SLOTS)
+        return CCD_ENOMEM;
+    e->slot_free[e->nslots] = release;
+    return e->nslots++;
+}
+
+void ccd_engine_record(ccd_engine_t *e, const char *type, size_t type_len, const char *name,
+                       size_t name_len, int64_t us, uint64_t bytes, const char *err, size_t err_len)
+{
+    ccd_stats_record(e->stats, type, type_len, name, name_len, us, bytes, err, err_len,
+                     ev_now(e->loop));
+}
+
+void ccd_engine_exception(ccd_engine_t *e, const char *msg, const char *tb)
+{
+    ccd_stats_exception(e->stats, msg, tb);
 }

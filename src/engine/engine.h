@@ -3,12 +3,18 @@
 #ifndef CCD_ENGINE_H
 #define CCD_ENGINE_H
 
+#include <lua.h>
 #include <stddef.h>
 
 #include "http/client.h"
 #include "base/queue.h"
 
 typedef struct ccd_engine ccd_engine_t;
+
+/* Installs the bindings into a Lua state before the scenario library loads: pushes the table
+ * of core functions the library is built on (see lua/lcore.h). eng is the engine the state
+ * belongs to, NULL for a loading-only state; ud is the caller's. */
+typedef void (*ccd_bindings_fn)(lua_State *L, ccd_engine_t *eng, void *ud);
 
 /* Messages runner -> engine. */
 enum {
@@ -35,9 +41,9 @@ typedef struct {
     int index;                /* the engine's number, 0-based */
     const char *const *hosts; /* the effective host of each class (copied) */
     size_t nclasses;
-    ccd_queue_t *runner; /* where reports go */
-    const char *tags;    /* -T/-E lists (comma-separated) or NULL */
-    const char *exclude_tags;
+    ccd_queue_t *runner;      /* where reports go */
+    ccd_bindings_fn bindings; /* what the scenario's Lua state gets */
+    void *bindings_ud;
     ccd_http_config_t http;
 } ccd_engine_config_t;
 

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "lua/lcore.h"
 
 extern const unsigned char ccd_lua_cicada[];
 extern const size_t ccd_lua_cicada_len;
@@ -55,7 +54,7 @@ static int load_library(lua_State *L, const ccd_script_env_t *env, char *err, si
         snprintf(err, errlen, "cicada library: %s", lua_tostring(L, -1));
         return CCD_ESCRIPT;
     }
-    ccd_lcore_push(L, env->eng, env->tags, env->exclude_tags);
+    env->open(L, env->ud);
     if (ccd_script_pcall(L, 1, 1, err, errlen))
         return CCD_ESCRIPT;
     lua_getglobal(L, "package");

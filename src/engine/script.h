@@ -6,8 +6,6 @@
 #include <lua.h>
 #include <stddef.h>
 
-struct ccd_engine;
-
 /* The field of the Lua registry holding the scenario's directory ("." when its path has no
  * slash), against which the files a scenario names are resolved. */
 #define CCD_SCRIPT_DIR_KEY "cicada.scenario_dir"
@@ -31,10 +29,10 @@ typedef struct {
 
 /* Where a scenario is loaded. */
 typedef struct {
-    struct ccd_engine *eng; /* NULL: the runner's loading-only state, where user I/O raises */
-    double seed;            /* for math.random */
-    const char *tags;       /* -T and -E: comma-separated tag lists, or NULL */
-    const char *exclude_tags;
+    /* Pushes the table of core functions the library is built on (the bindings). */
+    void (*open)(lua_State *L, void *ud);
+    void *ud;
+    double seed; /* for math.random */
 } ccd_script_env_t;
 
 /* Opens a Lua state, installs the cicada library for env and runs the scenario at path. On

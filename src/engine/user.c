@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/cookie.h"
+#include "base/error.h"
 #include "engine/engine_int.h"
 
 #define SLAB_USERS 1024
@@ -71,12 +71,10 @@ static ccd_user_t *user_alloc(ccd_engine_t *e)
     return u;
 }
 
-/* Cancels whatever u waits for (timer, HTTP request, other I/O). */
+/* Cancels whatever u waits for (its timer, or the I/O of a binding that blocked it). */
 static void cancel_waits(ccd_user_t *u)
 {
     ev_timer_stop(u->eng->loop, &u->timer);
-    if (u->http)
-        ccd_http_cancel(u->http);
     if (u->cancel) {
         void (*cancel)(void *) = u->cancel;
         u->cancel = NULL;
@@ -89,9 +87,9 @@ static void user_release(ccd_user_t *u)
     ccd_engine_t *e = u->eng;
     lua_State *L = e->script.L;
     cancel_waits(u);
-    if (u->http)
-        ccd_http_session_free(u->http);
-    ccd_cookie_jar_free(u->cookies);
+    for (int i = 0; i < e->nslots; i++)
+        if (u->slots[i])
+            e->slot_free[i](u->slots[i]);
     luaL_unref(L, LUA_REGISTRYINDEX, u->co_ref);
     luaL_unref(L, LUA_REGISTRYINDEX, u->self_ref);
     list_remove(&e->classes[u->class_idx], u);
@@ -174,8 +172,21 @@ void ccd_user_stop(ccd_user_t *u, bool graceful)
         ccd_user_resume(u, 0);
         return;
     }
-    if (!graceful)
-        run_on_stop(u);
+    if (graceful)
+        return;
+    if (u->state == CCD_USER_IO && u->finish_on_stop) {
+        u->finish_io = true; /* the engine's in-flight grace bounds the wait */
+        return;
+    }
+    run_on_stop(u);
+}
+
+void ccd_user_abandon(ccd_user_t *u)
+{
+    if (!u->finish_io)
+        return;
+    u->finish_io = false;
+    run_on_stop(u);
 }
 
 void ccd_user_free_all(ccd_engine_t *e)
@@ -189,4 +200,91 @@ void ccd_user_free_all(ccd_engine_t *e)
     e->slabs = NULL;
     e->nslabs = 0;
     e->free_users = NULL;
+}
+
+/* Users as the bindings see them (engine/binding.h). */
+
+void *ccd_user_slot(const ccd_user_t *u, int slot)
+{
+    return u->slots[slot];
+}
+
+void ccd_user_set_slot(ccd_user_t *u, int slot, void *p)
+{
+    u->slots[slot] = p;
+}
+
+void ccd_user_block(ccd_user_t *u, ccd_cancel_fn cancel, void *ud, bool counted)
+{
+    u->cancel = cancel;
+    u->cancel_ud = ud;
+    u->finish_on_stop = counted;
+    u->state = CCD_USER_IO;
+}
+
+lua_State *ccd_user_thread(const ccd_user_t *u)
+{
+    return u->co;
+}
+
+void ccd_user_wake(ccd_user_t *u, int nargs)
+{
+    u->cancel = NULL;
+    u->cancel_ud = NULL;
+    if (u->finish_io) { /* stopped while its request was in flight, now counted */
+        u->finish_io = false;
+        lua_pop(u->co, nargs);
+        run_on_stop(u);
+        return;
+    }
+    ccd_user_resume(u, nargs);
+}
+
+static void arm_timer(ccd_user_t *u, double seconds, int state)
+{
+    ev_timer_set(&u->timer, seconds, 0);
+    ev_timer_start(u->eng->loop, &u->timer);
+    u->state = (uint8_t)state;
+}
+
+void ccd_user_sleep(ccd_user_t *u, double seconds)
+{
+    arm_timer(u, seconds, CCD_USER_SLEEP);
+}
+
+bool ccd_user_wait(ccd_user_t *u, double seconds)
+{
+    bool yielded = u->yields != u->yields_mark;
+    u->yields_mark = u->yields;
+    if (seconds <= 0 && yielded)
+        return false;
+    arm_timer(u, seconds > 0 ? seconds : 0, CCD_USER_WAIT);
+    return true;
+}
+
+bool ccd_user_stopping(const ccd_user_t *u)
+{
+    return u->stopping;
+}
+
+ccd_engine_t *ccd_user_engine(const ccd_user_t *u)
+{
+    return u->eng;
+}
+
+const char *ccd_user_host(const ccd_user_t *u)
+{
+    return u->eng->hosts[u->class_idx];
+}
+
+bool ccd_user_insecure(const ccd_user_t *u)
+{
+    return u->eng->script.classes[u->class_idx].insecure;
+}
+
+void ccd_user_set_self(ccd_user_t *u, lua_State *L, int idx)
+{
+    luaL_unref(L, LUA_REGISTRYINDEX, u->self_ref);
+    lua_pushvalue(L, idx);
+    u->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 }

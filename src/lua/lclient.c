@@ -1,5 +1,5 @@
 /* The HTTP client binding: send() turns a Lua call into a ccd_http_request_t built in the
- * engine's reused buffers, and on_response() resumes the user with the response's parts. */
+ * binding's reused buffers, and on_response() resumes the user with the response's parts. */
 #include "lua/lclient.h"
 
 #include <ctype.h>
@@ -11,10 +11,76 @@
 #include "base/clock.h"
 #include "http/cookie.h"
 #include "http/content_encoding.h"
-#include "engine/engine_int.h"
-#include "lua/lcore.h"
+#include "engine/binding.h"
 #include "lua/ljson.h"
 #include "http/url.h"
+
+/* The binding's state in one Lua state (a full userdata, the first upvalue of its functions):
+ * buffers reused by every request of the thread, so the steady state allocates nothing. */
+typedef struct {
+    ccd_engine_t *eng; /* NULL in a loading-only state */
+    int slot;          /* the per-user slot holding a user's hclient_t */
+    ccd_buf_t url, body, text, auth, cookie, decoded;
+    ccd_header_t *hdrs;
+    size_t hdrs_cap;
+} lclient_t;
+
+/* A user's HTTP state, made on its first request and freed with the user. */
+typedef struct {
+    lclient_t *c;
+    ccd_user_t *u;
+    ccd_http_session_t *http;
+    struct ccd_cookie_jar *cookies;    /* created on the first Set-Cookie */
+    bool catch_response;               /* the request in flight is recorded by the script */
+    bool follow;                       /* the request in flight follows redirects */
+    uint8_t hops_left;                 /* redirects it may still follow */
+    int64_t elapsed_acc;               /* time spent in the redirects followed so far */
+    const char *req_method, *req_name; /* Lua strings the yielded frame keeps alive */
+    size_t req_method_len, req_name_len;
+} hclient_t;
+
+static lclient_t *client_of(lua_State *L)
+{
+    return lua_touserdata(L, lua_upvalueindex(1));
+}
+
+static void hclient_free(void *p)
+{
+    hclient_t *h = p;
+    if (h->http)
+        ccd_http_session_free(h->http);
+    ccd_cookie_jar_free(h->cookies);
+    free(h);
+}
+
+/* The user's HTTP state, NULL when it has made no request yet. */
+static hclient_t *hclient_peek(const lclient_t *c, const ccd_user_t *u)
+{
+    return ccd_user_slot(u, c->slot);
+}
+
+static hclient_t *hclient_of(lua_State *L, lclient_t *c, ccd_user_t *u)
+{
+    hclient_t *h = hclient_peek(c, u);
+    if (h)
+        return h;
+    h = calloc(1, sizeof(*h));
+    if (!h || !(h->http = ccd_http_session_new(ccd_engine_http(c->eng)))) {
+        free(h);
+        luaL_error(L, "out of memory");
+    }
+    h->c = c;
+    h->u = u;
+    ccd_user_set_slot(u, c->slot, h);
+    return h;
+}
+
+/* A buffer operation that could not allocate ends the call with a Lua error. */
+static void check_mem(lua_State *L, int rc)
+{
+    if (rc)
+        luaL_error(L, "out of memory");
+}
 
 static int has_scheme(const char *s, size_t len)
 {
@@ -22,19 +88,19 @@ static int has_scheme(const char *s, size_t len)
            (len >= 8 && strncasecmp(s, "https://", 8) == 0);
 }
 
-/* Writes the absolute URL for url into e->url; *path_off is where its path starts. */
-static void build_url(lua_State *L, ccd_engine_t *e, ccd_user_t *u, const char *url, size_t len,
+/* Writes the absolute URL for url into c->url; *path_off is where its path starts. */
+static void build_url(lua_State *L, lclient_t *c, ccd_user_t *u, const char *url, size_t len,
                       size_t *path_off)
 {
-    e->url.len = 0;
+    c->url.len = 0;
     if (has_scheme(url, len)) {
         size_t start = url[4] == ':' ? 7 : 8; /* past "http://" or "https://" */
         const char *p = memchr(url + start, '/', len - start);
         *path_off = p ? (size_t)(p - url) : len;
-        ccd_buf_append(&e->url, url, len);
+        check_mem(L, ccd_buf_append(&c->url, url, len));
         return;
     }
-    const char *host = e->hosts[u->class_idx];
+    const char *host = ccd_user_host(u);
     if (!host)
         luaL_error(L,
                    "request to '%s' has no host: give -H/--host or set host in the user class "
@@ -43,11 +109,12 @@ static void build_url(lua_State *L, ccd_engine_t *e, ccd_user_t *u, const char *
     size_t hlen = strlen(host);
     while (hlen > 0 && host[hlen - 1] == '/')
         hlen--;
-    ccd_buf_append(&e->url, host, hlen);
+    check_mem(L, ccd_buf_reserve(&c->url, hlen + 1 + len));
+    ccd_buf_append(&c->url, host, hlen);
     *path_off = hlen;
     if (len == 0 || url[0] != '/')
-        ccd_buf_putc(&e->url, '/');
-    ccd_buf_append(&e->url, url, len);
+        ccd_buf_putc(&c->url, '/');
+    ccd_buf_append(&c->url, url, len);
 }
 
 /* Percent-encodes s as a query or form component. */
@@ -97,7 +164,7 @@ static int put_pairs(lua_State *L, ccd_buf_t *b, int t, char first_sep, const ch
     return added;
 }
 
-static ccd_header_t *header_slot(lua_State *L, ccd_engine_t *e, size_t n)
+static ccd_header_t *header_slot(lua_State *L, lclient_t *e, size_t n)
 {
     if (n >= e->hdrs_cap) {
         size_t cap = e->hdrs_cap ? e->hdrs_cap * 2 : 16;
@@ -110,7 +177,7 @@ static ccd_header_t *header_slot(lua_State *L, ccd_engine_t *e, size_t n)
     return &e->hdrs[n];
 }
 
-static ccd_header_t *find_header(ccd_engine_t *e, size_t n, const char *name, size_t len)
+static ccd_header_t *find_header(lclient_t *e, size_t n, const char *name, size_t len)
 {
     for (size_t i = 0; i < n; i++)
         if (e->hdrs[i].name.len == len && strncasecmp(e->hdrs[i].name.base, name, len) == 0)
@@ -119,8 +186,7 @@ static ccd_header_t *find_header(ccd_engine_t *e, size_t n, const char *name, si
 }
 
 /* Sets a header, replacing one of the same name. The slices must outlive the send. */
-static void set_header(lua_State *L, ccd_engine_t *e, size_t *n, ccd_slice_t name,
-                       ccd_slice_t value)
+static void set_header(lua_State *L, lclient_t *e, size_t *n, ccd_slice_t name, ccd_slice_t value)
 {
     ccd_header_t *h = find_header(e, *n, name.base, name.len);
     if (!h)
@@ -131,7 +197,7 @@ static void set_header(lua_State *L, ccd_engine_t *e, size_t *n, ccd_slice_t nam
 
 /* Adds the headers of the table at index t; the slices point into Lua strings the table
  * holds, alive until the send has serialised them. */
-static void add_headers(lua_State *L, ccd_engine_t *e, int t, size_t *n)
+static void add_headers(lua_State *L, lclient_t *e, int t, size_t *n)
 {
     lua_pushnil(L);
     while (lua_next(L, t)) {
@@ -169,7 +235,7 @@ static double opt_number(lua_State *L, int t, const char *key)
 
 /* The body from opts.body, opts.json or opts.form (one at most); returns the default
  * Content-Type for it, or NULL. */
-static const char *read_body(lua_State *L, ccd_engine_t *e, int t, ccd_http_request_t *req)
+static const char *read_body(lua_State *L, lclient_t *e, int t, ccd_http_request_t *req)
 {
     const char *ctype = NULL;
     int kinds = 0;
@@ -199,7 +265,7 @@ static const char *read_body(lua_State *L, ccd_engine_t *e, int t, ccd_http_requ
 }
 
 /* opts.auth = { user, password }: an Authorization header for HTTP basic authentication. */
-static void read_auth(lua_State *L, ccd_engine_t *e, int t, size_t *n)
+static void read_auth(lua_State *L, lclient_t *e, int t, size_t *n)
 {
     int auth = opt_table(L, t, "auth");
     if (!auth)
@@ -210,11 +276,12 @@ static void read_auth(lua_State *L, ccd_engine_t *e, int t, size_t *n)
     const char *user = text_of(L, -2, &ul, "auth user and password");
     const char *pass = text_of(L, -1, &pl, "auth user and password");
     e->text.len = 0;
+    check_mem(L, ccd_buf_reserve(&e->text, ul + 1 + pl));
     ccd_buf_append(&e->text, user, ul);
     ccd_buf_putc(&e->text, ':');
     ccd_buf_append(&e->text, pass, pl);
     e->auth.len = 0;
-    ccd_buf_reserve(&e->auth, 6 + ccd_base64_len(e->text.len));
+    check_mem(L, ccd_buf_reserve(&e->auth, 6 + ccd_base64_len(e->text.len)));
     memcpy(e->auth.base, "Basic ", 6);
     ccd_base64_encode((const unsigned char *)e->text.base, e->text.len, e->auth.base + 6);
     e->auth.len = 6 + ccd_base64_len(e->text.len);
@@ -223,7 +290,7 @@ static void read_auth(lua_State *L, ccd_engine_t *e, int t, size_t *n)
 }
 
 /* The Cookie header of the user's jar for the URL in e->url, if any cookie matches. */
-static void add_cookie_header(lua_State *L, ccd_engine_t *e, ccd_user_t *u, size_t *n)
+static void add_cookie_header(lua_State *L, lclient_t *e, hclient_t *u, size_t *n)
 {
     ccd_url_t url;
     if (ccd_url_parse(e->url.base, e->url.len, &url))
@@ -238,7 +305,7 @@ static void add_cookie_header(lua_State *L, ccd_engine_t *e, ccd_user_t *u, size
 }
 
 /* The options that concern the whole request, not each hop of its redirects. */
-static void read_request_flags(lua_State *L, ccd_user_t *u, int t)
+static void read_request_flags(lua_State *L, hclient_t *u, int t)
 {
     lua_getfield(L, t, "catch_response");
     u->catch_response = lua_toboolean(L, -1);
@@ -256,7 +323,7 @@ static void read_request_flags(lua_State *L, ccd_user_t *u, int t)
 }
 
 /* Reads the options at index t (0: none) and the user's default headers at index d. */
-static void read_opts(lua_State *L, ccd_engine_t *e, ccd_user_t *u, int t, int d,
+static void read_opts(lua_State *L, lclient_t *e, hclient_t *u, int t, int d,
                       ccd_http_request_t *req)
 {
     size_t n = 0;
@@ -291,7 +358,7 @@ static void read_opts(lua_State *L, ccd_engine_t *e, ccd_user_t *u, int t, int d
 
 /* Pushes the stats name: the name given for a redirect's next hop, opts.name, else the URL's
  * path and query (as Locust). */
-static void push_name(lua_State *L, ccd_engine_t *e, int t, size_t path_off, int rewritten)
+static void push_name(lua_State *L, lclient_t *e, int t, size_t path_off, int rewritten)
 {
     if (lua_isstring(L, 5)) {
         lua_pushvalue(L, 5);
@@ -315,15 +382,22 @@ static void push_name(lua_State *L, ccd_engine_t *e, int t, size_t path_off, int
 
 static void on_response(void *ud, const ccd_http_response_t *res);
 
+/* The user waiting for a response was stopped. */
+static void cancel_request(void *ud)
+{
+    hclient_t *h = ud;
+    ccd_http_cancel(h->http);
+}
+
 /* Records a request that could not be sent at all (a URL it cannot request): a failure, as
  * Locust counts one. Pushes the message. */
-static void record_unsent(lua_State *L, ccd_engine_t *e, ccd_user_t *u, int rc)
+static void record_unsent(lua_State *L, lclient_t *e, hclient_t *u, int rc)
 {
-    ccd_buf_putc(&e->url, '\0');
+    check_mem(L, ccd_buf_putc(&e->url, '\0'));
     const char *msg = lua_pushfstring(L, "%s: %s", ccd_strerror(rc), e->url.base);
     if (!u->catch_response)
-        ccd_stats_record(e->stats, u->req_method, u->req_method_len, u->req_name, u->req_name_len,
-                         0, 0, msg, strlen(msg), ev_now(e->loop));
+        ccd_engine_record(e->eng, u->req_method, u->req_method_len, u->req_name, u->req_name_len, 0,
+                          0, msg, strlen(msg));
 }
 
 #define MAX_REDIRECTS 30 /* as Python requests */
@@ -338,22 +412,23 @@ static bool is_redirect(int status)
  * is the next hop of a redirect: it keeps the first hop's name, time and redirect budget. */
 static int l_send(lua_State *L)
 {
-    ccd_engine_t *e = ccd_lcore_engine(L);
-    ccd_user_t *u = ccd_lcore_user(L, "an HTTP request");
+    lclient_t *e = client_of(L);
+    ccd_user_t *user = ccd_engine_blocking_user(L, e->eng, "an HTTP request");
+    hclient_t *u = hclient_of(L, e, user);
     size_t mlen, ulen, path_off = 0;
     const char *method = luaL_checklstring(L, 1, &mlen);
     const char *url = luaL_checklstring(L, 2, &ulen);
     lua_settop(L, 6); /* absent optional arguments become nils, not our temporaries */
     int t = lua_istable(L, 3) ? 3 : 0, d = lua_istable(L, 4) ? 4 : 0;
     ccd_http_request_t req = {.method = {method, mlen}};
-    req.insecure = e->script.classes[u->class_idx].insecure;
+    req.insecure = ccd_user_insecure(user);
     if (!lua_toboolean(L, 6)) {
         u->catch_response = false;
         u->follow = !(mlen == 4 && memcmp(method, "HEAD", 4) == 0);
         u->hops_left = MAX_REDIRECTS;
         u->elapsed_acc = 0;
     }
-    build_url(L, e, u, url, ulen, &path_off);
+    build_url(L, e, user, url, ulen, &path_off);
     int rewritten = has_scheme(url, ulen) || (ulen > 0 && url[0] != '/');
     if (t) {
         int p = opt_table(L, t, "params");
@@ -370,12 +445,10 @@ static int l_send(lua_State *L)
         u->req_method_len = mlen;
     }
     u->req_name = lua_tolstring(L, name_idx, &u->req_name_len);
-    if (!u->http && !(u->http = ccd_http_session_new(e->http)))
-        return luaL_error(L, "out of memory");
     int rc = ccd_http_send(u->http, &req, on_response, u);
     lua_pushvalue(L, name_idx);
     if (rc == 0) {
-        u->state = CCD_USER_IO;
+        ccd_user_block(user, cancel_request, u, true);
         return 1;
     }
     record_unsent(L, e, u, rc);
@@ -383,7 +456,7 @@ static int l_send(lua_State *L)
 }
 
 /* The failure text of a response, or NULL for a success. Uses e->text. */
-static const char *failure_text(ccd_engine_t *e, const ccd_http_response_t *res, size_t *len)
+static const char *failure_text(lclient_t *e, const ccd_http_response_t *res, size_t *len)
 {
     e->text.len = 0;
     if (res->err) {
@@ -402,7 +475,7 @@ static const char *failure_text(ccd_engine_t *e, const ccd_http_response_t *res,
     return e->text.base;
 }
 
-static void push_raw_headers(lua_State *co, ccd_engine_t *e, const ccd_http_response_t *res)
+static void push_raw_headers(lua_State *co, lclient_t *e, const ccd_http_response_t *res)
 {
     e->text.len = 0;
     for (size_t i = 0; i < res->nheaders; i++) {
@@ -426,7 +499,7 @@ static const ccd_header_t *find_response_header(const ccd_http_response_t *res, 
 }
 
 /* The Location of a redirect the request in flight follows, or NULL. */
-static const ccd_header_t *redirect_to_follow(ccd_user_t *u, const ccd_http_response_t *res)
+static const ccd_header_t *redirect_to_follow(hclient_t *u, const ccd_http_response_t *res)
 {
     if (res->err || !u->follow || !is_redirect(res->status))
         return NULL;
@@ -437,7 +510,7 @@ static const ccd_header_t *redirect_to_follow(ccd_user_t *u, const ccd_http_resp
  * nil, raw headers, and the Location to follow next (nil when this response is the last). The
  * request is counted once, when its last response arrives. */
 /* Keeps the response's cookies in the user's jar (made on the first one). */
-static void store_cookies(ccd_user_t *u, const ccd_http_response_t *res)
+static void store_cookies(hclient_t *u, const ccd_http_response_t *res)
 {
     double now = 0;
     for (size_t i = 0; i < res->nheaders; i++) {
@@ -454,7 +527,7 @@ static void store_cookies(ccd_user_t *u, const ccd_http_response_t *res)
 
 /* The body as the script sees it: decoded of its Content-Encoding (gzip, deflate). A body
  * that does not decode is a failure of the request. */
-static ccd_slice_t decoded_body(ccd_engine_t *e, const ccd_http_response_t *res, const char **err)
+static ccd_slice_t decoded_body(lclient_t *e, const ccd_http_response_t *res, const char **err)
 {
     const ccd_header_t *ce = find_response_header(res, "Content-Encoding");
     if (!ce || res->err)
@@ -471,9 +544,9 @@ static ccd_slice_t decoded_body(ccd_engine_t *e, const ccd_http_response_t *res,
 
 static void on_response(void *ud, const ccd_http_response_t *res)
 {
-    ccd_user_t *u = ud;
-    ccd_engine_t *e = u->eng;
-    lua_State *co = u->co;
+    hclient_t *u = ud;
+    lclient_t *e = u->c;
+    lua_State *co = ccd_user_thread(u->u);
     if (!res->err)
         store_cookies(u, res);
     const ccd_header_t *location = redirect_to_follow(u, res);
@@ -494,8 +567,8 @@ static void on_response(void *ud, const ccd_http_response_t *res)
         u->hops_left--;
         u->elapsed_acc = elapsed;
     } else if (!u->catch_response) {
-        ccd_stats_record(e->stats, u->req_method, u->req_method_len, u->req_name, u->req_name_len,
-                         elapsed, body.len, err, elen, ev_now(e->loop));
+        ccd_engine_record(e->eng, u->req_method, u->req_method_len, u->req_name, u->req_name_len,
+                          elapsed, body.len, err, elen);
     }
     lua_pushinteger(co, res->status);
     lua_pushlstring(co, body.base ? body.base : "", body.len);
@@ -509,7 +582,7 @@ static void on_response(void *ud, const ccd_http_response_t *res)
         lua_pushlstring(co, location->value.base, location->value.len);
     else
         lua_pushnil(co);
-    ccd_user_resume(u, 6);
+    ccd_user_wake(u->u, 6);
 }
 
 /* resolve_url(base, reference) -> the absolute URL reference points to from base (RFC 3986
@@ -592,25 +665,37 @@ static int l_parse_headers(lua_State *L)
 /* full_url(target) -> the absolute URL a request to target went to. */
 static int l_full_url(lua_State *L)
 {
-    ccd_engine_t *e = ccd_lcore_engine(L);
+    lclient_t *e = client_of(L);
+    ccd_user_t *u = ccd_engine_current(e->eng);
     size_t len, off;
     const char *t = luaL_checklstring(L, 1, &len);
-    if (has_scheme(t, len) || !e || !e->current || !e->hosts[e->current->class_idx]) {
+    if (has_scheme(t, len) || !u || !ccd_user_host(u)) {
         lua_pushvalue(L, 1);
         return 1;
     }
-    build_url(L, e, e->current, t, len, &off);
+    build_url(L, e, u, t, len, &off);
     lua_pushlstring(L, e->url.base, e->url.len);
     return 1;
 }
 
 /* cookies() -> { name = value } of the running user's jar. */
+/* The running user's HTTP state (NULL before its first request), or a Lua error naming what
+ * was attempted outside of a user. */
+static hclient_t *current_hclient(lua_State *L, const char *what)
+{
+    lclient_t *c = client_of(L);
+    ccd_user_t *u = ccd_engine_current(c->eng);
+    if (!u)
+        luaL_error(L, "%s is only possible inside a user (a task, on_start or on_stop)", what);
+    return hclient_peek(c, u);
+}
+
 static int l_cookies(lua_State *L)
 {
-    ccd_user_t *u = ccd_lcore_user(L, "reading cookies");
+    hclient_t *u = current_hclient(L, "reading cookies");
     lua_newtable(L);
     ccd_cookie_t c;
-    for (size_t i = 0; u->cookies && ccd_cookie_jar_at(u->cookies, i, &c) == 0; i++) {
+    for (size_t i = 0; u && u->cookies && ccd_cookie_jar_at(u->cookies, i, &c) == 0; i++) {
         lua_pushlstring(L, c.name.base, c.name.len);
         lua_pushlstring(L, c.value.base, c.value.len);
         lua_rawset(L, -3);
@@ -621,13 +706,26 @@ static int l_cookies(lua_State *L)
 /* clear_cookies(): empties the running user's jar. */
 static int l_clear_cookies(lua_State *L)
 {
-    ccd_user_t *u = ccd_lcore_user(L, "clearing cookies");
-    if (u->cookies)
+    hclient_t *u = current_hclient(L, "clearing cookies");
+    if (u && u->cookies)
         ccd_cookie_jar_clear(u->cookies);
     return 0;
 }
 
-void ccd_lclient_register(lua_State *L, struct ccd_engine *eng)
+static int l_gc(lua_State *L)
+{
+    lclient_t *c = lua_touserdata(L, 1);
+    ccd_buf_free(&c->url);
+    ccd_buf_free(&c->body);
+    ccd_buf_free(&c->text);
+    ccd_buf_free(&c->auth);
+    ccd_buf_free(&c->cookie);
+    ccd_buf_free(&c->decoded);
+    free(c->hdrs);
+    return 0;
+}
+
+void ccd_lclient_register(lua_State *L, ccd_engine_t *eng)
 {
     static const luaL_Reg fns[] = {
         {"send", l_send},
@@ -638,9 +736,20 @@ void ccd_lclient_register(lua_State *L, struct ccd_engine *eng)
         {"clear_cookies", l_clear_cookies},
         {NULL, NULL},
     };
+    lclient_t *c = lua_newuserdata(L, sizeof(*c));
+    memset(c, 0, sizeof(*c));
+    c->eng = eng;
+    c->slot = eng ? ccd_engine_slot(eng, hclient_free) : -1;
+    if (c->slot < 0 && eng)
+        luaL_error(L, "HTTP client: no per-user slot left");
+    lua_newtable(L);
+    lua_pushcfunction(L, l_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
     for (const luaL_Reg *f = fns; f->name; f++) {
-        lua_pushlightuserdata(L, eng);
+        lua_pushvalue(L, -1);
         lua_pushcclosure(L, f->func, 1);
-        lua_setfield(L, -2, f->name);
+        lua_setfield(L, -3, f->name);
     }
+    lua_pop(L, 1);
 }

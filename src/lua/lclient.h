@@ -5,9 +5,11 @@
 
 #include <lua.h>
 
-struct ccd_engine;
+#include "engine/engine.h"
 
-/* Adds send, parse_headers and full_url, bound to eng, to the table on top of L's stack. */
-void ccd_lclient_register(lua_State *L, struct ccd_engine *eng);
+/* Adds send, parse_headers, full_url, resolve_url, cookies and clear_cookies, bound to eng
+ * (NULL: a loading-only state), to the table on top of L's stack. Takes one of eng's per-user
+ * slots for each user's session and cookie jar. */
+void ccd_lclient_register(lua_State *L, ccd_engine_t *eng);
 
 #endif

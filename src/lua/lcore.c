@@ -1,5 +1,6 @@
 /* The core functions the cicada Lua library is built on. Each is a C closure whose upvalue is
- * the engine; the running user is the engine's `current`. */
+ * the engine (NULL in a loading-only state); the engine is reached only through
+ * engine/binding.h. */
 #include "lua/lcore.h"
 
 #include <ctype.h>
@@ -9,7 +10,7 @@
 
 #include "base/clock.h"
 #include "base/duration.h"
-#include "engine/engine_int.h"
+#include "engine/binding.h"
 #include "lua/ldataset.h"
 #include "lua/lclient.h"
 #include "lua/ljson.h"
@@ -21,44 +22,26 @@ ccd_engine_t *ccd_lcore_engine(lua_State *L)
     return lua_touserdata(L, lua_upvalueindex(1));
 }
 
-ccd_user_t *ccd_lcore_user(lua_State *L, const char *what)
-{
-    ccd_engine_t *e = ccd_lcore_engine(L);
-    if (!e || !e->current)
-        luaL_error(L, "%s is only possible inside a user (a task, on_start or on_stop)", what);
-    return e->current;
-}
-
-static void arm_timer(lua_State *L, ccd_user_t *u, int state)
+static double check_seconds(lua_State *L, const char *what)
 {
     double s = luaL_checknumber(L, 1);
     if (s < 0 || s != s)
-        luaL_error(L, "sleep: expected seconds >= 0, got %f", s);
-    ev_timer_set(&u->timer, s, 0);
-    ev_timer_start(u->eng->loop, &u->timer);
-    u->state = (uint8_t)state;
+        luaL_error(L, "%s: expected seconds >= 0, got %f", what, s);
+    return s;
 }
 
 static int l_sleep(lua_State *L)
 {
-    arm_timer(L, ccd_lcore_user(L, "cicada.sleep()"), CCD_USER_SLEEP);
+    ccd_user_t *u = ccd_engine_blocking_user(L, ccd_lcore_engine(L), "cicada.sleep()");
+    ccd_user_sleep(u, check_seconds(L, "sleep"));
     return 0;
 }
 
-/* wait(seconds) -> whether the user must yield: the wait between two tasks. A zero wait is
- * skipped when the user yielded during its task, and taken (one turn of the loop) when it did
- * not, so that a task that never waits cannot starve the others. */
+/* wait(seconds) -> whether the user must yield: the wait between two tasks. */
 static int l_wait(lua_State *L)
 {
-    ccd_user_t *u = ccd_lcore_user(L, "waiting");
-    bool yielded = u->yields != u->yields_mark;
-    u->yields_mark = u->yields;
-    if (luaL_checknumber(L, 1) <= 0 && yielded) {
-        lua_pushboolean(L, 0);
-        return 1;
-    }
-    arm_timer(L, u, CCD_USER_WAIT);
-    lua_pushboolean(L, 1);
+    ccd_user_t *u = ccd_engine_blocking_user(L, ccd_lcore_engine(L), "waiting");
+    lua_pushboolean(L, ccd_user_wait(u, luaL_checknumber(L, 1)));
     return 1;
 }
 
@@ -81,18 +64,18 @@ static int l_now(lua_State *L)
 
 static int l_stopping(lua_State *L)
 {
-    ccd_engine_t *e = ccd_lcore_engine(L);
-    lua_pushboolean(L, e && e->current && e->current->stopping);
+    ccd_user_t *u = ccd_engine_current(ccd_lcore_engine(L));
+    lua_pushboolean(L, u && ccd_user_stopping(u));
     return 1;
 }
 
 static int l_set_self(lua_State *L)
 {
-    ccd_user_t *u = ccd_lcore_user(L, "a user");
+    ccd_user_t *u = ccd_engine_current(ccd_lcore_engine(L));
+    if (!u)
+        return luaL_error(L, "a user is only possible inside a user (a task, on_start or on_stop)");
     luaL_checktype(L, 1, LUA_TTABLE);
-    luaL_unref(L, LUA_REGISTRYINDEX, u->self_ref);
-    lua_pushvalue(L, 1);
-    u->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    ccd_user_set_self(u, L, 1);
     return 0;
 }
 
@@ -109,8 +92,8 @@ static int l_record(lua_State *L)
         return luaL_error(L, "record: response_time must be >= 0 ms");
     if (!e)
         return luaL_error(L, "record is only possible while the test runs");
-    ccd_stats_record(e->stats, type, tl, name, nl, (int64_t)(ms * 1000.0 + 0.5),
-                     len > 0 ? (uint64_t)len : 0, err, el, ev_now(e->loop));
+    ccd_engine_record(e, type, tl, name, nl, (int64_t)(ms * 1000.0 + 0.5),
+                      len > 0 ? (uint64_t)len : 0, err, el);
     return 0;
 }
 
@@ -139,8 +122,8 @@ static int l_duration(lua_State *L)
 /* host() -> the running user's effective host (-H, else its class's host), or nil. */
 static int l_host(lua_State *L)
 {
-    ccd_engine_t *e = ccd_lcore_engine(L);
-    const char *h = e && e->current ? e->hosts[e->current->class_idx] : NULL;
+    ccd_user_t *u = ccd_engine_current(ccd_lcore_engine(L));
+    const char *h = u ? ccd_user_host(u) : NULL;
     if (h)
         lua_pushstring(L, h);
     else
@@ -148,9 +131,9 @@ static int l_host(lua_State *L)
     return 1;
 }
 
-void ccd_lcore_push(lua_State *L, struct ccd_engine *eng, const char *tags,
-                    const char *exclude_tags)
+void ccd_lcore_open(lua_State *L, ccd_engine_t *eng, void *ud)
 {
+    const ccd_lcore_config_t *cfg = ud;
     static const luaL_Reg fns[] = {
         {"sleep", l_sleep},
         {"wait", l_wait},
@@ -173,9 +156,9 @@ void ccd_lcore_push(lua_State *L, struct ccd_engine *eng, const char *tags,
         lua_setfield(L, -2, f->name);
     }
     ccd_lclient_register(L, eng);
-    lua_pushstring(L, tags ? tags : "");
+    lua_pushstring(L, cfg && cfg->tags ? cfg->tags : "");
     lua_setfield(L, -2, "tags");
-    lua_pushstring(L, exclude_tags ? exclude_tags : "");
+    lua_pushstring(L, cfg && cfg->exclude_tags ? cfg->exclude_tags : "");
     lua_setfield(L, -2, "exclude_tags");
     ccd_lsocket_register(L, eng);
     lua_pushlightuserdata(L, NULL);

@@ -1,22 +1,26 @@
-/* The engine's core functions as seen from Lua: requests, sleeps, exceptions, time, JSON. */
+/* The bindings: the table of core functions the cicada Lua library (cicada.lua) is built on —
+ * requests, sleeps, sockets, exceptions, time, JSON, data, randomness. */
 #ifndef CCD_LCORE_H
 #define CCD_LCORE_H
 
 #include <lua.h>
 
-struct ccd_engine;
-struct ccd_user;
+#include "engine/engine.h"
+
+/* What the bindings need besides the engine: the -T/-E tag lists, comma-separated (NULL:
+ * none). */
+typedef struct {
+    const char *tags;
+    const char *exclude_tags;
+} ccd_lcore_config_t;
 
 /* Pushes the table of core functions bound to eng (NULL: a loading-only state in which the
- * functions that need a running user raise an error saying so). tags and exclude_tags are the
- * -T/-E lists, comma-separated (NULL: none). */
-void ccd_lcore_push(lua_State *L, struct ccd_engine *eng, const char *tags,
-                    const char *exclude_tags);
+ * functions that need a running user raise an error saying so). ud is a
+ * const ccd_lcore_config_t * (or NULL). Has the type ccd_bindings_fn. */
+void ccd_lcore_open(lua_State *L, ccd_engine_t *eng, void *ud);
 
 /* For the core functions' own files: the engine a core function is bound to (its first
- * upvalue; NULL in the loading-only state), and the running user or a Lua error saying that
- * what was attempted needs one. */
-struct ccd_engine *ccd_lcore_engine(lua_State *L);
-struct ccd_user *ccd_lcore_user(lua_State *L, const char *what);
+ * upvalue; NULL in the loading-only state). */
+ccd_engine_t *ccd_lcore_engine(lua_State *L);
 
 #endif

@@ -5,7 +5,7 @@
 #include <lauxlib.h>
 #include <string.h>
 
-#include "engine/engine_int.h"
+#include "engine/binding.h"
 #include "net/tcp.h"
 
 #define SOCKET_MT "cicada.tcp"
@@ -18,7 +18,6 @@ enum { OP_CONNECT, OP_SEND, OP_RECEIVE };
  * and the waiting user's cancel hook points here. */
 typedef struct {
     ccd_tcp_t tcp;
-    ccd_engine_t *eng;
     ccd_user_t *waiter;
     int self_ref, arg_ref;
     int op;
@@ -32,12 +31,7 @@ static ccd_engine_t *engine_of(lua_State *L)
 /* The running user, or a Lua error naming what was attempted outside of one. */
 static ccd_user_t *current_user(lua_State *L, const char *what)
 {
-    ccd_engine_t *e = engine_of(L);
-    if (!e || !e->current)
-        luaL_error(L, "%s is only possible inside a user (a task, on_start or on_stop)", what);
-    if (e->current->co != L)
-        luaL_error(L, "%s cannot wait inside a coroutine of the script's own", what);
-    return e->current;
+    return ccd_engine_blocking_user(L, engine_of(L), what);
 }
 
 static lsock_t *check_socket(lua_State *L)
@@ -66,14 +60,13 @@ static int push_result(lua_State *L, int op, const ccd_tcp_result_t *r)
     return 1;
 }
 
-static void release_wait(lsock_t *s)
+/* The references are dropped through the waiting user's coroutine: it shares the registry
+ * of the state the socket was made in. */
+static void release_wait(lsock_t *s, lua_State *L)
 {
-    lua_State *L = s->eng->script.L;
     luaL_unref(L, LUA_REGISTRYINDEX, s->self_ref);
     luaL_unref(L, LUA_REGISTRYINDEX, s->arg_ref);
     s->self_ref = s->arg_ref = LUA_NOREF;
-    if (s->waiter && s->waiter->cancel_ud == s)
-        s->waiter->cancel = NULL;
     s->waiter = NULL;
 }
 
@@ -82,7 +75,7 @@ static void on_cancel(void *ud)
 {
     lsock_t *s = ud;
     ccd_tcp_close(&s->tcp);
-    release_wait(s);
+    release_wait(s, ccd_user_thread(s->waiter));
 }
 
 /* The results go onto the user's stack before the references are dropped: the collector may
@@ -91,9 +84,9 @@ static void on_done(void *ud, const ccd_tcp_result_t *r)
 {
     lsock_t *s = ud;
     ccd_user_t *u = s->waiter;
-    int n = push_result(u->co, s->op, r);
-    release_wait(s);
-    ccd_user_resume(u, n);
+    int n = push_result(ccd_user_thread(u), s->op, r);
+    release_wait(s, ccd_user_thread(u));
+    ccd_user_wake(u, n);
 }
 
 /* Suspends the running user until on_done resumes it; arg (0: none) is the string argument
@@ -108,9 +101,7 @@ static int wait_for(lua_State *L, lsock_t *s, ccd_user_t *u, int op, int arg)
         s->arg_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     }
     s->waiter = u;
-    u->cancel = on_cancel;
-    u->cancel_ud = s;
-    u->state = CCD_USER_IO;
+    ccd_user_block(u, on_cancel, s, false);
     return lua_yield(L, 0);
 }
 
@@ -259,12 +250,11 @@ static int l_close(lua_State *L)
 }
 
 /* A collected socket closes. One with a pending operation is never collected (the registry
- * holds it) unless the state itself closes, after every user was released. */
+ * holds it) unless the state itself closes, after every user was released (which canceled
+ * the operation and let go of the waiter). */
 static int l_gc(lua_State *L)
 {
     lsock_t *s = check_socket(L);
-    if (s->waiter && s->waiter->cancel_ud == s)
-        s->waiter->cancel = NULL;
     s->waiter = NULL;
     ccd_tcp_free(&s->tcp);
     return 0;
@@ -284,8 +274,8 @@ static int l_tcp(lua_State *L)
     ccd_engine_t *e = engine_of(L);
     current_user(L, "cicada.tcp()");
     lsock_t *s = lua_newuserdata(L, sizeof(*s));
-    ccd_tcp_init(&s->tcp, e->loop, ccd_http_ctx_dns(e->http), ccd_http_ctx_tls(e->http));
-    s->eng = e;
+    ccd_http_ctx_t *http = ccd_engine_http(e);
+    ccd_tcp_init(&s->tcp, ccd_engine_loop(e), ccd_http_ctx_dns(http), ccd_http_ctx_tls(http));
     s->waiter = NULL;
     s->self_ref = s->arg_ref = LUA_NOREF;
     s->op = OP_CONNECT;
@@ -324,7 +314,7 @@ static void push_metatable(lua_State *L, ccd_engine_t *eng)
     lua_setfield(L, -2, "__metatable");
 }
 
-void ccd_lsocket_register(lua_State *L, struct ccd_engine *eng)
+void ccd_lsocket_register(lua_State *L, ccd_engine_t *eng)
 {
     push_metatable(L, eng);
     lua_pop(L, 1);

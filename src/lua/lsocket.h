@@ -4,11 +4,11 @@
 
 #include <lua.h>
 
-struct ccd_engine;
+#include "engine/engine.h"
 
 /* Sets field `tcp` of the table on top of L's stack to the socket constructor bound to eng
  * (NULL: a loading-only state, in which creating a socket raises an error), and registers
  * the sockets' metatable in L. */
-void ccd_lsocket_register(lua_State *L, struct ccd_engine *eng);
+void ccd_lsocket_register(lua_State *L, ccd_engine_t *eng);
 
 #endif

@@ -96,3 +96,38 @@ Test(counts, nginx_closing_every_tenth_request_causes_no_failure)
     cr_expect_gt(h_nginx_connections(&n, "access.log"), 20);
     h_run_free(&r);
 }
+
+/* Without --stop-timeout, users stop at once; a request in flight at that moment still gets its
+ * answer counted (a bounded grace), so what the target served equals what cicada reports. */
+static void expect_exact_counts_at_stop(const char *users, const char *rate)
+{
+    h_target_t t;
+    h_run_t r;
+    const char *lua = "local cicada = require 'cicada'\n"
+                      "local U = cicada.user('Hammer', { wait_time = cicada.constant(0),\n"
+                      "                                  tasks = { hello = 1 } })\n"
+                      "function U:hello() self.client:get('/hello') end\n";
+    cr_assert_eq(h_target_start(&t, 2), 0, "cicada-target did not start");
+    cr_assert_eq(h_cicada(&r, NULL, lua, "-H", h_strf("http://%s:%d", H_HOST, t.port), "-u", users,
+                          "-r", rate, "-t", "3s", H_LOAD_FLAGS, NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 0);
+    H_ASSERT_JSON(&r);
+    long total = h_total_requests(r.json);
+    cr_expect_eq(h_total_failures(r.json), 0);
+    cr_assert_gt(total, 100, "only %ld requests in 3 s", total);
+    cr_expect_eq(h_target_path_count(&t, "/hello"), total,
+                 "the target served a different number of requests than cicada counted");
+    h_run_free(&r);
+    h_target_stop(&t);
+}
+
+Test(counts, requests_in_flight_at_stop_are_counted_with_50_users)
+{
+    expect_exact_counts_at_stop("50", "1000");
+}
+
+Test(counts, requests_in_flight_at_stop_are_counted_with_5000_users)
+{
+    expect_exact_counts_at_stop("5000", "5000");
+}

@@ -506,3 +506,43 @@ Test(tasks, stop_test_after_a_failure_exits_with_the_error_code)
     cr_expect_eq(h_failures(r.json, "GET", "bad"), 1);
     h_run_free(&r);
 }
+
+/* ---- Blocking calls inside a coroutine of the script's own ------------------------------- */
+
+/* A request or a sleep inside a coroutine the script made cannot block the user (the engine
+ * would resume the user at the wrong yield): each is refused with a clear error, counted as
+ * the task's exception, and the user goes on with its next task. */
+static void expect_refused_inside_coroutine(const char *call, const char *message)
+{
+    h_run_t r;
+    const char *lua =
+        h_strf("local cicada = require 'cicada'\n"
+               "local U = cicada.user('U', { wait_time = cicada.constant(0.05),\n"
+               "                             tasks = { t = 1, after = 1 } })\n"
+               "function U:t()\n"
+               "  local co = coroutine.create(function() %s end)\n"
+               "  local ok, err = coroutine.resume(co)\n"
+               "  if not ok then error(err, 0) end\n"
+               "end\n"
+               "function U:after() self.client:get('/hello', { name = 'after' }) end\n",
+               call);
+    RUN(&r, lua, 1, LOAD("1", "1s"));
+    cr_expect_gt(h_exception_count(r.json, message), 0, "no exception says: %s", message);
+    cr_expect_gt(count(&r, "after"), 2, "the user did not go on with its next tasks");
+    cr_expect_lt(count(&r, "/hello"), 1, "the request inside the coroutine was sent");
+    h_run_free(&r);
+}
+
+Test(tasks, a_request_inside_a_coroutine_of_the_script_is_refused)
+{
+    expect_refused_inside_coroutine("self.client:get('/hello')",
+                                    "an HTTP request cannot wait inside a coroutine of the "
+                                    "script's own");
+}
+
+Test(tasks, a_sleep_inside_a_coroutine_of_the_script_is_refused)
+{
+    expect_refused_inside_coroutine("cicada.sleep(0.01)",
+                                    "cicada.sleep() cannot wait inside a coroutine of the "
+                                    "script's own");
+}

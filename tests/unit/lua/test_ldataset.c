@@ -8,9 +8,16 @@
 #include <string.h>
 
 #include "lua/ldataset.h"
+#include "lua/lcore.h"
 #include "engine/script.h"
 
 static char dir[] = "/tmp/ccd-ldataset-XXXXXX";
+
+/* A loading-only state's bindings (no engine), as the runner opens them. */
+static void open_bindings(lua_State *L, void *ud)
+{
+    ccd_lcore_open(L, NULL, ud);
+}
 
 static void make_dir(void)
 {
@@ -187,7 +194,7 @@ Test(ldataset, scenario_files_resolve_next_to_the_scenario)
                           "cicada.data.csv('bad2.csv')\n");
     char path[256], err[1024], want[512];
     ccd_script_t s;
-    ccd_script_env_t env = {.seed = 1};
+    ccd_script_env_t env = {.open = open_bindings, .seed = 1};
     snprintf(path, sizeof(path), "%s/good.lua", dir);
     cr_expect_eq(ccd_script_open(&s, path, &env, err, sizeof(err)), 0, "%s", err);
     ccd_script_close(&s);

@@ -1,0 +1,88 @@
+/* What the engine offers the Lua bindings (lua/): the running user, blocking it and waking it
+ * with values, a cancel hook, per-user slots for a binding's own state, and the engine's
+ * statistics. The engine knows no binding: each one takes what it needs through this header,
+ * which engine.c and user.c implement. */
+#ifndef CCD_BINDING_H
+#define CCD_BINDING_H
+
+#include <lua.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http/client.h"
+
+typedef struct ccd_engine ccd_engine_t;
+typedef struct ccd_user ccd_user_t;
+
+/* Per-user slots a binding may register (ccd_engine_slot). */
+#define CCD_USER_SLOTS 2
+
+/* Called when a user whose slot holds p is released (p is never NULL). */
+typedef void (*ccd_slot_free_fn)(void *p);
+/* Called when a blocked user is stopped before it was woken: the binding drops what it waits
+ * for and must not wake the user. */
+typedef void (*ccd_cancel_fn)(void *ud);
+
+/* The engine's loop and its thread's HTTP context (resolver and TLS contexts included), for
+ * the I/O a binding starts. Both live as long as the engine. */
+struct ev_loop *ccd_engine_loop(const ccd_engine_t *e);
+ccd_http_ctx_t *ccd_engine_http(const ccd_engine_t *e);
+
+/* The user whose coroutine runs on e at this moment, or NULL (also when e is NULL: the
+ * loading-only state of the runner has no engine). */
+ccd_user_t *ccd_engine_current(const ccd_engine_t *e);
+
+/* The running user, for a call that blocks it (a request, a sleep, a socket operation).
+ * Raises a Lua error naming `what` unless L is that user's own coroutine: outside a user,
+ * and inside a coroutine the script made itself, there is nobody the engine could resume
+ * at the right place. */
+ccd_user_t *ccd_engine_blocking_user(lua_State *L, const ccd_engine_t *e, const char *what);
+
+/* Registers a per-user slot whose non-NULL value is passed to release when a user is freed.
+ * Returns the slot's index, or CCD_ENOMEM when all CCD_USER_SLOTS are taken. */
+int ccd_engine_slot(ccd_engine_t *e, ccd_slot_free_fn release);
+void *ccd_user_slot(const ccd_user_t *u, int slot);
+void ccd_user_set_slot(ccd_user_t *u, int slot, void *p);
+
+/* Marks u as waiting for I/O; the caller then yields u's coroutine. If u is stopped before
+ * ccd_user_wake(), cancel(ud) is called once (cancel may be NULL). A request that must be
+ * counted (counted: true) is not canceled at once by a stop: the engine waits a bounded
+ * grace for its answer, then wakes nobody and runs on_stop. */
+void ccd_user_block(ccd_user_t *u, ccd_cancel_fn cancel, void *ud, bool counted);
+/* The coroutine of u: a waker pushes the values u is resumed with onto it. */
+lua_State *ccd_user_thread(const ccd_user_t *u);
+/* Resumes a blocked u with the nargs values on top of its coroutine; its cancel hook is
+ * dropped first. A user stopped meanwhile drops the values and runs on_stop instead. u may be
+ * released within the call: the caller must not use it afterwards. */
+void ccd_user_wake(ccd_user_t *u, int nargs);
+
+/* Arms u's timer for cicada.sleep(seconds) inside a task; the caller then yields. */
+void ccd_user_sleep(ccd_user_t *u, double seconds);
+/* Arms the wait between two tasks and tells whether the caller must yield: a zero wait is
+ * skipped when the task yielded, and taken (one turn of the loop) when it never did, so that
+ * a task that never waits cannot starve the other users. */
+bool ccd_user_wait(ccd_user_t *u, double seconds);
+
+/* Whether u was told to stop (it finishes its task, then runs on_stop). */
+bool ccd_user_stopping(const ccd_user_t *u);
+/* The engine u runs on. */
+ccd_engine_t *ccd_user_engine(const ccd_user_t *u);
+/* u's effective host (-H, else its class's host; NULL: none) and whether its class skips TLS
+ * verification. */
+const char *ccd_user_host(const ccd_user_t *u);
+bool ccd_user_insecure(const ccd_user_t *u);
+/* Keeps the value at idx of L as u's `self` (the table on_stop receives). */
+void ccd_user_set_self(ccd_user_t *u, lua_State *L, int idx);
+
+/* Records one request into the engine's statistics: type (method) and name as stats keys,
+ * its response time in µs and length, and the failure text (NULL: a success). */
+void ccd_engine_record(ccd_engine_t *e, const char *type, size_t type_len, const char *name,
+                       size_t name_len, int64_t us, uint64_t bytes, const char *err,
+                       size_t err_len);
+/* Records a script exception (message and traceback) into the engine's statistics. */
+void ccd_engine_exception(ccd_engine_t *e, const char *msg, const char *tb);
+/* Asks the runner to stop the whole test (a scenario's stop_test()). */
+void ccd_engine_stop_test(ccd_engine_t *e, const char *reason);
+
+#endif
