@@ -2,13 +2,15 @@
 #include "http/client.h"
 
 #include "base/clock.h"
-#include "net/conn.h"
-#include "net/dns.h"
+#include "base/duration.h"
 #include "base/error.h"
 #include "http/parse.h"
 #include "http/request.h"
-#include "net/tls.h"
 #include "http/url.h"
+#include "net/conn.h"
+#include "net/connect.h"
+#include "net/dns.h"
+#include "net/tls.h"
 
 #include <ev.h>
 #include <stdarg.h>
@@ -24,7 +26,7 @@
 #define POOL_SPARE   16  /* pooled exchanges kept beyond the recent peak in use */
 #define POOL_TRIM    2.0 /* seconds between two trims of the pool */
 
-enum { C_CLOSED, C_CONNECTING, C_HANDSHAKE, C_IDLE, C_BUSY };
+enum { C_CLOSED, C_CONNECTING, C_IDLE, C_BUSY };
 
 /* The TCP (and TLS) connection to one origin inside a session. The struct lives as long as
  * the session; the socket inside it opens and closes as keep-alive allows. */
@@ -50,12 +52,9 @@ typedef struct xfer {
     conn_t *c;
     ccd_http_cb cb;
     void *ud;
-    ev_timer timer;  /* whole-request timeout */
-    ev_timer ctimer; /* connect (and TLS handshake) timeout */
-    ev_timer defer;  /* delivers a failure that happened inside ccd_http_send() */
-    ccd_dns_query_t *dq;
-    ccd_dns_addrs_t addrs;
-    unsigned ai; /* address being tried */
+    ev_timer timer;        /* whole-request timeout */
+    ev_timer defer;        /* delivers a failure that happened inside ccd_http_send() */
+    ccd_connect_t connect; /* opens the connection when the session has none to the origin */
     int64_t t0, elapsed_us;
     double timeout, connect_timeout;
     int err;
@@ -173,7 +172,6 @@ ccd_tls_t *ccd_http_ctx_tls(ccd_http_ctx_t *ctx)
 }
 
 static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents);
-static void on_connect_timeout(struct ev_loop *loop, ev_timer *w, int revents);
 static void on_defer(struct ev_loop *loop, ev_timer *w, int revents);
 
 static xfer_t *xfer_get(ccd_http_ctx_t *ctx)
@@ -191,10 +189,10 @@ static xfer_t *xfer_get(ccd_http_ctx_t *ctx)
         return x;
     x->ctx = ctx;
     ccd_http_parser_init(&x->parser);
+    ccd_connect_init(&x->connect, ctx->loop, ctx->dns, ctx->tls);
     ev_init(&x->timer, on_timeout);
-    ev_init(&x->ctimer, on_connect_timeout);
     ev_init(&x->defer, on_defer);
-    x->timer.data = x->ctimer.data = x->defer.data = x;
+    x->timer.data = x->defer.data = x;
     return x;
 }
 
@@ -219,12 +217,14 @@ static bool slice_eq(ccd_slice_t s, const char *lit)
 
 /* ---- completion ---- */
 
-static void stop_timers(xfer_t *x)
+/* Stops everything the request watches but its connection's socket. */
+static void stop_watchers(xfer_t *x)
 {
     struct ev_loop *loop = x->ctx->loop;
     ev_timer_stop(loop, &x->timer);
-    ev_timer_stop(loop, &x->ctimer);
     ev_timer_stop(loop, &x->defer);
+    if (ccd_connect_busy(&x->connect))
+        ccd_connect_cancel(&x->connect);
 }
 
 /* Closes the socket (the conn struct stays in its session for the next request). */
@@ -279,9 +279,7 @@ static void finish(xfer_t *x, int err)
 {
     x->err = err;
     x->elapsed_us = ccd_clock_us() - x->t0;
-    stop_timers(x);
-    ccd_dns_cancel(x->dq);
-    x->dq = NULL;
+    stop_watchers(x);
     if (x->c)
         x->c->x = NULL;
     x->c = NULL;
@@ -306,6 +304,8 @@ static void fail(xfer_t *x, int err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(x->errmsg, sizeof(x->errmsg), fmt, ap);
     va_end(ap);
+    if (ccd_connect_busy(&x->connect))
+        ccd_connect_cancel(&x->connect); /* its socket is about to close */
     if (x->c)
         conn_close(x->ctx->loop, x->c, false);
     finish(x, err);
@@ -329,31 +329,11 @@ static void complete(xfer_t *x, bool extra_bytes)
     finish(x, 0);
 }
 
-/* "5.0s", "0.3s", but "0.001s" rather than "0.0s". */
-static const char *secs(double t, char *buf, size_t size)
-{
-    snprintf(buf, size, t >= 0.1 ? "%.1fs" : "%.3gs", t);
-    return buf;
-}
-
 static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 {
     xfer_t *x = w->data;
     char t[32];
-    fail(x, CCD_ETIMEDOUT, "timeout after %s", secs(x->timeout, t, sizeof(t)));
-}
-
-static void on_connect_timeout(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    xfer_t *x = w->data;
-    char addr[64];
-    if (x->dq || x->ai >= x->addrs.n)
-        snprintf(addr, sizeof(addr), "resolving %.40s", x->c->host);
-    else
-        ccd_dns_format(&x->addrs.addr[x->ai], x->c->port, addr, sizeof(addr));
-    char t[32];
-    fail(x, CCD_ECONNTIMEOUT, "connect timeout after %s (%s)",
-         secs(x->connect_timeout, t, sizeof(t)), addr);
+    fail(x, CCD_ETIMEDOUT, "timeout after %s", ccd_duration_format(x->timeout, t, sizeof(t)));
 }
 
 /* ---- socket plumbing ---- */
@@ -485,126 +465,32 @@ static void start_write(xfer_t *x)
     do_write(x);
 }
 
-static void connection_ready(xfer_t *x)
+/* The connection is open (or could not be): the request goes on it. */
+static void on_connected(void *ud, int err, const char *msg)
 {
-    ev_timer_stop(x->ctx->loop, &x->ctimer);
+    xfer_t *x = ud;
+    if (err) {
+        fail(x, err, "%s", msg);
+        return;
+    }
     start_write(x);
 }
 
-static void do_handshake(xfer_t *x)
-{
-    int rc = ccd_tls_handshake(x->c->sock.ssl, x->errmsg, sizeof(x->errmsg));
-    if (rc == CCD_TLS_WANT_READ) {
-        watch(x->ctx, x->c, EV_READ);
-        return;
-    }
-    if (rc == CCD_TLS_WANT_WRITE) {
-        watch(x->ctx, x->c, EV_WRITE);
-        return;
-    }
-    if (rc < 0) {
-        conn_close(x->ctx->loop, x->c, false);
-        finish(x, CCD_ETLS);
-        return;
-    }
-    connection_ready(x);
-}
-
-static void start_tls(xfer_t *x)
-{
-    conn_t *c = x->c;
-    c->sock.ssl = ccd_tls_new(x->ctx->tls, c->sock.fd, c->host, c->insecure, c->tls_sess);
-    if (!c->sock.ssl) {
-        fail(x, CCD_ETLS, "cannot set up TLS for %s", c->host);
-        return;
-    }
-    c->state = C_HANDSHAKE;
-    do_handshake(x);
-}
-
-static void connect_next(xfer_t *x, int soerr);
-
-/* The non-blocking connect finished, one way or the other. */
-static void connect_done(xfer_t *x)
-{
-    conn_t *c = x->c;
-    int rc = ccd_conn_connected(&c->sock);
-    if (rc) {
-        ev_io_stop(x->ctx->loop, &c->io);
-        ccd_conn_close(&c->sock, NULL, false);
-        x->ai++;
-        connect_next(x, -rc);
-        return;
-    }
-    if (c->tls) {
-        start_tls(x);
-        return;
-    }
-    connection_ready(x);
-}
-
-static void connect_failed(xfer_t *x, int soerr)
-{
-    char addr[64] = "";
-    if (x->ai > 0)
-        ccd_dns_format(&x->addrs.addr[x->ai - 1], x->c->port, addr, sizeof(addr));
-    int err = -soerr;
-    fail(x, err, "%s (%s)", ccd_strerror(err), addr);
-}
-
-/* Tries the addresses in order from x->ai; soerr is why the previous one failed. */
-static void connect_next(xfer_t *x, int soerr)
-{
-    conn_t *c = x->c;
-    for (; x->ai < x->addrs.n; x->ai++) {
-        int rc = ccd_conn_connect(&c->sock, &x->addrs.addr[x->ai], c->port);
-        if (rc == 0) {
-            ev_io_init(&c->io, on_io, c->sock.fd, EV_WRITE);
-            ev_io_start(x->ctx->loop, &c->io);
-            return;
-        }
-        soerr = -rc;
-    }
-    connect_failed(x, soerr);
-}
-
-static void resolved(xfer_t *x, int err, const ccd_dns_addrs_t *addrs)
-{
-    if (err) {
-        fail(x, CCD_EDNS, "cannot resolve %s: %s", x->c->host, addrs->detail);
-        return;
-    }
-    if (addrs != &x->addrs)
-        x->addrs = *addrs;
-    x->ai = 0;
-    connect_next(x, 0);
-}
-
-static void on_resolved(void *ud, int err, const ccd_dns_addrs_t *addrs)
-{
-    xfer_t *x = ud;
-    x->dq = NULL;
-    resolved(x, err, addrs);
-}
-
-/* Opens the session's connection to the request's origin: resolve, connect, TLS. */
+/* Opens the session's connection to the request's origin: resolve, connect, TLS (offering
+ * the session's last TLS session for resumption). */
 static void conn_open(xfer_t *x)
 {
     conn_t *c = x->c;
     c->state = C_CONNECTING;
     c->x = x;
-    if (x->connect_timeout > 0) {
-        ev_timer_set(&x->ctimer, x->connect_timeout, 0.);
-        ev_timer_start(x->ctx->loop, &x->ctimer);
-    }
-    int rc = ccd_dns_resolve(x->ctx->dns, c->host, &x->addrs, on_resolved, x, &x->dq);
-    if (rc == 1)
-        return;
-    if (rc == CCD_ENOMEM) {
-        fail(x, rc, "out of memory resolving %s", c->host);
-        return;
-    }
-    resolved(x, rc, &x->addrs);
+    ccd_connect_opts_t o = {.host = c->host,
+                            .port = c->port,
+                            .tls = c->tls,
+                            .insecure = c->insecure,
+                            .name_address = true,
+                            .resume = c->tls_sess,
+                            .timeout = x->connect_timeout};
+    ccd_connect_start(&x->connect, &c->sock, &o, on_connected, x);
 }
 
 /* An idle connection became readable: the server closed it (or reset it, or sent bytes no
@@ -630,17 +516,12 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents)
             ev_io_stop(loop, w);
         return;
     }
-    switch (c->state) {
-    case C_CONNECTING: connect_done(x); break;
-    case C_HANDSHAKE: do_handshake(x); break;
-    case C_BUSY:
-        if (x->woff < x->wlen)
-            do_write(x);
-        else
-            do_read(x);
-        break;
-    default: ev_io_stop(loop, w); break;
-    }
+    if (c->state != C_BUSY)
+        ev_io_stop(loop, w);
+    else if (x->woff < x->wlen)
+        do_write(x);
+    else
+        do_read(x);
 }
 
 /* ---- sessions ---- */
@@ -685,6 +566,7 @@ static conn_t *conn_for(ccd_http_session_t *s, const ccd_url_t *u, bool insecure
     if (!c)
         return NULL;
     memcpy(c->host, u->host.base, u->host.len);
+    ev_init(&c->io, on_io);
     c->sock.fd = -1;
     c->port = u->port;
     c->tls = u->scheme_kind == CCD_URL_HTTPS;
@@ -700,15 +582,12 @@ static void xfer_start(xfer_t *x, ccd_http_session_t *s, const ccd_http_request_
     x->s = s;
     x->cb = cb;
     x->ud = ud;
-    x->dq = NULL;
     x->err = 0;
     x->errmsg[0] = '\0';
     x->retried = false;
     x->head = slice_eq(req->method, "HEAD");
     x->timeout = req->timeout;
     x->connect_timeout = req->connect_timeout;
-    x->addrs.n = 0;
-    x->ai = 0;
     x->t0 = ccd_clock_us();
 }
 
@@ -755,9 +634,7 @@ void ccd_http_cancel(ccd_http_session_t *s)
     xfer_t *x = s->cur;
     if (!x)
         return;
-    stop_timers(x);
-    ccd_dns_cancel(x->dq);
-    x->dq = NULL;
+    stop_watchers(x);
     if (x->c)
         conn_close(s->ctx->loop, x->c, false);
     x->c = NULL;

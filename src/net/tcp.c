@@ -11,7 +11,7 @@
 
 #define BUF_INITIAL (8 * 1024)
 
-enum { S_CLOSED, S_RESOLVING, S_CONNECTING, S_HANDSHAKE, S_OPEN };
+enum { S_CLOSED, S_CONNECTING, S_OPEN };
 enum { OP_NONE, OP_CONNECT, OP_SEND, OP_RECEIVE };
 
 static void on_io(struct ev_loop *loop, ev_io *w, int revents);
@@ -21,8 +21,7 @@ void ccd_tcp_init(ccd_tcp_t *t, struct ev_loop *loop, ccd_dns_t *dns, ccd_tls_t 
 {
     memset(t, 0, sizeof(*t));
     t->_loop = loop;
-    t->_dns = dns;
-    t->_tls = tls;
+    ccd_connect_init(&t->_connect, loop, dns, tls);
     t->_conn.fd = -1;
     ev_init(&t->_io, on_io);
     ev_init(&t->_timer, on_timeout);
@@ -60,8 +59,7 @@ static void watch(ccd_tcp_t *t, int events)
 static void shut(ccd_tcp_t *t)
 {
     ev_io_stop(t->_loop, &t->_io);
-    ccd_dns_cancel(t->_dq);
-    t->_dq = NULL;
+    ccd_connect_cancel(&t->_connect);
     ccd_conn_close(&t->_conn, NULL, false);
     t->_state = S_CLOSED;
     t->_start = t->_end = t->_scan = 0;
@@ -153,86 +151,19 @@ static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
     complete(t, CCD_ETIMEDOUT, "timeout");
 }
 
-/* ---- connect: resolve, try each address, shake hands ---- */
+/* ---- connect ---- */
 
-static void opened(ccd_tcp_t *t)
-{
-    t->_state = S_OPEN;
-    complete(t, 0, NULL);
-}
-
-static void do_handshake(ccd_tcp_t *t)
-{
-    int rc = ccd_tls_handshake(t->_conn.ssl, t->_msg, sizeof(t->_msg));
-    if (rc == CCD_TLS_WANT_READ)
-        return watch(t, EV_READ);
-    if (rc == CCD_TLS_WANT_WRITE)
-        return watch(t, EV_WRITE);
-    if (rc < 0)
-        return fail(t, CCD_ETLS, t->_msg);
-    opened(t);
-}
-
-static void start_tls(ccd_tcp_t *t)
-{
-    t->_conn.ssl = ccd_tls_new(t->_tls, t->_conn.fd, t->_name, t->_insecure, NULL);
-    if (!t->_conn.ssl) {
-        snprintf(t->_msg, sizeof(t->_msg), "cannot set up TLS for %.128s", t->_name);
-        return fail(t, CCD_ETLS, t->_msg);
-    }
-    t->_state = S_HANDSHAKE;
-    do_handshake(t);
-}
-
-/* Tries the addresses in order from t->_ai; soerr is why the previous one failed. */
-static void connect_next(ccd_tcp_t *t, int soerr)
-{
-    for (; t->_ai < t->_addrs.n; t->_ai++) {
-        int rc = ccd_conn_connect(&t->_conn, &t->_addrs.addr[t->_ai], t->_port);
-        if (rc == 0) {
-            t->_state = S_CONNECTING;
-            return watch(t, EV_WRITE);
-        }
-        soerr = -rc;
-    }
-    int err = soerr ? -soerr : CCD_ECONNREFUSED;
-    fail(t, err, ccd_strerror(err));
-}
-
-/* The non-blocking connect ended, one way or the other. */
-static void connect_done(ccd_tcp_t *t)
-{
-    int rc = ccd_conn_connected(&t->_conn);
-    if (rc) {
-        ev_io_stop(t->_loop, &t->_io);
-        ccd_conn_close(&t->_conn, NULL, false);
-        t->_ai++;
-        return connect_next(t, -rc);
-    }
-    if (t->_use_tls)
-        return start_tls(t);
-    opened(t);
-}
-
-static void resolved(ccd_tcp_t *t, int err, const ccd_dns_addrs_t *addrs)
-{
-    if (err == CCD_ENOMEM)
-        return fail(t, err, "out of memory");
-    if (err) {
-        snprintf(t->_msg, sizeof(t->_msg), "cannot resolve %.128s: %s", t->_host, addrs->detail);
-        return fail(t, CCD_EDNS, t->_msg);
-    }
-    if (addrs != &t->_addrs)
-        t->_addrs = *addrs;
-    t->_ai = 0;
-    connect_next(t, 0);
-}
-
-static void on_resolved(void *ud, int err, const ccd_dns_addrs_t *addrs)
+/* Timeouts are the socket's own (one timer for every operation), so the machine never
+ * reports CCD_ECONNTIMEOUT here. */
+static void on_connected(void *ud, int err, const char *msg)
 {
     ccd_tcp_t *t = ud;
-    t->_dq = NULL;
-    resolved(t, err, addrs);
+    if (err) {
+        fail(t, err, msg);
+        return;
+    }
+    t->_state = S_OPEN;
+    complete(t, 0, NULL);
 }
 
 static bool copy_name(char *dst, size_t size, const char *src)
@@ -256,13 +187,13 @@ int ccd_tcp_connect(ccd_tcp_t *t, const char *host, uint16_t port, const ccd_tcp
         fail(t, CCD_EINVAL, "invalid host name");
         return end_call(t, 0, now);
     }
-    t->_port = port;
-    t->_use_tls = o->tls;
-    t->_insecure = o->insecure;
-    t->_state = S_RESOLVING;
-    int rc = ccd_dns_resolve(t->_dns, t->_host, &t->_addrs, on_resolved, t, &t->_dq);
-    if (rc != 1)
-        resolved(t, rc, &t->_addrs);
+    ccd_connect_opts_t co = {.host = t->_host,
+                             .server_name = t->_name,
+                             .port = port,
+                             .tls = o->tls,
+                             .insecure = o->insecure};
+    t->_state = S_CONNECTING;
+    ccd_connect_start(&t->_connect, &t->_conn, &co, on_connected, t);
     return end_call(t, o->timeout > 0 ? o->timeout : t->_timeout, now);
 }
 
@@ -431,8 +362,6 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents)
 {
     ccd_tcp_t *t = w->data;
     switch (t->_state) {
-    case S_CONNECTING: connect_done(t); break;
-    case S_HANDSHAKE: do_handshake(t); break;
     case S_OPEN:
         if (t->_op == OP_SEND)
             do_write(t);
