@@ -210,11 +210,6 @@ static void xfer_put(xfer_t *x)
     x->ctx->inflight--;
 }
 
-static bool slice_eq(ccd_slice_t s, const char *lit)
-{
-    return strlen(lit) == s.len && memcmp(s.base, lit, s.len) == 0;
-}
-
 /* ---- completion ---- */
 
 /* Stops everything the request watches but its connection's socket. */
@@ -553,7 +548,7 @@ static bool conn_matches(const conn_t *c, const ccd_url_t *u, bool insecure)
 {
     bool tls = u->scheme_kind == CCD_URL_HTTPS;
     return c->tls == tls && c->port == u->port && (!tls || c->insecure == insecure) &&
-           strlen(c->host) == u->host.len && strncasecmp(c->host, u->host.base, u->host.len) == 0;
+           ccd_slice_ieq_str(u->host, c->host);
 }
 
 /* The session's connection to the URL's origin, made (closed) on first use. */
@@ -585,7 +580,7 @@ static void xfer_start(xfer_t *x, ccd_http_session_t *s, const ccd_http_request_
     x->err = 0;
     x->errmsg[0] = '\0';
     x->retried = false;
-    x->head = slice_eq(req->method, "HEAD");
+    x->head = ccd_slice_eq_str(req->method, "HEAD");
     x->timeout = req->timeout;
     x->connect_timeout = req->connect_timeout;
     x->t0 = ccd_clock_us();

@@ -6,15 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/slice.h"
+
 struct ev_loop;
 struct ccd_dns;
 struct ccd_tls;
-
-/* A byte slice; never NUL-terminated unless stated. */
-typedef struct {
-    const char *base;
-    size_t len;
-} ccd_slice_t;
 
 typedef struct {
     ccd_slice_t name;

@@ -8,16 +8,6 @@
 #include <string.h>
 #include <strings.h>
 
-static bool slice_ieq(ccd_slice_t s, const char *lit)
-{
-    return strlen(lit) == s.len && strncasecmp(s.base, lit, s.len) == 0;
-}
-
-static bool slice_eq(ccd_slice_t s, const char *lit)
-{
-    return strlen(lit) == s.len && memcmp(s.base, lit, s.len) == 0;
-}
-
 /* Copies n bytes (src may be NULL when n is 0, as in an empty body slice). */
 static char *put(char *p, const char *src, size_t n)
 {
@@ -53,17 +43,17 @@ static given_t given_headers(const ccd_http_request_t *r)
     given_t g = {0};
     for (size_t i = 0; i < r->nheaders; i++) {
         ccd_slice_t n = r->headers[i].name;
-        g.host |= slice_ieq(n, "Host");
-        g.user_agent |= slice_ieq(n, "User-Agent");
-        g.content_length |= slice_ieq(n, "Content-Length");
+        g.host |= ccd_slice_ieq_str(n, "Host");
+        g.user_agent |= ccd_slice_ieq_str(n, "User-Agent");
+        g.content_length |= ccd_slice_ieq_str(n, "Content-Length");
     }
     return g;
 }
 
 static bool wants_content_length(const ccd_http_request_t *r)
 {
-    return r->body.len > 0 || slice_eq(r->method, "POST") || slice_eq(r->method, "PUT") ||
-           slice_eq(r->method, "PATCH");
+    return r->body.len > 0 || ccd_slice_eq_str(r->method, "POST") ||
+           ccd_slice_eq_str(r->method, "PUT") || ccd_slice_eq_str(r->method, "PATCH");
 }
 
 /* Writes v in decimal (printf costs more than the rest of the request line together). */
