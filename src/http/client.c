@@ -1,6 +1,7 @@
 /* HTTP/1.1 client on a libev loop: per-thread context, per-user sessions, one request at a time. */
 #include "http/client.h"
 
+#include "base/buf.h"
 #include "base/clock.h"
 #include "base/duration.h"
 #include "base/error.h"
@@ -60,8 +61,8 @@ typedef struct xfer {
     int err;
     bool head, retried, in_send;
     conn_t *origin; /* the connection's struct, kept after x->c is cleared: its host */
-    char *w;        /* the serialised request */
-    size_t wlen, wcap, woff;
+    ccd_buf_t w;    /* the serialised request */
+    size_t woff;
     char errmsg[256];
     ccd_http_parser_t parser;
 } xfer_t;
@@ -121,7 +122,7 @@ int ccd_http_ctx_create(ccd_http_ctx_t **out, struct ev_loop *loop, const ccd_ht
 static void xfer_free(xfer_t *x)
 {
     ccd_http_parser_free(&x->parser);
-    free(x->w);
+    ccd_buf_free(&x->w);
     free(x);
 }
 
@@ -199,11 +200,8 @@ static xfer_t *xfer_get(ccd_http_ctx_t *ctx)
 static void xfer_put(xfer_t *x)
 {
     ccd_http_parser_trim(&x->parser, KEEP_BUF_MAX);
-    if (x->wcap > KEEP_BUF_MAX) {
-        free(x->w);
-        x->w = NULL;
-        x->wcap = 0;
-    }
+    if (x->w.cap > KEEP_BUF_MAX)
+        ccd_buf_free(&x->w);
     x->next_free = x->ctx->pool;
     x->ctx->pool = x;
     x->ctx->npool++;
@@ -237,8 +235,8 @@ static void conn_close(struct ev_loop *loop, conn_t *c, bool clean)
 /* The request-target of the serialised request: the request line's middle. */
 static ccd_slice_t request_target(const xfer_t *x)
 {
-    const char *sp = memchr(x->w, ' ', x->wlen);
-    const char *end = sp ? memchr(sp + 1, ' ', x->wlen - (size_t)(sp + 1 - x->w)) : NULL;
+    const char *sp = memchr(x->w.base, ' ', x->w.len);
+    const char *end = sp ? memchr(sp + 1, ' ', x->w.len - (size_t)(sp + 1 - x->w.base)) : NULL;
     if (!end)
         return (ccd_slice_t){"/", 1};
     return (ccd_slice_t){sp + 1, (size_t)(end - sp - 1)};
@@ -363,8 +361,8 @@ static void retry(xfer_t *x)
 static void do_write(xfer_t *x)
 {
     conn_t *c = x->c;
-    while (x->woff < x->wlen) {
-        ssize_t n = ccd_conn_write(&c->sock, x->w + x->woff, x->wlen - x->woff);
+    while (x->woff < x->w.len) {
+        ssize_t n = ccd_conn_write(&c->sock, x->w.base + x->woff, x->w.len - x->woff);
         if (n == -EAGAIN) {
             watch(x->ctx, c, EV_WRITE);
             return;
@@ -513,7 +511,7 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents)
     }
     if (c->state != C_BUSY)
         ev_io_stop(loop, w);
-    else if (x->woff < x->wlen)
+    else if (x->woff < x->w.len)
         do_write(x);
     else
         do_read(x);
@@ -596,7 +594,7 @@ int ccd_http_send(ccd_http_session_t *s, const ccd_http_request_t *req, ccd_http
         return CCD_EURL;
     xfer_t *x = xfer_get(s->ctx);
     conn_t *c = x ? conn_for(s, &u, req->insecure) : NULL;
-    if (!c || ccd_http_request_serialise(req, &u, s->ctx->user_agent, &x->w, &x->wcap, &x->wlen)) {
+    if (!c || ccd_http_request_serialise(req, &u, s->ctx->user_agent, &x->w)) {
         if (x)
             xfer_put(x);
         return CCD_ENOMEM;

@@ -18,21 +18,6 @@ static char *put(char *p, const char *src, size_t n)
 
 #define PUT_LIT(p, lit) put((p), (lit), sizeof(lit) - 1)
 
-static int reserve(char **buf, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return 0;
-    size_t c = *cap ? *cap : 1024;
-    while (c < need)
-        c *= 2;
-    char *nb = realloc(*buf, c);
-    if (!nb)
-        return CCD_ENOMEM;
-    *buf = nb;
-    *cap = c;
-    return 0;
-}
-
 /* Which default headers the caller replaced. */
 typedef struct {
     bool host, user_agent, content_length;
@@ -84,16 +69,16 @@ static char *put_host(char *p, const ccd_url_t *u)
 
 /* One pass, into a buffer sized beforehand: the request line, headers and body. */
 int ccd_http_request_serialise(const ccd_http_request_t *r, const ccd_url_t *u, const char *ua,
-                               char **buf, size_t *cap, size_t *len)
+                               ccd_buf_t *out)
 {
     given_t g = given_headers(r);
     size_t need = r->method.len + u->path.len + u->query.len + 16 + u->host.len + 16 + strlen(ua) +
                   16 + 40 + 2 + r->body.len;
     for (size_t i = 0; i < r->nheaders; i++)
         need += r->headers[i].name.len + r->headers[i].value.len + 4;
-    if (reserve(buf, cap, need))
+    if (ccd_buf_ensure(out, need))
         return CCD_ENOMEM;
-    char *p = *buf;
+    char *p = out->base;
     p = put(p, r->method.base, r->method.len);
     *p++ = ' ';
     p = put(p, u->path.base, u->path.len);
@@ -116,6 +101,6 @@ int ccd_http_request_serialise(const ccd_http_request_t *r, const ccd_url_t *u, 
         p = PUT_LIT(put_uint(PUT_LIT(p, "Content-Length: "), r->body.len), "\r\n");
     p = PUT_LIT(p, "\r\n");
     p = put(p, r->body.base, r->body.len);
-    *len = (size_t)(p - *buf);
+    out->len = (size_t)(p - out->base);
     return 0;
 }

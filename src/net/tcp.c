@@ -62,7 +62,7 @@ static void shut(ccd_tcp_t *t)
     ccd_connect_cancel(&t->_connect);
     ccd_conn_close(&t->_conn, NULL, false);
     t->_state = S_CLOSED;
-    t->_start = t->_end = t->_scan = 0;
+    t->_start = t->_rb.len = t->_scan = 0;
 }
 
 /* Ends the operation: the outcome goes to the caller of the API function when still inside
@@ -88,17 +88,17 @@ static void fail(ccd_tcp_t *t, int err, const char *msg)
  * such as a delimiter) leave the buffer. They stay in memory until the next read. */
 static void take(ccd_tcp_t *t, size_t len, size_t consumed)
 {
-    t->_res.data = t->_buf ? t->_buf + t->_start : "";
+    t->_res.data = t->_rb.base ? t->_rb.base + t->_start : "";
     t->_res.len = len;
     t->_start += consumed;
-    if (t->_start == t->_end)
-        t->_start = t->_end = 0;
+    if (t->_start == t->_rb.len)
+        t->_start = t->_rb.len = 0;
     t->_scan = t->_start;
 }
 
 static void take_all(ccd_tcp_t *t)
 {
-    size_t n = t->_end - t->_start;
+    size_t n = t->_rb.len - t->_start;
     take(t, n, n);
 }
 
@@ -235,11 +235,11 @@ int ccd_tcp_send(ccd_tcp_t *t, const char *data, size_t len, ccd_tcp_cb cb, void
  * searched twice across reads. */
 static bool find_line(ccd_tcp_t *t)
 {
-    char *nl = memchr(t->_buf + t->_scan, '\n', t->_end - t->_scan);
-    t->_scan = t->_end;
+    char *nl = memchr(t->_rb.base + t->_scan, '\n', t->_rb.len - t->_scan);
+    t->_scan = t->_rb.len;
     if (!nl)
         return false;
-    size_t n = (size_t)(nl - (t->_buf + t->_start));
+    size_t n = (size_t)(nl - (t->_rb.base + t->_start));
     take(t, n > 0 && nl[-1] == '\r' ? n - 1 : n, n + 1);
     return true;
 }
@@ -247,13 +247,13 @@ static bool find_line(ccd_tcp_t *t)
 static bool find_delim(ccd_tcp_t *t)
 {
     const ccd_tcp_want_t *w = &t->_want;
-    char *d = memmem(t->_buf + t->_scan, t->_end - t->_scan, w->delim, w->delim_len);
+    char *d = memmem(t->_rb.base + t->_scan, t->_rb.len - t->_scan, w->delim, w->delim_len);
     if (!d) {
         size_t back = w->delim_len - 1; /* a delimiter may straddle two reads */
-        t->_scan = t->_end - t->_start > back ? t->_end - back : t->_start;
+        t->_scan = t->_rb.len - t->_start > back ? t->_rb.len - back : t->_start;
         return false;
     }
-    size_t n = (size_t)(d - (t->_buf + t->_start));
+    size_t n = (size_t)(d - (t->_rb.base + t->_start));
     take(t, n, n + w->delim_len);
     return true;
 }
@@ -261,7 +261,7 @@ static bool find_delim(ccd_tcp_t *t)
 /* Takes what the receive wants when the buffered bytes hold it. */
 static bool satisfied(ccd_tcp_t *t)
 {
-    size_t avail = t->_end - t->_start;
+    size_t avail = t->_rb.len - t->_start;
     switch (t->_want.mode) {
     case CCD_TCP_SIZE:
         if (avail < t->_want.size)
@@ -278,8 +278,8 @@ static void compact(ccd_tcp_t *t)
 {
     if (t->_start == 0)
         return;
-    memmove(t->_buf, t->_buf + t->_start, t->_end - t->_start);
-    t->_end -= t->_start;
+    memmove(t->_rb.base, t->_rb.base + t->_start, t->_rb.len - t->_start);
+    t->_rb.len -= t->_start;
     t->_scan -= t->_start;
     t->_start = 0;
 }
@@ -289,25 +289,12 @@ static void compact(ccd_tcp_t *t)
  * enough, so that it reaches the size a protocol needs once and stays there. */
 static int make_room(ccd_tcp_t *t)
 {
-    size_t avail = t->_end - t->_start;
+    size_t avail = t->_rb.len - t->_start;
     size_t need = t->_want.mode == CCD_TCP_SIZE ? t->_want.size : avail + 1;
-    if (t->_start + need <= t->_cap)
+    if (t->_start + need <= t->_rb.cap)
         return 0;
     compact(t);
-    if (need <= t->_cap)
-        return 0;
-    size_t cap = t->_cap ? t->_cap : BUF_INITIAL;
-    while (cap < need) {
-        if (cap > SIZE_MAX / 2)
-            return CCD_ENOMEM;
-        cap *= 2;
-    }
-    char *buf = realloc(t->_buf, cap);
-    if (!buf)
-        return CCD_ENOMEM;
-    t->_buf = buf;
-    t->_cap = cap;
-    return 0;
+    return ccd_buf_ensure(&t->_rb, need > BUF_INITIAL ? need : BUF_INITIAL);
 }
 
 static void on_eof(ccd_tcp_t *t)
@@ -327,14 +314,14 @@ static void do_read(ccd_tcp_t *t)
             return complete(t, 0, NULL);
         if (make_room(t))
             return fail_receive(t, CCD_ENOMEM, "out of memory");
-        ssize_t n = ccd_conn_read(&t->_conn, t->_buf + t->_end, t->_cap - t->_end);
+        ssize_t n = ccd_conn_read(&t->_conn, t->_rb.base + t->_rb.len, t->_rb.cap - t->_rb.len);
         if (n == -EAGAIN)
             return watch(t, EV_READ);
         if (n == 0)
             return on_eof(t);
         if (n < 0)
             return fail_receive(t, (int)n, ccd_strerror((int)n));
-        t->_end += (size_t)n;
+        t->_rb.len += (size_t)n;
     }
 }
 
@@ -384,7 +371,5 @@ void ccd_tcp_close(ccd_tcp_t *t)
 void ccd_tcp_free(ccd_tcp_t *t)
 {
     ccd_tcp_close(t);
-    free(t->_buf);
-    t->_buf = NULL;
-    t->_cap = 0;
+    ccd_buf_free(&t->_rb);
 }

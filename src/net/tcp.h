@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "net/conn.h"
 #include "net/connect.h"
 #include "net/dns.h"
@@ -68,8 +69,8 @@ typedef struct {
     const char *_wbuf; /* the caller's bytes being sent */
     size_t _wlen, _woff;
     ccd_tcp_want_t _want;
-    char *_buf; /* received bytes: [_start, _end) unread, searched up to _scan */
-    size_t _cap, _start, _end, _scan;
+    ccd_buf_t _rb; /* received bytes: [_start, _rb.len) unread, searched up to _scan */
+    size_t _start, _scan;
     ccd_tcp_result_t _res;
     char _host[256], _name[256]; /* to resolve; for SNI and verification */
 } ccd_tcp_t;
