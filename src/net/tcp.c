@@ -145,8 +145,10 @@ static int end_call(ccd_tcp_t *t, double timeout, ccd_tcp_result_t *now)
 static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 {
     ccd_tcp_t *t = w->data;
-    if (t->_op != OP_RECEIVE)
-        return fail(t, CCD_ETIMEDOUT, "timeout");
+    if (t->_op != OP_RECEIVE) {
+        fail(t, CCD_ETIMEDOUT, "timeout");
+        return;
+    }
     take_all(t);
     complete(t, CCD_ETIMEDOUT, "timeout");
 }
@@ -203,10 +205,14 @@ static void do_write(ccd_tcp_t *t)
 {
     while (t->_woff < t->_wlen) {
         ssize_t n = ccd_conn_write(&t->_conn, t->_wbuf + t->_woff, t->_wlen - t->_woff);
-        if (n == -EAGAIN)
-            return watch(t, EV_WRITE);
-        if (n < 0)
-            return fail(t, (int)n, ccd_strerror((int)n));
+        if (n == -EAGAIN) {
+            watch(t, EV_WRITE);
+            return;
+        }
+        if (n < 0) {
+            fail(t, (int)n, ccd_strerror((int)n));
+            return;
+        }
         t->_woff += (size_t)n;
     }
     t->_res.len = t->_wlen;
@@ -299,8 +305,10 @@ static int make_room(ccd_tcp_t *t)
 
 static void on_eof(ccd_tcp_t *t)
 {
-    if (t->_want.mode != CCD_TCP_ALL)
-        return fail_receive(t, CCD_ECLOSED, "closed");
+    if (t->_want.mode != CCD_TCP_ALL) {
+        fail_receive(t, CCD_ECLOSED, "closed");
+        return;
+    }
     take_all(t); /* the stream ended as wanted: a success that closes the socket */
     shut(t);
     complete(t, 0, NULL);
@@ -310,17 +318,27 @@ static void on_eof(ccd_tcp_t *t)
 static void do_read(ccd_tcp_t *t)
 {
     for (;;) {
-        if (satisfied(t))
-            return complete(t, 0, NULL);
-        if (make_room(t))
-            return fail_receive(t, CCD_ENOMEM, "out of memory");
+        if (satisfied(t)) {
+            complete(t, 0, NULL);
+            return;
+        }
+        if (make_room(t)) {
+            fail_receive(t, CCD_ENOMEM, "out of memory");
+            return;
+        }
         ssize_t n = ccd_conn_read(&t->_conn, t->_rb.base + t->_rb.len, t->_rb.cap - t->_rb.len);
-        if (n == -EAGAIN)
-            return watch(t, EV_READ);
-        if (n == 0)
-            return on_eof(t);
-        if (n < 0)
-            return fail_receive(t, (int)n, ccd_strerror((int)n));
+        if (n == -EAGAIN) {
+            watch(t, EV_READ);
+            return;
+        }
+        if (n == 0) {
+            on_eof(t);
+            return;
+        }
+        if (n < 0) {
+            fail_receive(t, (int)n, ccd_strerror((int)n));
+            return;
+        }
         t->_rb.len += (size_t)n;
     }
 }
