@@ -3,6 +3,7 @@
 #ifndef CCD_BUF_H
 #define CCD_BUF_H
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,14 +14,18 @@ typedef struct {
     size_t len, cap;
 } ccd_buf_t;
 
-/* Makes room for n more bytes. Returns 0 or CCD_ENOMEM. */
-static inline int ccd_buf_reserve(ccd_buf_t *b, size_t n)
+/* Makes the capacity at least size bytes, doubling it from 256. Returns 0 or CCD_ENOMEM (the
+ * buffer is then unchanged). */
+static inline int ccd_buf_ensure(ccd_buf_t *b, size_t size)
 {
-    if (b->len + n <= b->cap)
+    if (size <= b->cap)
         return 0;
     size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + n)
+    while (cap < size) {
+        if (cap > SIZE_MAX / 2)
+            return CCD_ENOMEM;
         cap *= 2;
+    }
     char *p = realloc(b->base, cap);
     if (!p)
         return CCD_ENOMEM;
@@ -29,10 +34,17 @@ static inline int ccd_buf_reserve(ccd_buf_t *b, size_t n)
     return 0;
 }
 
+/* Makes room for n more bytes after len. Returns 0 or CCD_ENOMEM. */
+static inline int ccd_buf_reserve(ccd_buf_t *b, size_t n)
+{
+    return n > SIZE_MAX - b->len ? CCD_ENOMEM : ccd_buf_ensure(b, b->len + n);
+}
+
+/* Appends n bytes (p may be NULL when n is 0). Returns 0 or CCD_ENOMEM. */
 static inline int ccd_buf_append(ccd_buf_t *b, const void *p, size_t n)
 {
     int rc = ccd_buf_reserve(b, n);
-    if (rc == 0) {
+    if (rc == 0 && n > 0) {
         memcpy(b->base + b->len, p, n);
         b->len += n;
     }
@@ -44,6 +56,7 @@ static inline int ccd_buf_putc(ccd_buf_t *b, char c)
     return ccd_buf_append(b, &c, 1);
 }
 
+/* Frees the memory; the buffer is empty and may be used again. */
 static inline void ccd_buf_free(ccd_buf_t *b)
 {
     free(b->base);

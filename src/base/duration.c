@@ -1,7 +1,8 @@
-/* Durations as people write them: "90", "90s", "5m", "1h30m". */
+/* Durations as people write them ("90", "90s", "5m", "1h30m") and as messages show them. */
 #include "base/duration.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "base/error.h"
@@ -27,4 +28,10 @@ int ccd_duration_parse(const char *s, double *seconds)
     }
     *seconds = total;
     return 0;
+}
+
+const char *ccd_duration_format(double seconds, char *buf, size_t size)
+{
+    snprintf(buf, size, seconds >= 0.1 ? "%.1fs" : "%.3gs", seconds);
+    return buf;
 }

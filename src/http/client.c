@@ -1,14 +1,17 @@
 /* HTTP/1.1 client on a libev loop: per-thread context, per-user sessions, one request at a time. */
 #include "http/client.h"
 
+#include "base/buf.h"
 #include "base/clock.h"
-#include "net/conn.h"
-#include "net/dns.h"
+#include "base/duration.h"
 #include "base/error.h"
 #include "http/parse.h"
 #include "http/request.h"
-#include "net/tls.h"
 #include "http/url.h"
+#include "net/conn.h"
+#include "net/connect.h"
+#include "net/dns.h"
+#include "net/tls.h"
 
 #include <ev.h>
 #include <stdarg.h>
@@ -24,7 +27,7 @@
 #define POOL_SPARE   16  /* pooled exchanges kept beyond the recent peak in use */
 #define POOL_TRIM    2.0 /* seconds between two trims of the pool */
 
-enum { C_CLOSED, C_CONNECTING, C_HANDSHAKE, C_IDLE, C_BUSY };
+enum { C_CLOSED, C_CONNECTING, C_IDLE, C_BUSY };
 
 /* The TCP (and TLS) connection to one origin inside a session. The struct lives as long as
  * the session; the socket inside it opens and closes as keep-alive allows. */
@@ -50,19 +53,16 @@ typedef struct xfer {
     conn_t *c;
     ccd_http_cb cb;
     void *ud;
-    ev_timer timer;  /* whole-request timeout */
-    ev_timer ctimer; /* connect (and TLS handshake) timeout */
-    ev_timer defer;  /* delivers a failure that happened inside ccd_http_send() */
-    ccd_dns_query_t *dq;
-    ccd_dns_addrs_t addrs;
-    unsigned ai; /* address being tried */
+    ev_timer timer;        /* whole-request timeout */
+    ev_timer defer;        /* delivers a failure that happened inside ccd_http_send() */
+    ccd_connect_t connect; /* opens the connection when the session has none to the origin */
     int64_t t0, elapsed_us;
     double timeout, connect_timeout;
     int err;
     bool head, retried, in_send;
     conn_t *origin; /* the connection's struct, kept after x->c is cleared: its host */
-    char *w;        /* the serialised request */
-    size_t wlen, wcap, woff;
+    ccd_buf_t w;    /* the serialised request */
+    size_t woff;
     char errmsg[256];
     ccd_http_parser_t parser;
 } xfer_t;
@@ -122,7 +122,7 @@ int ccd_http_ctx_create(ccd_http_ctx_t **out, struct ev_loop *loop, const ccd_ht
 static void xfer_free(xfer_t *x)
 {
     ccd_http_parser_free(&x->parser);
-    free(x->w);
+    ccd_buf_free(&x->w);
     free(x);
 }
 
@@ -173,7 +173,6 @@ ccd_tls_t *ccd_http_ctx_tls(ccd_http_ctx_t *ctx)
 }
 
 static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents);
-static void on_connect_timeout(struct ev_loop *loop, ev_timer *w, int revents);
 static void on_defer(struct ev_loop *loop, ev_timer *w, int revents);
 
 static xfer_t *xfer_get(ccd_http_ctx_t *ctx)
@@ -191,40 +190,34 @@ static xfer_t *xfer_get(ccd_http_ctx_t *ctx)
         return x;
     x->ctx = ctx;
     ccd_http_parser_init(&x->parser);
+    ccd_connect_init(&x->connect, ctx->loop, ctx->dns, ctx->tls);
     ev_init(&x->timer, on_timeout);
-    ev_init(&x->ctimer, on_connect_timeout);
     ev_init(&x->defer, on_defer);
-    x->timer.data = x->ctimer.data = x->defer.data = x;
+    x->timer.data = x->defer.data = x;
     return x;
 }
 
 static void xfer_put(xfer_t *x)
 {
     ccd_http_parser_trim(&x->parser, KEEP_BUF_MAX);
-    if (x->wcap > KEEP_BUF_MAX) {
-        free(x->w);
-        x->w = NULL;
-        x->wcap = 0;
-    }
+    if (x->w.cap > KEEP_BUF_MAX)
+        ccd_buf_free(&x->w);
     x->next_free = x->ctx->pool;
     x->ctx->pool = x;
     x->ctx->npool++;
     x->ctx->inflight--;
 }
 
-static bool slice_eq(ccd_slice_t s, const char *lit)
-{
-    return strlen(lit) == s.len && memcmp(s.base, lit, s.len) == 0;
-}
-
 /* ---- completion ---- */
 
-static void stop_timers(xfer_t *x)
+/* Stops everything the request watches but its connection's socket. */
+static void stop_watchers(xfer_t *x)
 {
     struct ev_loop *loop = x->ctx->loop;
     ev_timer_stop(loop, &x->timer);
-    ev_timer_stop(loop, &x->ctimer);
     ev_timer_stop(loop, &x->defer);
+    if (ccd_connect_busy(&x->connect))
+        ccd_connect_cancel(&x->connect);
 }
 
 /* Closes the socket (the conn struct stays in its session for the next request). */
@@ -242,8 +235,8 @@ static void conn_close(struct ev_loop *loop, conn_t *c, bool clean)
 /* The request-target of the serialised request: the request line's middle. */
 static ccd_slice_t request_target(const xfer_t *x)
 {
-    const char *sp = memchr(x->w, ' ', x->wlen);
-    const char *end = sp ? memchr(sp + 1, ' ', x->wlen - (size_t)(sp + 1 - x->w)) : NULL;
+    const char *sp = memchr(x->w.base, ' ', x->w.len);
+    const char *end = sp ? memchr(sp + 1, ' ', x->w.len - (size_t)(sp + 1 - x->w.base)) : NULL;
     if (!end)
         return (ccd_slice_t){"/", 1};
     return (ccd_slice_t){sp + 1, (size_t)(end - sp - 1)};
@@ -279,9 +272,7 @@ static void finish(xfer_t *x, int err)
 {
     x->err = err;
     x->elapsed_us = ccd_clock_us() - x->t0;
-    stop_timers(x);
-    ccd_dns_cancel(x->dq);
-    x->dq = NULL;
+    stop_watchers(x);
     if (x->c)
         x->c->x = NULL;
     x->c = NULL;
@@ -306,6 +297,8 @@ static void fail(xfer_t *x, int err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(x->errmsg, sizeof(x->errmsg), fmt, ap);
     va_end(ap);
+    if (ccd_connect_busy(&x->connect))
+        ccd_connect_cancel(&x->connect); /* its socket is about to close */
     if (x->c)
         conn_close(x->ctx->loop, x->c, false);
     finish(x, err);
@@ -329,31 +322,11 @@ static void complete(xfer_t *x, bool extra_bytes)
     finish(x, 0);
 }
 
-/* "5.0s", "0.3s", but "0.001s" rather than "0.0s". */
-static const char *secs(double t, char *buf, size_t size)
-{
-    snprintf(buf, size, t >= 0.1 ? "%.1fs" : "%.3gs", t);
-    return buf;
-}
-
 static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 {
     xfer_t *x = w->data;
     char t[32];
-    fail(x, CCD_ETIMEDOUT, "timeout after %s", secs(x->timeout, t, sizeof(t)));
-}
-
-static void on_connect_timeout(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    xfer_t *x = w->data;
-    char addr[64];
-    if (x->dq || x->ai >= x->addrs.n)
-        snprintf(addr, sizeof(addr), "resolving %.40s", x->c->host);
-    else
-        ccd_dns_format(&x->addrs.addr[x->ai], x->c->port, addr, sizeof(addr));
-    char t[32];
-    fail(x, CCD_ECONNTIMEOUT, "connect timeout after %s (%s)",
-         secs(x->connect_timeout, t, sizeof(t)), addr);
+    fail(x, CCD_ETIMEDOUT, "timeout after %s", ccd_duration_format(x->timeout, t, sizeof(t)));
 }
 
 /* ---- socket plumbing ---- */
@@ -388,8 +361,8 @@ static void retry(xfer_t *x)
 static void do_write(xfer_t *x)
 {
     conn_t *c = x->c;
-    while (x->woff < x->wlen) {
-        ssize_t n = ccd_conn_write(&c->sock, x->w + x->woff, x->wlen - x->woff);
+    while (x->woff < x->w.len) {
+        ssize_t n = ccd_conn_write(&c->sock, x->w.base + x->woff, x->w.len - x->woff);
         if (n == -EAGAIN) {
             watch(x->ctx, c, EV_WRITE);
             return;
@@ -485,126 +458,32 @@ static void start_write(xfer_t *x)
     do_write(x);
 }
 
-static void connection_ready(xfer_t *x)
+/* The connection is open (or could not be): the request goes on it. */
+static void on_connected(void *ud, int err, const char *msg)
 {
-    ev_timer_stop(x->ctx->loop, &x->ctimer);
+    xfer_t *x = ud;
+    if (err) {
+        fail(x, err, "%s", msg);
+        return;
+    }
     start_write(x);
 }
 
-static void do_handshake(xfer_t *x)
-{
-    int rc = ccd_tls_handshake(x->c->sock.ssl, x->errmsg, sizeof(x->errmsg));
-    if (rc == CCD_TLS_WANT_READ) {
-        watch(x->ctx, x->c, EV_READ);
-        return;
-    }
-    if (rc == CCD_TLS_WANT_WRITE) {
-        watch(x->ctx, x->c, EV_WRITE);
-        return;
-    }
-    if (rc < 0) {
-        conn_close(x->ctx->loop, x->c, false);
-        finish(x, CCD_ETLS);
-        return;
-    }
-    connection_ready(x);
-}
-
-static void start_tls(xfer_t *x)
-{
-    conn_t *c = x->c;
-    c->sock.ssl = ccd_tls_new(x->ctx->tls, c->sock.fd, c->host, c->insecure, c->tls_sess);
-    if (!c->sock.ssl) {
-        fail(x, CCD_ETLS, "cannot set up TLS for %s", c->host);
-        return;
-    }
-    c->state = C_HANDSHAKE;
-    do_handshake(x);
-}
-
-static void connect_next(xfer_t *x, int soerr);
-
-/* The non-blocking connect finished, one way or the other. */
-static void connect_done(xfer_t *x)
-{
-    conn_t *c = x->c;
-    int rc = ccd_conn_connected(&c->sock);
-    if (rc) {
-        ev_io_stop(x->ctx->loop, &c->io);
-        ccd_conn_close(&c->sock, NULL, false);
-        x->ai++;
-        connect_next(x, -rc);
-        return;
-    }
-    if (c->tls) {
-        start_tls(x);
-        return;
-    }
-    connection_ready(x);
-}
-
-static void connect_failed(xfer_t *x, int soerr)
-{
-    char addr[64] = "";
-    if (x->ai > 0)
-        ccd_dns_format(&x->addrs.addr[x->ai - 1], x->c->port, addr, sizeof(addr));
-    int err = -soerr;
-    fail(x, err, "%s (%s)", ccd_strerror(err), addr);
-}
-
-/* Tries the addresses in order from x->ai; soerr is why the previous one failed. */
-static void connect_next(xfer_t *x, int soerr)
-{
-    conn_t *c = x->c;
-    for (; x->ai < x->addrs.n; x->ai++) {
-        int rc = ccd_conn_connect(&c->sock, &x->addrs.addr[x->ai], c->port);
-        if (rc == 0) {
-            ev_io_init(&c->io, on_io, c->sock.fd, EV_WRITE);
-            ev_io_start(x->ctx->loop, &c->io);
-            return;
-        }
-        soerr = -rc;
-    }
-    connect_failed(x, soerr);
-}
-
-static void resolved(xfer_t *x, int err, const ccd_dns_addrs_t *addrs)
-{
-    if (err) {
-        fail(x, CCD_EDNS, "cannot resolve %s: %s", x->c->host, addrs->detail);
-        return;
-    }
-    if (addrs != &x->addrs)
-        x->addrs = *addrs;
-    x->ai = 0;
-    connect_next(x, 0);
-}
-
-static void on_resolved(void *ud, int err, const ccd_dns_addrs_t *addrs)
-{
-    xfer_t *x = ud;
-    x->dq = NULL;
-    resolved(x, err, addrs);
-}
-
-/* Opens the session's connection to the request's origin: resolve, connect, TLS. */
+/* Opens the session's connection to the request's origin: resolve, connect, TLS (offering
+ * the session's last TLS session for resumption). */
 static void conn_open(xfer_t *x)
 {
     conn_t *c = x->c;
     c->state = C_CONNECTING;
     c->x = x;
-    if (x->connect_timeout > 0) {
-        ev_timer_set(&x->ctimer, x->connect_timeout, 0.);
-        ev_timer_start(x->ctx->loop, &x->ctimer);
-    }
-    int rc = ccd_dns_resolve(x->ctx->dns, c->host, &x->addrs, on_resolved, x, &x->dq);
-    if (rc == 1)
-        return;
-    if (rc == CCD_ENOMEM) {
-        fail(x, rc, "out of memory resolving %s", c->host);
-        return;
-    }
-    resolved(x, rc, &x->addrs);
+    ccd_connect_opts_t o = {.host = c->host,
+                            .port = c->port,
+                            .tls = c->tls,
+                            .insecure = c->insecure,
+                            .name_address = true,
+                            .resume = c->tls_sess,
+                            .timeout = x->connect_timeout};
+    ccd_connect_start(&x->connect, &c->sock, &o, on_connected, x);
 }
 
 /* An idle connection became readable: the server closed it (or reset it, or sent bytes no
@@ -630,17 +509,12 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents)
             ev_io_stop(loop, w);
         return;
     }
-    switch (c->state) {
-    case C_CONNECTING: connect_done(x); break;
-    case C_HANDSHAKE: do_handshake(x); break;
-    case C_BUSY:
-        if (x->woff < x->wlen)
-            do_write(x);
-        else
-            do_read(x);
-        break;
-    default: ev_io_stop(loop, w); break;
-    }
+    if (c->state != C_BUSY)
+        ev_io_stop(loop, w);
+    else if (x->woff < x->w.len)
+        do_write(x);
+    else
+        do_read(x);
 }
 
 /* ---- sessions ---- */
@@ -672,7 +546,7 @@ static bool conn_matches(const conn_t *c, const ccd_url_t *u, bool insecure)
 {
     bool tls = u->scheme_kind == CCD_URL_HTTPS;
     return c->tls == tls && c->port == u->port && (!tls || c->insecure == insecure) &&
-           strlen(c->host) == u->host.len && strncasecmp(c->host, u->host.base, u->host.len) == 0;
+           ccd_slice_ieq_str(u->host, c->host);
 }
 
 /* The session's connection to the URL's origin, made (closed) on first use. */
@@ -685,6 +559,7 @@ static conn_t *conn_for(ccd_http_session_t *s, const ccd_url_t *u, bool insecure
     if (!c)
         return NULL;
     memcpy(c->host, u->host.base, u->host.len);
+    ev_init(&c->io, on_io);
     c->sock.fd = -1;
     c->port = u->port;
     c->tls = u->scheme_kind == CCD_URL_HTTPS;
@@ -700,15 +575,12 @@ static void xfer_start(xfer_t *x, ccd_http_session_t *s, const ccd_http_request_
     x->s = s;
     x->cb = cb;
     x->ud = ud;
-    x->dq = NULL;
     x->err = 0;
     x->errmsg[0] = '\0';
     x->retried = false;
-    x->head = slice_eq(req->method, "HEAD");
+    x->head = ccd_slice_eq_str(req->method, "HEAD");
     x->timeout = req->timeout;
     x->connect_timeout = req->connect_timeout;
-    x->addrs.n = 0;
-    x->ai = 0;
     x->t0 = ccd_clock_us();
 }
 
@@ -722,7 +594,7 @@ int ccd_http_send(ccd_http_session_t *s, const ccd_http_request_t *req, ccd_http
         return CCD_EURL;
     xfer_t *x = xfer_get(s->ctx);
     conn_t *c = x ? conn_for(s, &u, req->insecure) : NULL;
-    if (!c || ccd_http_request_serialise(req, &u, s->ctx->user_agent, &x->w, &x->wcap, &x->wlen)) {
+    if (!c || ccd_http_request_serialise(req, &u, s->ctx->user_agent, &x->w)) {
         if (x)
             xfer_put(x);
         return CCD_ENOMEM;
@@ -755,9 +627,7 @@ void ccd_http_cancel(ccd_http_session_t *s)
     xfer_t *x = s->cur;
     if (!x)
         return;
-    stop_timers(x);
-    ccd_dns_cancel(x->dq);
-    x->dq = NULL;
+    stop_watchers(x);
     if (x->c)
         conn_close(s->ctx->loop, x->c, false);
     x->c = NULL;

@@ -6,15 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/slice.h"
+
 struct ev_loop;
 struct ccd_dns;
 struct ccd_tls;
-
-/* A byte slice; never NUL-terminated unless stated. */
-typedef struct {
-    const char *base;
-    size_t len;
-} ccd_slice_t;
 
 typedef struct {
     ccd_slice_t name;
@@ -85,8 +81,8 @@ void ccd_http_session_free(ccd_http_session_t *s);
 
 /* Starts a request on the session; at most one is in flight per session. cb is called exactly
  * once, later, from the loop (never from inside this call), unless the request is canceled.
- * Returns 0, or CCD_EINVAL when a request is already in flight, CCD_EURL for a URL that cannot
- * be requested (the callback is then not called). */
+ * Returns 0, or CCD_EINVAL when a request is already in flight or the method is empty,
+ * CCD_EURL for a URL that cannot be requested, CCD_ENOMEM (the callback is then not called). */
 int ccd_http_send(ccd_http_session_t *s, const ccd_http_request_t *req, ccd_http_cb cb, void *ud);
 
 /* Cancels the session's request in flight, if any, without calling its callback; the

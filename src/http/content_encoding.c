@@ -8,6 +8,8 @@
 #include <strings.h>
 #include <zlib.h>
 
+#include "base/slice.h"
+
 enum coding { CODING_NONE, CODING_GZIP, CODING_DEFLATE, CODING_OTHER };
 
 /* zlib's windowBits: 15 plus 16 reads the gzip wrapper, negated reads raw deflate. */
@@ -37,12 +39,12 @@ static enum coding coding_of(const char *p, const char *e)
         p++;
     while (e > p && is_ows(e[-1]))
         e--;
-    size_t n = (size_t)(e - p);
-    if (n == 0 || (n == 8 && strncasecmp(p, "identity", 8) == 0))
+    ccd_slice_t s = {p, (size_t)(e - p)};
+    if (s.len == 0 || ccd_slice_ieq_str(s, "identity"))
         return CODING_NONE;
-    if ((n == 4 && strncasecmp(p, "gzip", 4) == 0) || (n == 6 && strncasecmp(p, "x-gzip", 6) == 0))
+    if (ccd_slice_ieq_str(s, "gzip") || ccd_slice_ieq_str(s, "x-gzip"))
         return CODING_GZIP;
-    if (n == 7 && strncasecmp(p, "deflate", 7) == 0)
+    if (ccd_slice_ieq_str(s, "deflate"))
         return CODING_DEFLATE;
     return CODING_OTHER;
 }

@@ -48,16 +48,6 @@ static ccd_slice_t trim(const char *p, const char *e)
     return (ccd_slice_t){p, (size_t)(e - p)};
 }
 
-static bool slice_is(ccd_slice_t s, const char *lit)
-{
-    return strlen(lit) == s.len && strncasecmp(s.base, lit, s.len) == 0;
-}
-
-static bool slice_ieq(ccd_slice_t a, ccd_slice_t b)
-{
-    return a.len == b.len && strncasecmp(a.base, b.base, a.len) == 0;
-}
-
 /* Control characters other than tab make the whole header malformed (RFC 6265bis). */
 static bool has_ctl(const char *s, size_t len)
 {
@@ -210,11 +200,11 @@ static int parse_max_age(ccd_slice_t v, int64_t *out)
 
 static int parse_samesite(ccd_slice_t v)
 {
-    if (slice_is(v, "strict"))
+    if (ccd_slice_ieq_str(v, "strict"))
         return CCD_COOKIE_SAMESITE_STRICT;
-    if (slice_is(v, "lax"))
+    if (ccd_slice_ieq_str(v, "lax"))
         return CCD_COOKIE_SAMESITE_LAX;
-    if (slice_is(v, "none"))
+    if (ccd_slice_ieq_str(v, "none"))
         return CCD_COOKIE_SAMESITE_NONE;
     return CCD_COOKIE_SAMESITE_UNSET;
 }
@@ -246,19 +236,19 @@ static void parse_av(const char *p, const char *e, ccd_cookie_t *out)
     const char *eq = memchr(p, '=', (size_t)(e - p));
     ccd_slice_t key = trim(p, eq ? eq : e);
     ccd_slice_t val = eq ? trim(eq + 1, e) : empty;
-    if (slice_is(key, "expires"))
+    if (ccd_slice_ieq_str(key, "expires"))
         set_expires(val, out);
-    else if (slice_is(key, "max-age"))
+    else if (ccd_slice_ieq_str(key, "max-age"))
         set_max_age(val, out);
-    else if (slice_is(key, "domain"))
+    else if (ccd_slice_ieq_str(key, "domain"))
         set_domain(val, out);
-    else if (slice_is(key, "path"))
+    else if (ccd_slice_ieq_str(key, "path"))
         out->path = val.len > 0 && val.base[0] == '/' ? val : empty;
-    else if (slice_is(key, "secure"))
+    else if (ccd_slice_ieq_str(key, "secure"))
         out->secure = true;
-    else if (slice_is(key, "httponly"))
+    else if (ccd_slice_ieq_str(key, "httponly"))
         out->http_only = true;
-    else if (slice_is(key, "samesite"))
+    else if (ccd_slice_ieq_str(key, "samesite"))
         out->samesite = parse_samesite(val);
 }
 
@@ -306,12 +296,12 @@ static bool is_ip(ccd_slice_t host)
 /* host is dom or one of its sub-domains; the caller has ruled out IP-address hosts. */
 static bool domain_match(ccd_slice_t host, ccd_slice_t dom)
 {
-    if (slice_ieq(host, dom))
+    if (ccd_slice_ieq(host, dom))
         return true;
     if (host.len <= dom.len)
         return false;
     size_t off = host.len - dom.len;
-    return host.base[off - 1] == '.' && strncasecmp(host.base + off, dom.base, dom.len) == 0;
+    return host.base[off - 1] == '.' && ccd_slice_ieq((ccd_slice_t){host.base + off, dom.len}, dom);
 }
 
 /* The cookie's domain for a response from host, or CCD_EINVAL when the rules refuse it. A
@@ -323,7 +313,7 @@ static int cookie_domain(const ccd_cookie_t *c, ccd_slice_t host, ccd_slice_t *d
     if (c->domain.len == 0)
         return 0;
     if (is_ip(host) || !memchr(c->domain.base, '.', c->domain.len))
-        return slice_ieq(c->domain, host) ? 0 : CCD_EINVAL;
+        return ccd_slice_ieq(c->domain, host) ? 0 : CCD_EINVAL;
     if (!domain_match(host, c->domain))
         return CCD_EINVAL;
     *dom = c->domain;
@@ -405,9 +395,9 @@ static struct cookie *cookie_new(const ccd_cookie_t *c, ccd_slice_t dom, ccd_sli
 
 static bool cookie_is(const struct cookie *k, ccd_slice_t name, ccd_slice_t dom, ccd_slice_t path)
 {
-    return k->name_len == name.len && memcmp(k->data, name.base, name.len) == 0 &&
-           slice_ieq((ccd_slice_t){cookie_domain_str(k), k->domain_len}, dom) &&
-           k->path_len == path.len && memcmp(cookie_path(k), path.base, path.len) == 0;
+    return ccd_slice_eq((ccd_slice_t){k->data, k->name_len}, name) &&
+           ccd_slice_ieq((ccd_slice_t){cookie_domain_str(k), k->domain_len}, dom) &&
+           ccd_slice_eq((ccd_slice_t){cookie_path(k), k->path_len}, path);
 }
 
 static size_t jar_find(const ccd_cookie_jar_t *jar, ccd_slice_t name, ccd_slice_t dom,
@@ -552,7 +542,7 @@ static bool cookie_matches(const struct cookie *k, bool https, ccd_slice_t host,
     ccd_slice_t dom = {cookie_domain_str(k), k->domain_len};
     if (k->secure && !https)
         return false;
-    if (k->host_only ? !slice_ieq(host, dom) : ip || !domain_match(host, dom))
+    if (k->host_only ? !ccd_slice_ieq(host, dom) : ip || !domain_match(host, dom))
         return false;
     return path_match(path, cookie_path(k), k->path_len);
 }

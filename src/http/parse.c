@@ -14,24 +14,12 @@ static ccd_http_parser_t *parser_of(llhttp_t *ll)
     return ll->data;
 }
 
-/* Appends to a growable buffer, doubling its capacity, failing beyond limit. */
-static int append(char **buf, size_t *len, size_t *cap, const char *at, size_t n, size_t limit)
+/* Appends to a buffer, failing beyond limit bytes. */
+static int append(ccd_buf_t *b, const char *at, size_t n, size_t limit)
 {
-    if (*len + n > limit)
+    if (n > limit - b->len)
         return CCD_ETOOBIG;
-    if (*len + n > *cap) {
-        size_t c = *cap ? *cap : 1024;
-        while (c < *len + n)
-            c *= 2;
-        char *nb = realloc(*buf, c);
-        if (!nb)
-            return CCD_ENOMEM;
-        *buf = nb;
-        *cap = c;
-    }
-    memcpy(*buf + *len, at, n);
-    *len += n;
-    return 0;
+    return ccd_buf_append(b, at, n);
 }
 
 static int fail(ccd_http_parser_t *p, int err)
@@ -42,7 +30,7 @@ static int fail(ccd_http_parser_t *p, int err)
 
 static int hbuf_append(ccd_http_parser_t *p, const char *at, size_t n)
 {
-    int rc = append(&p->_hbuf, &p->_hlen, &p->_hcap, at, n, CCD_HTTP_MAX_HEADER_BYTES);
+    int rc = append(&p->_h, at, n, CCD_HTTP_MAX_HEADER_BYTES);
     return rc ? fail(p, rc) : 0;
 }
 
@@ -61,7 +49,7 @@ static int on_header_field(llhttp_t *ll, const char *at, size_t n)
     if (p->_hstate != H_NAME) {
         if (p->nheaders == CCD_HTTP_MAX_HEADERS)
             return fail(p, CCD_ETOOBIG);
-        p->_off[p->nheaders][0] = (uint32_t)p->_hlen;
+        p->_off[p->nheaders][0] = (uint32_t)p->_h.len;
         p->_off[p->nheaders][1] = 0;
         p->_hstate = H_NAME;
     }
@@ -74,7 +62,7 @@ static int on_header_field_complete(llhttp_t *ll)
     ccd_http_parser_t *p = parser_of(ll);
     if (p->_in_body)
         return 0;
-    p->_off[p->nheaders][2] = (uint32_t)p->_hlen;
+    p->_off[p->nheaders][2] = (uint32_t)p->_h.len;
     p->_off[p->nheaders][3] = 0;
     p->_hstate = H_VALUE;
     return 0;
@@ -97,7 +85,7 @@ static int on_header_value_complete(llhttp_t *ll)
     if (p->_in_body)
         return 0;
     uint32_t *len = &p->_off[p->nheaders][3];
-    const char *v = p->_hbuf + p->_off[p->nheaders][2];
+    const char *v = p->_h.base + p->_off[p->nheaders][2];
     while (*len > 0 && (v[*len - 1] == ' ' || v[*len - 1] == '\t'))
         (*len)--;
     p->nheaders++;
@@ -118,7 +106,7 @@ static int on_headers_complete(llhttp_t *ll)
 static int on_body(llhttp_t *ll, const char *at, size_t n)
 {
     ccd_http_parser_t *p = parser_of(ll);
-    int rc = append(&p->_bbuf, &p->_blen, &p->_bcap, at, n, SIZE_MAX);
+    int rc = append(&p->_b, at, n, SIZE_MAX);
     return rc ? fail(p, rc) : 0;
 }
 
@@ -127,8 +115,8 @@ static void clear_message(ccd_http_parser_t *p)
 {
     p->status = 0;
     p->nheaders = 0;
-    p->_hlen = 0;
-    p->_blen = 0;
+    p->_h.len = 0;
+    p->_b.len = 0;
     p->_reason_len = 0;
     p->_hstate = H_NONE;
     p->_in_body = false;
@@ -137,14 +125,14 @@ static void clear_message(ccd_http_parser_t *p)
 /* The header buffer no longer grows once the message is complete: slices can point into it. */
 static void publish(ccd_http_parser_t *p)
 {
-    p->reason = (ccd_slice_t){p->_hbuf ? p->_hbuf : "", p->_reason_len};
-    p->body = (ccd_slice_t){p->_bbuf ? p->_bbuf : "", p->_blen};
+    p->reason = (ccd_slice_t){p->_h.base ? p->_h.base : "", p->_reason_len};
+    p->body = (ccd_slice_t){p->_b.base ? p->_b.base : "", p->_b.len};
 }
 
 ccd_header_t ccd_http_parser_header(const ccd_http_parser_t *p, size_t i)
 {
     const uint32_t *o = p->_off[i];
-    return (ccd_header_t){{p->_hbuf + o[0], o[1]}, {p->_hbuf + o[2], o[3]}};
+    return (ccd_header_t){{p->_h.base + o[0], o[1]}, {p->_h.base + o[2], o[3]}};
 }
 
 /* Pausing makes llhttp_execute() return at the end of this response: any byte after it is
@@ -181,25 +169,16 @@ void ccd_http_parser_init(ccd_http_parser_t *p)
 
 void ccd_http_parser_free(ccd_http_parser_t *p)
 {
-    free(p->_hbuf);
-    free(p->_bbuf);
-    p->_hbuf = p->_bbuf = NULL;
-    p->_hcap = p->_bcap = 0;
-    p->_hlen = p->_blen = 0;
+    ccd_buf_free(&p->_h);
+    ccd_buf_free(&p->_b);
 }
 
 void ccd_http_parser_trim(ccd_http_parser_t *p, size_t max)
 {
-    if (p->_hcap > max) {
-        free(p->_hbuf);
-        p->_hbuf = NULL;
-        p->_hcap = p->_hlen = 0;
-    }
-    if (p->_bcap > max) {
-        free(p->_bbuf);
-        p->_bbuf = NULL;
-        p->_bcap = p->_blen = 0;
-    }
+    if (p->_h.cap > max)
+        ccd_buf_free(&p->_h);
+    if (p->_b.cap > max)
+        ccd_buf_free(&p->_b);
 }
 
 void ccd_http_parser_reset(ccd_http_parser_t *p, bool head)

@@ -2,6 +2,7 @@
 #ifndef CCD_HTTP_PARSE_H
 #define CCD_HTTP_PARSE_H
 
+#include "base/buf.h"
 #include "http/client.h"
 
 #include <llhttp.h>
@@ -26,11 +27,9 @@ typedef struct {
     bool started;     /* at least one byte of a response was fed */
 
     llhttp_t _ll;
-    char *_hbuf; /* status reason, then header names and values */
-    size_t _hlen, _hcap;
-    char *_bbuf;
-    size_t _blen, _bcap;
-    uint32_t _off[CCD_HTTP_MAX_HEADERS][4]; /* offset and length of each name and value in _hbuf:
+    ccd_buf_t _h;                           /* status reason, then header names and values */
+    ccd_buf_t _b;                           /* the body */
+    uint32_t _off[CCD_HTTP_MAX_HEADERS][4]; /* offset and length of each name and value in _h:
                                              * 16 bytes a header, not a 32-byte slice pair, since
                                              * a parser exists per request in flight */
     size_t _reason_len;

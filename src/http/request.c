@@ -8,16 +8,6 @@
 #include <string.h>
 #include <strings.h>
 
-static bool slice_ieq(ccd_slice_t s, const char *lit)
-{
-    return strlen(lit) == s.len && strncasecmp(s.base, lit, s.len) == 0;
-}
-
-static bool slice_eq(ccd_slice_t s, const char *lit)
-{
-    return strlen(lit) == s.len && memcmp(s.base, lit, s.len) == 0;
-}
-
 /* Copies n bytes (src may be NULL when n is 0, as in an empty body slice). */
 static char *put(char *p, const char *src, size_t n)
 {
@@ -27,21 +17,6 @@ static char *put(char *p, const char *src, size_t n)
 }
 
 #define PUT_LIT(p, lit) put((p), (lit), sizeof(lit) - 1)
-
-static int reserve(char **buf, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return 0;
-    size_t c = *cap ? *cap : 1024;
-    while (c < need)
-        c *= 2;
-    char *nb = realloc(*buf, c);
-    if (!nb)
-        return CCD_ENOMEM;
-    *buf = nb;
-    *cap = c;
-    return 0;
-}
 
 /* Which default headers the caller replaced. */
 typedef struct {
@@ -53,17 +28,17 @@ static given_t given_headers(const ccd_http_request_t *r)
     given_t g = {0};
     for (size_t i = 0; i < r->nheaders; i++) {
         ccd_slice_t n = r->headers[i].name;
-        g.host |= slice_ieq(n, "Host");
-        g.user_agent |= slice_ieq(n, "User-Agent");
-        g.content_length |= slice_ieq(n, "Content-Length");
+        g.host |= ccd_slice_ieq_str(n, "Host");
+        g.user_agent |= ccd_slice_ieq_str(n, "User-Agent");
+        g.content_length |= ccd_slice_ieq_str(n, "Content-Length");
     }
     return g;
 }
 
 static bool wants_content_length(const ccd_http_request_t *r)
 {
-    return r->body.len > 0 || slice_eq(r->method, "POST") || slice_eq(r->method, "PUT") ||
-           slice_eq(r->method, "PATCH");
+    return r->body.len > 0 || ccd_slice_eq_str(r->method, "POST") ||
+           ccd_slice_eq_str(r->method, "PUT") || ccd_slice_eq_str(r->method, "PATCH");
 }
 
 /* Writes v in decimal (printf costs more than the rest of the request line together). */
@@ -94,16 +69,16 @@ static char *put_host(char *p, const ccd_url_t *u)
 
 /* One pass, into a buffer sized beforehand: the request line, headers and body. */
 int ccd_http_request_serialise(const ccd_http_request_t *r, const ccd_url_t *u, const char *ua,
-                               char **buf, size_t *cap, size_t *len)
+                               ccd_buf_t *out)
 {
     given_t g = given_headers(r);
     size_t need = r->method.len + u->path.len + u->query.len + 16 + u->host.len + 16 + strlen(ua) +
                   16 + 40 + 2 + r->body.len;
     for (size_t i = 0; i < r->nheaders; i++)
         need += r->headers[i].name.len + r->headers[i].value.len + 4;
-    if (reserve(buf, cap, need))
+    if (ccd_buf_ensure(out, need))
         return CCD_ENOMEM;
-    char *p = *buf;
+    char *p = out->base;
     p = put(p, r->method.base, r->method.len);
     *p++ = ' ';
     p = put(p, u->path.base, u->path.len);
@@ -126,6 +101,6 @@ int ccd_http_request_serialise(const ccd_http_request_t *r, const ccd_url_t *u, 
         p = PUT_LIT(put_uint(PUT_LIT(p, "Content-Length: "), r->body.len), "\r\n");
     p = PUT_LIT(p, "\r\n");
     p = put(p, r->body.base, r->body.len);
-    *len = (size_t)(p - *buf);
+    out->len = (size_t)(p - out->base);
     return 0;
 }

@@ -6,16 +6,12 @@
 #include <string.h>
 #include <strings.h>
 
-static bool slice_ieq(const char *p, size_t n, const char *lit)
-{
-    return strlen(lit) == n && strncasecmp(p, lit, n) == 0;
-}
-
 static int scheme_kind(const char *p, size_t n)
 {
-    if (slice_ieq(p, n, "http"))
+    ccd_slice_t s = {p, n};
+    if (ccd_slice_ieq_str(s, "http"))
         return CCD_URL_HTTP;
-    if (slice_ieq(p, n, "https"))
+    if (ccd_slice_ieq_str(s, "https"))
         return CCD_URL_HTTPS;
     return CCD_URL_OTHER;
 }

@@ -1,6 +1,7 @@
 /* Name resolution: asynchronous c-ares lookups on a libev loop, with a per-thread cache. */
 #include "net/dns.h"
 
+#include "base/clock.h"
 #include "base/error.h"
 
 #include <ares.h>
@@ -19,7 +20,7 @@
 
 typedef struct {
     char *host;     /* NULL: free slot */
-    double expires; /* ev_now() time */
+    double expires; /* monotonic_now() time */
     ccd_dns_addrs_t addrs;
 } cache_entry_t;
 
@@ -195,9 +196,15 @@ static bool parse_literal(const char *host, ccd_dns_addrs_t *out)
     return true;
 }
 
+/* Seconds on the monotonic clock: ev_now() follows the wall clock, which may jump. */
+static double monotonic_now(void)
+{
+    return (double)ccd_clock_us() / 1e6;
+}
+
 static cache_entry_t *cache_find(ccd_dns_t *d, const char *host)
 {
-    double now = ev_now(d->loop);
+    double now = monotonic_now();
     for (int i = 0; i < CACHE_SLOTS; i++) {
         cache_entry_t *e = &d->cache[i];
         if (e->host && e->expires > now && strcasecmp(e->host, host) == 0)
@@ -210,7 +217,7 @@ static cache_entry_t *cache_find(ccd_dns_t *d, const char *host)
  * that expires first. Failing to copy the name only means not caching. */
 static void cache_store(ccd_dns_t *d, const char *host, const ccd_dns_addrs_t *addrs)
 {
-    double now = ev_now(d->loop);
+    double now = monotonic_now();
     cache_entry_t *victim = &d->cache[0];
     for (int i = 0; i < CACHE_SLOTS; i++) {
         cache_entry_t *e = &d->cache[i];

@@ -11,7 +11,7 @@
 
 #define BUF_INITIAL (8 * 1024)
 
-enum { S_CLOSED, S_RESOLVING, S_CONNECTING, S_HANDSHAKE, S_OPEN };
+enum { S_CLOSED, S_CONNECTING, S_OPEN };
 enum { OP_NONE, OP_CONNECT, OP_SEND, OP_RECEIVE };
 
 static void on_io(struct ev_loop *loop, ev_io *w, int revents);
@@ -21,8 +21,7 @@ void ccd_tcp_init(ccd_tcp_t *t, struct ev_loop *loop, ccd_dns_t *dns, ccd_tls_t 
 {
     memset(t, 0, sizeof(*t));
     t->_loop = loop;
-    t->_dns = dns;
-    t->_tls = tls;
+    ccd_connect_init(&t->_connect, loop, dns, tls);
     t->_conn.fd = -1;
     ev_init(&t->_io, on_io);
     ev_init(&t->_timer, on_timeout);
@@ -60,11 +59,10 @@ static void watch(ccd_tcp_t *t, int events)
 static void shut(ccd_tcp_t *t)
 {
     ev_io_stop(t->_loop, &t->_io);
-    ccd_dns_cancel(t->_dq);
-    t->_dq = NULL;
+    ccd_connect_cancel(&t->_connect);
     ccd_conn_close(&t->_conn, NULL, false);
     t->_state = S_CLOSED;
-    t->_start = t->_end = t->_scan = 0;
+    t->_start = t->_rb.len = t->_scan = 0;
 }
 
 /* Ends the operation: the outcome goes to the caller of the API function when still inside
@@ -90,17 +88,17 @@ static void fail(ccd_tcp_t *t, int err, const char *msg)
  * such as a delimiter) leave the buffer. They stay in memory until the next read. */
 static void take(ccd_tcp_t *t, size_t len, size_t consumed)
 {
-    t->_res.data = t->_buf ? t->_buf + t->_start : "";
+    t->_res.data = t->_rb.base ? t->_rb.base + t->_start : "";
     t->_res.len = len;
     t->_start += consumed;
-    if (t->_start == t->_end)
-        t->_start = t->_end = 0;
+    if (t->_start == t->_rb.len)
+        t->_start = t->_rb.len = 0;
     t->_scan = t->_start;
 }
 
 static void take_all(ccd_tcp_t *t)
 {
-    size_t n = t->_end - t->_start;
+    size_t n = t->_rb.len - t->_start;
     take(t, n, n);
 }
 
@@ -147,92 +145,27 @@ static int end_call(ccd_tcp_t *t, double timeout, ccd_tcp_result_t *now)
 static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 {
     ccd_tcp_t *t = w->data;
-    if (t->_op != OP_RECEIVE)
-        return fail(t, CCD_ETIMEDOUT, "timeout");
+    if (t->_op != OP_RECEIVE) {
+        fail(t, CCD_ETIMEDOUT, "timeout");
+        return;
+    }
     take_all(t);
     complete(t, CCD_ETIMEDOUT, "timeout");
 }
 
-/* ---- connect: resolve, try each address, shake hands ---- */
+/* ---- connect ---- */
 
-static void opened(ccd_tcp_t *t)
-{
-    t->_state = S_OPEN;
-    complete(t, 0, NULL);
-}
-
-static void do_handshake(ccd_tcp_t *t)
-{
-    int rc = ccd_tls_handshake(t->_conn.ssl, t->_msg, sizeof(t->_msg));
-    if (rc == CCD_TLS_WANT_READ)
-        return watch(t, EV_READ);
-    if (rc == CCD_TLS_WANT_WRITE)
-        return watch(t, EV_WRITE);
-    if (rc < 0)
-        return fail(t, CCD_ETLS, t->_msg);
-    opened(t);
-}
-
-static void start_tls(ccd_tcp_t *t)
-{
-    t->_conn.ssl = ccd_tls_new(t->_tls, t->_conn.fd, t->_name, t->_insecure, NULL);
-    if (!t->_conn.ssl) {
-        snprintf(t->_msg, sizeof(t->_msg), "cannot set up TLS for %.128s", t->_name);
-        return fail(t, CCD_ETLS, t->_msg);
-    }
-    t->_state = S_HANDSHAKE;
-    do_handshake(t);
-}
-
-/* Tries the addresses in order from t->_ai; soerr is why the previous one failed. */
-static void connect_next(ccd_tcp_t *t, int soerr)
-{
-    for (; t->_ai < t->_addrs.n; t->_ai++) {
-        int rc = ccd_conn_connect(&t->_conn, &t->_addrs.addr[t->_ai], t->_port);
-        if (rc == 0) {
-            t->_state = S_CONNECTING;
-            return watch(t, EV_WRITE);
-        }
-        soerr = -rc;
-    }
-    int err = soerr ? -soerr : CCD_ECONNREFUSED;
-    fail(t, err, ccd_strerror(err));
-}
-
-/* The non-blocking connect ended, one way or the other. */
-static void connect_done(ccd_tcp_t *t)
-{
-    int rc = ccd_conn_connected(&t->_conn);
-    if (rc) {
-        ev_io_stop(t->_loop, &t->_io);
-        ccd_conn_close(&t->_conn, NULL, false);
-        t->_ai++;
-        return connect_next(t, -rc);
-    }
-    if (t->_use_tls)
-        return start_tls(t);
-    opened(t);
-}
-
-static void resolved(ccd_tcp_t *t, int err, const ccd_dns_addrs_t *addrs)
-{
-    if (err == CCD_ENOMEM)
-        return fail(t, err, "out of memory");
-    if (err) {
-        snprintf(t->_msg, sizeof(t->_msg), "cannot resolve %.128s: %s", t->_host, addrs->detail);
-        return fail(t, CCD_EDNS, t->_msg);
-    }
-    if (addrs != &t->_addrs)
-        t->_addrs = *addrs;
-    t->_ai = 0;
-    connect_next(t, 0);
-}
-
-static void on_resolved(void *ud, int err, const ccd_dns_addrs_t *addrs)
+/* Timeouts are the socket's own (one timer for every operation), so the machine never
+ * reports CCD_ECONNTIMEOUT here. */
+static void on_connected(void *ud, int err, const char *msg)
 {
     ccd_tcp_t *t = ud;
-    t->_dq = NULL;
-    resolved(t, err, addrs);
+    if (err) {
+        fail(t, err, msg);
+        return;
+    }
+    t->_state = S_OPEN;
+    complete(t, 0, NULL);
 }
 
 static bool copy_name(char *dst, size_t size, const char *src)
@@ -256,13 +189,13 @@ int ccd_tcp_connect(ccd_tcp_t *t, const char *host, uint16_t port, const ccd_tcp
         fail(t, CCD_EINVAL, "invalid host name");
         return end_call(t, 0, now);
     }
-    t->_port = port;
-    t->_use_tls = o->tls;
-    t->_insecure = o->insecure;
-    t->_state = S_RESOLVING;
-    int rc = ccd_dns_resolve(t->_dns, t->_host, &t->_addrs, on_resolved, t, &t->_dq);
-    if (rc != 1)
-        resolved(t, rc, &t->_addrs);
+    ccd_connect_opts_t co = {.host = t->_host,
+                             .server_name = t->_name,
+                             .port = port,
+                             .tls = o->tls,
+                             .insecure = o->insecure};
+    t->_state = S_CONNECTING;
+    ccd_connect_start(&t->_connect, &t->_conn, &co, on_connected, t);
     return end_call(t, o->timeout > 0 ? o->timeout : t->_timeout, now);
 }
 
@@ -272,10 +205,14 @@ static void do_write(ccd_tcp_t *t)
 {
     while (t->_woff < t->_wlen) {
         ssize_t n = ccd_conn_write(&t->_conn, t->_wbuf + t->_woff, t->_wlen - t->_woff);
-        if (n == -EAGAIN)
-            return watch(t, EV_WRITE);
-        if (n < 0)
-            return fail(t, (int)n, ccd_strerror((int)n));
+        if (n == -EAGAIN) {
+            watch(t, EV_WRITE);
+            return;
+        }
+        if (n < 0) {
+            fail(t, (int)n, ccd_strerror((int)n));
+            return;
+        }
         t->_woff += (size_t)n;
     }
     t->_res.len = t->_wlen;
@@ -304,11 +241,11 @@ int ccd_tcp_send(ccd_tcp_t *t, const char *data, size_t len, ccd_tcp_cb cb, void
  * searched twice across reads. */
 static bool find_line(ccd_tcp_t *t)
 {
-    char *nl = memchr(t->_buf + t->_scan, '\n', t->_end - t->_scan);
-    t->_scan = t->_end;
+    char *nl = memchr(t->_rb.base + t->_scan, '\n', t->_rb.len - t->_scan);
+    t->_scan = t->_rb.len;
     if (!nl)
         return false;
-    size_t n = (size_t)(nl - (t->_buf + t->_start));
+    size_t n = (size_t)(nl - (t->_rb.base + t->_start));
     take(t, n > 0 && nl[-1] == '\r' ? n - 1 : n, n + 1);
     return true;
 }
@@ -316,13 +253,13 @@ static bool find_line(ccd_tcp_t *t)
 static bool find_delim(ccd_tcp_t *t)
 {
     const ccd_tcp_want_t *w = &t->_want;
-    char *d = memmem(t->_buf + t->_scan, t->_end - t->_scan, w->delim, w->delim_len);
+    char *d = memmem(t->_rb.base + t->_scan, t->_rb.len - t->_scan, w->delim, w->delim_len);
     if (!d) {
         size_t back = w->delim_len - 1; /* a delimiter may straddle two reads */
-        t->_scan = t->_end - t->_start > back ? t->_end - back : t->_start;
+        t->_scan = t->_rb.len - t->_start > back ? t->_rb.len - back : t->_start;
         return false;
     }
-    size_t n = (size_t)(d - (t->_buf + t->_start));
+    size_t n = (size_t)(d - (t->_rb.base + t->_start));
     take(t, n, n + w->delim_len);
     return true;
 }
@@ -330,7 +267,7 @@ static bool find_delim(ccd_tcp_t *t)
 /* Takes what the receive wants when the buffered bytes hold it. */
 static bool satisfied(ccd_tcp_t *t)
 {
-    size_t avail = t->_end - t->_start;
+    size_t avail = t->_rb.len - t->_start;
     switch (t->_want.mode) {
     case CCD_TCP_SIZE:
         if (avail < t->_want.size)
@@ -347,8 +284,8 @@ static void compact(ccd_tcp_t *t)
 {
     if (t->_start == 0)
         return;
-    memmove(t->_buf, t->_buf + t->_start, t->_end - t->_start);
-    t->_end -= t->_start;
+    memmove(t->_rb.base, t->_rb.base + t->_start, t->_rb.len - t->_start);
+    t->_rb.len -= t->_start;
     t->_scan -= t->_start;
     t->_start = 0;
 }
@@ -358,31 +295,20 @@ static void compact(ccd_tcp_t *t)
  * enough, so that it reaches the size a protocol needs once and stays there. */
 static int make_room(ccd_tcp_t *t)
 {
-    size_t avail = t->_end - t->_start;
+    size_t avail = t->_rb.len - t->_start;
     size_t need = t->_want.mode == CCD_TCP_SIZE ? t->_want.size : avail + 1;
-    if (t->_start + need <= t->_cap)
+    if (t->_start + need <= t->_rb.cap)
         return 0;
     compact(t);
-    if (need <= t->_cap)
-        return 0;
-    size_t cap = t->_cap ? t->_cap : BUF_INITIAL;
-    while (cap < need) {
-        if (cap > SIZE_MAX / 2)
-            return CCD_ENOMEM;
-        cap *= 2;
-    }
-    char *buf = realloc(t->_buf, cap);
-    if (!buf)
-        return CCD_ENOMEM;
-    t->_buf = buf;
-    t->_cap = cap;
-    return 0;
+    return ccd_buf_ensure(&t->_rb, need > BUF_INITIAL ? need : BUF_INITIAL);
 }
 
 static void on_eof(ccd_tcp_t *t)
 {
-    if (t->_want.mode != CCD_TCP_ALL)
-        return fail_receive(t, CCD_ECLOSED, "closed");
+    if (t->_want.mode != CCD_TCP_ALL) {
+        fail_receive(t, CCD_ECLOSED, "closed");
+        return;
+    }
     take_all(t); /* the stream ended as wanted: a success that closes the socket */
     shut(t);
     complete(t, 0, NULL);
@@ -392,18 +318,28 @@ static void on_eof(ccd_tcp_t *t)
 static void do_read(ccd_tcp_t *t)
 {
     for (;;) {
-        if (satisfied(t))
-            return complete(t, 0, NULL);
-        if (make_room(t))
-            return fail_receive(t, CCD_ENOMEM, "out of memory");
-        ssize_t n = ccd_conn_read(&t->_conn, t->_buf + t->_end, t->_cap - t->_end);
-        if (n == -EAGAIN)
-            return watch(t, EV_READ);
-        if (n == 0)
-            return on_eof(t);
-        if (n < 0)
-            return fail_receive(t, (int)n, ccd_strerror((int)n));
-        t->_end += (size_t)n;
+        if (satisfied(t)) {
+            complete(t, 0, NULL);
+            return;
+        }
+        if (make_room(t)) {
+            fail_receive(t, CCD_ENOMEM, "out of memory");
+            return;
+        }
+        ssize_t n = ccd_conn_read(&t->_conn, t->_rb.base + t->_rb.len, t->_rb.cap - t->_rb.len);
+        if (n == -EAGAIN) {
+            watch(t, EV_READ);
+            return;
+        }
+        if (n == 0) {
+            on_eof(t);
+            return;
+        }
+        if (n < 0) {
+            fail_receive(t, (int)n, ccd_strerror((int)n));
+            return;
+        }
+        t->_rb.len += (size_t)n;
     }
 }
 
@@ -431,8 +367,6 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents)
 {
     ccd_tcp_t *t = w->data;
     switch (t->_state) {
-    case S_CONNECTING: connect_done(t); break;
-    case S_HANDSHAKE: do_handshake(t); break;
     case S_OPEN:
         if (t->_op == OP_SEND)
             do_write(t);
@@ -455,7 +389,5 @@ void ccd_tcp_close(ccd_tcp_t *t)
 void ccd_tcp_free(ccd_tcp_t *t)
 {
     ccd_tcp_close(t);
-    free(t->_buf);
-    t->_buf = NULL;
-    t->_cap = 0;
+    ccd_buf_free(&t->_rb);
 }

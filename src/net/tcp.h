@@ -8,7 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "net/conn.h"
+#include "net/connect.h"
 #include "net/dns.h"
 #include "net/tls.h"
 
@@ -57,26 +59,20 @@ typedef struct {
     ev_io _io;
     ev_timer _timer;
     struct ev_loop *_loop;
-    ccd_dns_t *_dns;
-    ccd_tls_t *_tls;
     ccd_conn_t _conn;
-    ccd_dns_query_t *_dq;
+    ccd_connect_t _connect; /* resolves, connects and shakes hands */
     ccd_tcp_cb _cb;
     void *_ud;
     double _timeout;
     uint8_t _state, _op;
-    bool _use_tls, _insecure, _in_call;
-    uint16_t _port;
-    unsigned _ai;
-    ccd_dns_addrs_t _addrs;
+    bool _in_call;
     const char *_wbuf; /* the caller's bytes being sent */
     size_t _wlen, _woff;
     ccd_tcp_want_t _want;
-    char *_buf; /* received bytes: [_start, _end) unread, searched up to _scan */
-    size_t _cap, _start, _end, _scan;
+    ccd_buf_t _rb; /* received bytes: [_start, _rb.len) unread, searched up to _scan */
+    size_t _start, _scan;
     ccd_tcp_result_t _res;
     char _host[256], _name[256]; /* to resolve; for SNI and verification */
-    char _msg[200];
 } ccd_tcp_t;
 
 /* Makes a closed socket on loop that resolves with dns and makes TLS connections from tls

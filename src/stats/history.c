@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "base/htab.h"
+#include "base/slice.h"
 
 /* A ring slot per second, indexed by epoch second: a tick overwrites the slot of the second
  * CCD_HISTORY_WINDOW + 1 seconds earlier, so the snapshot of now - CCD_HISTORY_WINDOW is still
@@ -52,9 +53,9 @@ static bool series_eq(const void *ctx, uint32_t item)
 {
     const series_key_t *k = ctx;
     const series_t *s = k->h->series[item];
-    return s->method_len == k->method_len && s->name_len == k->name_len &&
-           memcmp(s->method, k->method, k->method_len) == 0 &&
-           memcmp(s->name, k->name, k->name_len) == 0;
+    return ccd_slice_eq((ccd_slice_t){s->method, s->method_len},
+                        (ccd_slice_t){k->method, k->method_len}) &&
+           ccd_slice_eq((ccd_slice_t){s->name, s->name_len}, (ccd_slice_t){k->name, k->name_len});
 }
 
 static series_key_t entry_key(const ccd_history_t *h, const ccd_stats_entry_t *e)

@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "base/htab.h"
+#include "base/slice.h"
 
 /* A growable array of pointers. */
 typedef struct {
@@ -75,7 +76,7 @@ static uint64_t key_hash(const lookup_t *k, int nfields)
 
 static bool bytes_eq(const char *s, size_t slen, const char *p, size_t plen)
 {
-    return slen == plen && memcmp(s, p, plen) == 0;
+    return ccd_slice_eq((ccd_slice_t){s, slen}, (ccd_slice_t){p, plen});
 }
 
 static char *dup_bytes(const char *p, size_t len)

@@ -245,12 +245,12 @@ Test(http_parse, buffers_are_reused_and_trimmed)
     ccd_http_parser_init(&p);
     outcome_t o = run(&p, OK_HI, strlen(OK_HI), NULL, 0, false, false);
     cr_assert_eq(o.rc, CCD_HTTP_PARSE_DONE);
-    char *hbuf = p._hbuf;
+    char *hbuf = p._h.base;
     o = run(&p, OK_HI, strlen(OK_HI), NULL, 0, false, false);
-    cr_assert_eq(p._hbuf, hbuf, "the header buffer is reused");
+    cr_assert_eq(p._h.base, hbuf, "the header buffer is reused");
     ccd_http_parser_trim(&p, 0);
-    cr_assert_null(p._hbuf);
-    cr_assert_null(p._bbuf);
+    cr_assert_null(p._h.base);
+    cr_assert_null(p._b.base);
     ccd_http_parser_free(&p);
 }
 

@@ -22,9 +22,10 @@ static void expect(const char *method, const char *url, const ccd_header_t *h, s
     ccd_http_request_t r = {.method = sl(method), .url = sl(url), .headers = h, .nheaders = nh};
     if (body)
         r.body = sl(body);
-    char *buf = NULL;
-    size_t cap = 0, len = 0;
-    cr_assert_eq(ccd_http_request_serialise(&r, &u, "cicada/test", &buf, &cap, &len), 0);
+    ccd_buf_t b = {0};
+    cr_assert_eq(ccd_http_request_serialise(&r, &u, "cicada/test", &b), 0);
+    char *buf = b.base;
+    size_t cap = b.cap, len = b.len;
     cr_assert_eq(len, strlen(want), "got \"%.*s\"", (int)len, buf);
     cr_assert(memcmp(buf, want, len) == 0, "got \"%.*s\"\nwant \"%s\"", (int)len, buf, want);
     cr_assert_geq(cap, len);
@@ -90,15 +91,17 @@ Test(http_request, buffer_grows_once_and_is_reused)
     memset(big, 'b', 99999);
     big[99999] = '\0';
     ccd_http_request_t r = {.method = sl("PUT"), .url = sl(url), .body = sl(big)};
-    char *buf = NULL;
-    size_t cap = 0, len = 0;
-    cr_assert_eq(ccd_http_request_serialise(&r, &u, "ua", &buf, &cap, &len), 0);
+    ccd_buf_t b = {0};
+    cr_assert_eq(ccd_http_request_serialise(&r, &u, "ua", &b), 0);
+    char *buf = b.base;
+    size_t len = b.len;
     cr_assert_gt(len, 99999);
     cr_assert(memcmp(buf + len - 99999, big, 99999) == 0);
     cr_assert_not_null(memmem(buf, len, "\r\nContent-Length: 99999\r\n\r\n", 27));
     char *first = buf;
     r.body = sl("small");
-    cr_assert_eq(ccd_http_request_serialise(&r, &u, "ua", &buf, &cap, &len), 0);
+    cr_assert_eq(ccd_http_request_serialise(&r, &u, "ua", &b), 0);
+    buf = b.base;
     cr_assert_eq(buf, first, "a big enough buffer is not reallocated");
     free(buf);
     free(big);

@@ -1,0 +1,40 @@
+/* Byte slices: a pointer and a length, passed by value, and their comparisons. */
+#ifndef CCD_SLICE_H
+#define CCD_SLICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+#include <strings.h>
+
+/* A byte slice; never NUL-terminated unless stated. */
+typedef struct {
+    const char *base;
+    size_t len;
+} ccd_slice_t;
+
+/* Whether a and b hold the same bytes. */
+static inline bool ccd_slice_eq(ccd_slice_t a, ccd_slice_t b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp(a.base, b.base, a.len) == 0);
+}
+
+/* Whether a and b are equal ignoring ASCII case. */
+static inline bool ccd_slice_ieq(ccd_slice_t a, ccd_slice_t b)
+{
+    return a.len == b.len && (a.len == 0 || strncasecmp(a.base, b.base, a.len) == 0);
+}
+
+/* Whether s holds exactly the NUL-terminated string lit. */
+static inline bool ccd_slice_eq_str(ccd_slice_t s, const char *lit)
+{
+    return ccd_slice_eq(s, (ccd_slice_t){lit, strlen(lit)});
+}
+
+/* Whether s is lit ignoring ASCII case. */
+static inline bool ccd_slice_ieq_str(ccd_slice_t s, const char *lit)
+{
+    return ccd_slice_ieq(s, (ccd_slice_t){lit, strlen(lit)});
+}
+
+#endif
