@@ -6,16 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/slice.h"
+#include "http/message.h"
 
 struct ev_loop;
 struct ccd_dns;
 struct ccd_tls;
-
-typedef struct {
-    ccd_slice_t name;
-    ccd_slice_t value;
-} ccd_header_t;
 
 /* Per-thread state shared by every session of that thread: the loop, the resolver and its
  * cache, the TLS contexts, the read buffer. Not thread-safe: use only from its loop's thread. */
@@ -28,37 +23,6 @@ typedef struct {
     const char *user_agent; /* NULL: "cicada/<version>" */
     const char *ca_file;    /* NULL: the system's trust store */
 } ccd_http_config_t;
-
-/* A request. Everything it points to need only live until ccd_http_send() returns: the
- * request is serialised into the connection's buffer before the call returns. */
-typedef struct {
-    ccd_slice_t method;          /* "GET", "POST", ... as sent */
-    ccd_slice_t url;             /* absolute: http[s]://host[:port]/path?query */
-    const ccd_header_t *headers; /* extra headers; a given Host, User-Agent, Content-Length
-                                  * or Connection replaces the default one */
-    size_t nheaders;
-    ccd_slice_t body;       /* sent with Content-Length when method or body call for it */
-    double connect_timeout; /* seconds to establish TCP (and TLS); <= 0: none */
-    double timeout;         /* seconds for the whole request; <= 0: none */
-    bool insecure;          /* skip TLS certificate and host name verification */
-} ccd_http_request_t;
-
-/* The outcome of a request. All pointers are valid only during the completion callback. */
-typedef struct {
-    int err;                     /* 0, or a negative ccd error code for a transport failure */
-    const char *errmsg;          /* NUL-terminated detail when err != 0 (e.g. the TLS verify
-                                  * error, "connect timeout after 5.0s"); never NULL */
-    int status;                  /* HTTP status; 0 when err != 0 */
-    ccd_slice_t reason;          /* reason phrase */
-    const ccd_header_t *headers; /* response headers as received */
-    size_t nheaders;
-    ccd_slice_t body;   /* decoded of chunked framing; not of content-encoding */
-    int64_t elapsed_us; /* from ccd_http_send() (connection set-up included when one was
-                         * needed) to the last byte of the response */
-    uint64_t bytes;     /* body length received */
-    ccd_slice_t host;   /* the host the request went to (no port, IPv6 without brackets) */
-    ccd_slice_t target; /* the request-target: path and query */
-} ccd_http_response_t;
 
 typedef void (*ccd_http_cb)(void *ud, const ccd_http_response_t *res);
 

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "http/client.h"
+#include "http/message.h"
 #include "base/buf.h"
 
 enum {

@@ -3,7 +3,7 @@
 #define CCD_HTTP_PARSE_H
 
 #include "base/buf.h"
-#include "http/client.h"
+#include "http/message.h"
 
 #include <llhttp.h>
 #include <stdbool.h>

@@ -3,7 +3,7 @@
 #define CCD_HTTP_REQUEST_H
 
 #include "base/buf.h"
-#include "http/client.h"
+#include "http/message.h"
 #include "http/url.h"
 
 #include <stddef.h>

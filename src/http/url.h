@@ -2,7 +2,7 @@
 #ifndef CCD_URL_H
 #define CCD_URL_H
 
-#include "http/client.h"
+#include "http/message.h"
 
 #include <stdbool.h>
 #include <stdint.h>
