@@ -1,10 +1,10 @@
 /* The runner's loop: ramping users up and down at the spawn rate (or as a load shape says),
- * merging one delta report per engine per second, the history and CSV files every second, the
- * console table every 2 s, stopping on -t, a signal or the scenario's word, then the reports. */
+ * handing the engines' delta reports to the collector, ticking it every second and printing its
+ * table every 2 s, stopping on -t, a signal or the scenario's word, then the exit code. */
 #include "control/runner.h"
 
+#include <errno.h>
 #include <ev.h>
-#include <lauxlib.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -12,17 +12,14 @@
 #include <unistd.h>
 
 #include "base/clock.h"
-#include "report/csv.h"
-#include "control/dispatch.h"
-#include "engine/engine.h"
 #include "base/error.h"
-#include "stats/history.h"
-#include "report/html.h"
 #include "base/log.h"
-#include "base/outfile.h"
-#include "report/report.h"
-#include "engine/script.h"
-#include "lua/lcore.h"
+#include "control/collector.h"
+#include "control/dispatch.h"
+#include "control/engines.h"
+#include "control/scenario.h"
+#include "control/shape.h"
+#include "engine/engine.h"
 #include "stats/stats.h"
 
 #define PRINT_INTERVAL     2.0
@@ -32,96 +29,99 @@
 typedef struct {
     const ccd_options_t *o;
     struct ev_loop *loop;
-    ccd_script_t script; /* the scenario loaded once more: classes, events, load shape */
-    int *sel;            /* the classes to run (indices into script.classes) */
-    size_t nsel;
-    ccd_dispatch_t *plan; /* which user is which class, on which engine */
-    long *batch;          /* users to start or stop per (engine, selected class) */
-    ccd_engine_t **engines;
-    unsigned nengines, ndone;
+    ccd_scenario_t scenario; /* loaded once more: classes, events, load shape */
+    ccd_dispatch_t *plan;    /* which user is which class, on which engine */
+    long *batch;             /* users to start or stop per (engine, selected class) */
+    unsigned nengines;       /* engines wanted */
+    ccd_engines_t engines;
+    unsigned ndone; /* engines whose users have all stopped */
     ccd_queue_t inbox;
-    ccd_lcore_config_t lcore; /* what every Lua state's bindings get */
-    ccd_stats_t *stats;
-    ccd_history_t *history;
-    ccd_csv_t *csv;
+    bool inbox_ready; /* inbox initialised, to be destroyed */
+    ccd_collector_t *collector;
     unsigned target, started, peak; /* users wanted, users the engines confirmed, the most */
     double rate;                    /* users started or stopped per second */
-    double ramp_start;              /* when the current ramp began */
+    double ramp_start;              /* when the current ramp began (monotonic seconds) */
     unsigned ramp_moved;            /* users started or stopped since then */
-    double test_start, test_start_wall, last_busy_warn;
-    int64_t csv_second; /* the second of the last history row written */
-    long generation;    /* of the statistics, raised by each reset */
-    bool has_shape, ramped, reset_done, stopping;
+    double test_start;              /* monotonic seconds */
+    double test_start_wall;         /* epoch seconds, for the reports */
+    double last_busy_warn;          /* monotonic seconds; 0 before the first warning */
+    bool ramped, reset_done, stopping;
     int signals;
     ev_timer spawn_timer, second_timer, print_timer, run_timer;
     ev_signal sigint, sigterm;
 } runner_t;
 
-static void fail(const char *msg)
+/* Seconds on the monotonic clock: every interval the runner measures (spawn rate, run time,
+ * shape time, duration) uses it, so that a wall-clock step cannot stretch or cut a test. */
+static double mono_now(void)
 {
-    fprintf(stderr, "cicada: %s\n", msg);
+    return (double)ccd_clock_us() / 1e6;
+}
+
+/* Prints a set-up failure: the callee's reason, or the code's text when it gave none. */
+static void fail(const char *err, int rc)
+{
+    fprintf(stderr, "cicada: %s\n", err[0] ? err : ccd_strerror(rc));
     fflush(stderr);
-}
-
-/* Calls the library's function name (in the runner's state) with the values on top of the
- * stack; a failure is logged, never fatal. Returns 0 or CCD_ESCRIPT. */
-static int call_library(runner_t *r, const char *name, int nargs, int nresults)
-{
-    lua_State *L = r->script.L;
-    char err[2048];
-    lua_rawgeti(L, LUA_REGISTRYINDEX, r->script.module_ref);
-    lua_getfield(L, -1, name);
-    lua_remove(L, -2);
-    lua_insert(L, -1 - nargs);
-    if (ccd_script_pcall(L, nargs, nresults, err, sizeof(err)) == 0)
-        return 0;
-    ccd_log(CCD_LOG_ERROR, "%s", err);
-    return CCD_ESCRIPT;
-}
-
-/* Fires a library event in the runner's state with an optional number argument. */
-static void fire(runner_t *r, const char *event, const double *arg)
-{
-    lua_pushstring(r->script.L, event);
-    if (arg)
-        lua_pushnumber(r->script.L, *arg);
-    call_library(r, "_fire", arg ? 2 : 1, 0);
 }
 
 static void log_spawned(runner_t *r)
 {
     char counts[1024] = "";
     size_t off = 0;
-    for (size_t i = 0; i < r->nsel && off < sizeof(counts); i++)
+    for (size_t i = 0; i < r->scenario.nsel && off < sizeof(counts); i++)
         off += (size_t)snprintf(counts + off, sizeof(counts) - off, "%s%s: %u", i ? ", " : "",
-                                r->script.classes[r->sel[i]].name,
+                                ccd_scenario_class_name(&r->scenario, i),
                                 ccd_dispatch_class_count(r->plan, i));
     ccd_log(CCD_LOG_INFO, "All users spawned: %u users (%.2f s) - %s", r->started,
-            ev_time() - r->ramp_start, counts);
+            mono_now() - r->ramp_start, counts);
 }
 
 /* Posts the batch as SPAWN or STOP_USERS messages, one per (engine, class) with users. */
 static void post_batch(runner_t *r, int type)
 {
-    for (unsigned e = 0; e < r->nengines; e++)
-        for (size_t c = 0; c < r->nsel; c++) {
-            long n = r->batch[e * r->nsel + c];
+    size_t nsel = r->scenario.nsel;
+    for (unsigned e = 0; e < r->engines.n; e++)
+        for (size_t c = 0; c < nsel; c++) {
+            long n = r->batch[e * nsel + c];
             if (n > 0)
-                ccd_engine_post(r->engines[e], type, r->sel[c], n, NULL);
+                ccd_engine_post(r->engines.v[e], type, r->scenario.sel[c], n, NULL);
         }
 }
 
-static void check_ramped(runner_t *r);
+/* Once the engines confirm every user of a ramp up: log, event, --reset-stats. */
+static void check_ramped(runner_t *r)
+{
+    if (r->ramped || r->stopping || r->started < r->target ||
+        ccd_dispatch_count(r->plan) != r->target)
+        return;
+    r->ramped = true;
+    if (r->target == 0)
+        return;
+    log_spawned(r);
+    double users = r->target;
+    ccd_scenario_fire(&r->scenario, "spawning_complete", &users);
+    if (r->o->reset_stats && !r->reset_done) {
+        r->reset_done = true;
+        long generation = ccd_collector_reset(r->collector, ccd_clock_wall());
+        ccd_engines_post_all(&r->engines, CCD_MSG_RESET, generation);
+        ccd_log(CCD_LOG_INFO, "Statistics reset (--reset-stats)");
+    }
+}
 
-/* The ramp's step: users started (or stopped) so far may not exceed the spawn rate. */
+/* Users the ramp may start or stop now: since it began, no more than the spawn rate allows. */
+static unsigned ramp_step(const runner_t *r, unsigned have)
+{
+    double allowed = floor(r->rate * (mono_now() - r->ramp_start)) + 1 - r->ramp_moved;
+    unsigned gap = have < r->target ? r->target - have : have - r->target;
+    return allowed < gap ? (unsigned)(allowed > 0 ? allowed : 0) : gap;
+}
+
 static void on_spawn_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
     runner_t *r = w->data;
-    unsigned have = ccd_dispatch_count(r->plan);
-    double allowed_f = floor(r->rate * (ev_time() - r->ramp_start)) + 1 - r->ramp_moved;
-    unsigned gap = have < r->target ? r->target - have : have - r->target;
-    unsigned step = allowed_f < gap ? (unsigned)(allowed_f > 0 ? allowed_f : 0) : gap;
-    memset(r->batch, 0, sizeof(long) * r->nengines * r->nsel);
+    unsigned have = ccd_dispatch_count(r->plan), step = ramp_step(r, have);
+    memset(r->batch, 0, sizeof(long) * r->engines.n * r->scenario.nsel);
     if (have < r->target) {
         unsigned added = ccd_dispatch_add(r->plan, step, r->batch);
         post_batch(r, CCD_MSG_SPAWN);
@@ -144,7 +144,7 @@ static void ramp_to(runner_t *r, unsigned target, double rate)
 {
     r->target = target;
     r->rate = rate;
-    r->ramp_start = ev_time();
+    r->ramp_start = mono_now();
     r->ramp_moved = 0;
     r->ramped = false;
     double tick = 1.0 / rate;
@@ -155,29 +155,6 @@ static void ramp_to(runner_t *r, unsigned target, double rate)
         ev_timer_start(r->loop, &r->spawn_timer);
 }
 
-/* When the engines confirm every user of a ramp up: log, event, --reset-stats. */
-static void check_ramped(runner_t *r)
-{
-    if (r->ramped || r->stopping || r->started < r->target ||
-        ccd_dispatch_count(r->plan) != r->target)
-        return;
-    r->ramped = true;
-    if (r->target == 0)
-        return;
-    log_spawned(r);
-    double users = r->target;
-    fire(r, "spawning_complete", &users);
-    if (r->o->reset_stats && !r->reset_done) {
-        r->reset_done = true;
-        ccd_stats_reset(r->stats, ccd_clock_wall());
-        ccd_history_reset_window(r->history);
-        r->generation++;
-        for (unsigned i = 0; i < r->nengines; i++)
-            ccd_engine_post(r->engines[i], CCD_MSG_RESET, r->generation, 0, NULL);
-        ccd_log(CCD_LOG_INFO, "Statistics reset (--reset-stats)");
-    }
-}
-
 static void begin_stop(runner_t *r, const char *why)
 {
     if (r->stopping)
@@ -186,14 +163,14 @@ static void begin_stop(runner_t *r, const char *why)
     ccd_log(CCD_LOG_INFO, "%s: stopping %u users", why, ccd_dispatch_count(r->plan));
     ev_timer_stop(r->loop, &r->spawn_timer);
     ev_timer_stop(r->loop, &r->run_timer);
-    for (unsigned i = 0; i < r->nengines; i++)
-        ccd_engine_post(r->engines[i], CCD_MSG_STOP, (long)(r->o->stop_timeout * 1000), 0, NULL);
+    ccd_engines_post_all(&r->engines, CCD_MSG_STOP, (long)(r->o->stop_timeout * 1000));
 }
 
 static void warn_busy(runner_t *r, int engine, long permille)
 {
-    double now = ev_time();
-    if (permille < BUSY_WARN_PERMILLE || now - r->last_busy_warn < BUSY_WARN_EVERY)
+    double now = mono_now();
+    if (permille < BUSY_WARN_PERMILLE ||
+        (r->last_busy_warn > 0 && now - r->last_busy_warn < BUSY_WARN_EVERY))
         return;
     r->last_busy_warn = now;
     ccd_log(CCD_LOG_WARNING,
@@ -202,21 +179,22 @@ static void warn_busy(runner_t *r, int engine, long permille)
             engine, permille / 10);
 }
 
+/* A delta report (REPORT) or an engine's last one (DONE): merged, then returned to the engine
+ * for reuse, or freed when the engine has ended. */
 static void take_report(runner_t *r, const ccd_msg_t *m)
 {
-    /* A report from before a reset holds what the reset was meant to forget. */
-    bool stale = m->c != r->generation;
-    if (m->ptr && !stale && ccd_stats_merge(r->stats, m->ptr))
-        ccd_log(CCD_LOG_ERROR, "out of memory merging statistics");
+    ccd_collector_delta_t d = {
+        .stats = m->ptr, .generation = m->c, .from = m->from, .user_count = (unsigned)m->a};
+    ccd_collector_add(r->collector, &d);
     if (m->type == CCD_MSG_DONE) {
         if (m->ptr)
             ccd_stats_free(m->ptr);
-        if (++r->ndone == r->nengines)
+        if (++r->ndone == r->engines.n)
             ev_break(r->loop, EVBREAK_ALL);
         return;
     }
     warn_busy(r, m->from, m->b);
-    if (ccd_engine_post(r->engines[m->from], CCD_MSG_RECYCLE, 0, 0, m->ptr))
+    if (ccd_engine_post(r->engines.v[m->from], CCD_MSG_RECYCLE, 0, 0, m->ptr))
         ccd_stats_free(m->ptr);
 }
 
@@ -245,69 +223,34 @@ static void on_message(ccd_queue_t *q, void *ud)
     }
 }
 
-/* The load shape's word for this second: a new target, or the end of the test. */
+/* Follows the load shape's word for this second: a new target, or the end of the test. */
 static void shape_tick(runner_t *r, double run_time)
 {
-    lua_State *L = r->script.L;
-    lua_pushnumber(L, run_time);
-    if (call_library(r, "_shape_tick", 1, 5)) {
-        begin_stop(r, "Load shape failed");
+    ccd_shape_step_t s;
+    if (ccd_shape_tick(&r->scenario, run_time, &s) || s.finished) {
+        begin_stop(r, s.finished ? "Load shape finished" : "Load shape failed");
         return;
     }
-    if (lua_isnil(L, -5)) {
-        lua_pop(L, 5);
-        begin_stop(r, "Load shape finished");
-        return;
+    if (s.users != r->target || s.rate != r->rate || s.allowed) {
+        if (s.allowed || r->target != s.users)
+            ccd_dispatch_allow(r->plan, s.allowed);
+        if (s.stages)
+            ccd_log(CCD_LOG_INFO, "Load shape: %u users at %.2f/s (stage %d of %d)", s.users,
+                    s.rate, s.stage, s.stages);
+        else if (s.users != r->target)
+            ccd_log(CCD_LOG_INFO, "Load shape: %u users at %.2f/s", s.users, s.rate);
+        ramp_to(r, s.users, s.rate);
     }
-    double users = lua_tonumber(L, -5), rate = lua_tonumber(L, -4);
-    int stage = (int)lua_tonumber(L, -2), stages = (int)lua_tonumber(L, -1);
-    bool *allowed = NULL;
-    if (lua_istable(L, -3) && (allowed = calloc(r->nsel, sizeof(bool))))
-        for (size_t c = 0; c < r->nsel; c++)
-            for (int i = 1; i <= (int)lua_objlen(L, -3); i++) {
-                lua_rawgeti(L, -3, i);
-                const char *n = lua_tostring(L, -1);
-                allowed[c] |= n && strcmp(n, r->script.classes[r->sel[c]].name) == 0;
-                lua_pop(L, 1);
-            }
-    lua_pop(L, 5);
-    unsigned target = users > 0 ? (unsigned)users : 0;
-    rate = rate > 0 ? rate : 1;
-    if (target != r->target || rate != r->rate || allowed) {
-        if (allowed || r->target != target)
-            ccd_dispatch_allow(r->plan, allowed);
-        if (stages)
-            ccd_log(CCD_LOG_INFO, "Load shape: %u users at %.2f/s (stage %d of %d)", target, rate,
-                    stage, stages);
-        else if (target != r->target)
-            ccd_log(CCD_LOG_INFO, "Load shape: %u users at %.2f/s", target, rate);
-        ramp_to(r, target, rate);
-    }
-    free(allowed);
+    free(s.allowed);
 }
 
-/* One history row a second: when the final rows fall in the second of the last regular ones,
- * they replace them. */
-static int append_history(runner_t *r, unsigned users, double now)
-{
-    if ((int64_t)now == r->csv_second)
-        return ccd_csv_replace_history(r->csv, r->stats, r->history, users, now);
-    r->csv_second = (int64_t)now;
-    return ccd_csv_append_history(r->csv, r->stats, r->history, users, now);
-}
-
-/* Once a second: the history sample, the CSV files, the load shape. */
+/* Once a second: the history sample and the CSV files, then the load shape. */
 static void on_second(struct ev_loop *loop, ev_timer *w, int revents)
 {
     runner_t *r = w->data;
-    double now = ccd_clock_wall();
-    unsigned users = ccd_dispatch_count(r->plan);
-    if (ccd_history_tick(r->history, r->stats, users, now))
-        ccd_log(CCD_LOG_ERROR, "out of memory recording the history");
-    if (r->csv && (ccd_csv_write(r->csv, r->stats) || append_history(r, users, now)))
-        ccd_log(CCD_LOG_ERROR, "cannot write the CSV files (%s_*.csv)", r->o->csv_prefix);
-    if (r->has_shape && !r->stopping)
-        shape_tick(r, ev_time() - r->test_start);
+    ccd_collector_tick(r->collector, ccd_dispatch_count(r->plan), ccd_clock_wall());
+    if (r->scenario.has_shape && !r->stopping)
+        shape_tick(r, mono_now() - r->test_start);
 }
 
 static void on_print(struct ev_loop *loop, ev_timer *w, int revents)
@@ -315,7 +258,7 @@ static void on_print(struct ev_loop *loop, ev_timer *w, int revents)
     runner_t *r = w->data;
     if (!r->ramped && !r->stopping)
         ccd_log(CCD_LOG_INFO, "Spawning: %u/%u users", r->started, r->target);
-    ccd_report_table(stderr, r->stats, ev_time());
+    ccd_collector_print(r->collector, stderr, ccd_clock_wall());
     fflush(stderr);
 }
 
@@ -335,95 +278,11 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
     begin_stop(r, w->signum == SIGINT ? "Interrupted (SIGINT)" : "Terminated (SIGTERM)");
 }
 
-/* Resolves positional class names into the selection; all runnable classes when none are
- * named. */
-static int select_classes(runner_t *r)
-{
-    const ccd_options_t *o = r->o;
-    size_t n = o->nclasses ? (size_t)o->nclasses : r->script.nclasses;
-    r->sel = calloc(n ? n : 1, sizeof(*r->sel));
-    if (!r->sel)
-        return CCD_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        int idx = o->nclasses ? ccd_script_find_class(&r->script, o->classes[i]) : (int)i;
-        if (idx < 0) {
-            char msg[512];
-            snprintf(msg, sizeof(msg), "unknown user class '%s' (see --list)", o->classes[i]);
-            fail(msg);
-            return CCD_EINVAL;
-        }
-        if (r->script.classes[idx].runnable)
-            r->sel[r->nsel++] = idx;
-    }
-    if (r->nsel == 0) {
-        fail(o->tags || o->exclude_tags ? "no task matches the tags given with -T/-E"
-                                        : "no user class to run");
-        return CCD_EINVAL;
-    }
-    return 0;
-}
-
-static int make_plan(runner_t *r)
-{
-    double *w = calloc(r->nsel, sizeof(double));
-    unsigned *f = calloc(r->nsel, sizeof(unsigned));
-    double total = 0;
-    for (size_t i = 0; w && f && i < r->nsel; i++) {
-        w[i] = r->script.classes[r->sel[i]].weight;
-        f[i] = r->script.classes[r->sel[i]].fixed_count;
-        total += w[i] + f[i];
-    }
-    if (w && f && total <= 0) {
-        fail("every selected user class has weight 0");
-        free(w);
-        free(f);
-        return CCD_EINVAL;
-    }
-    r->plan = w && f ? ccd_dispatch_new(r->nsel, w, f, r->nengines) : NULL;
-    free(w);
-    free(f);
-    r->batch = calloc((size_t)r->nengines * r->nsel, sizeof(*r->batch));
-    return r->plan && r->batch ? 0 : CCD_ENOMEM;
-}
-
-static int start_engines(runner_t *r)
-{
-    const ccd_options_t *o = r->o;
-    r->engines = calloc(r->nengines, sizeof(*r->engines));
-    const char **hosts = calloc(r->script.nclasses, sizeof(*hosts));
-    if (!r->engines || !hosts) {
-        free(hosts);
-        return CCD_ENOMEM;
-    }
-    for (size_t i = 0; i < r->script.nclasses; i++)
-        hosts[i] = o->host ? o->host : r->script.classes[i].host;
-    ccd_engine_config_t cfg = {.scenario = o->scenario,
-                               .hosts = hosts,
-                               .nclasses = r->script.nclasses,
-                               .runner = &r->inbox,
-                               .bindings = ccd_lcore_open,
-                               .bindings_ud = &r->lcore};
-    char err[1024];
-    unsigned n = r->nengines;
-    r->nengines = 0;
-    for (unsigned i = 0; i < n; i++) {
-        cfg.index = (int)i;
-        if (ccd_engine_start(&r->engines[i], &cfg, err, sizeof(err))) {
-            fail(err);
-            free(hosts);
-            return CCD_EINVAL;
-        }
-        r->nengines++;
-    }
-    free(hosts);
-    return 0;
-}
-
 static void start_timers(runner_t *r)
 {
     const ccd_options_t *o = r->o;
     ev_now_update(r->loop); /* loading the engines took a while: timers count from now */
-    r->test_start = ev_time();
+    r->test_start = mono_now();
     r->test_start_wall = ccd_clock_wall();
     ev_init(&r->spawn_timer, on_spawn_tick);
     ev_timer_init(&r->second_timer, on_second, 1, 1);
@@ -442,210 +301,46 @@ static void start_timers(runner_t *r)
     ev_signal_start(r->loop, &r->sigterm);
 }
 
-typedef struct {
-    const runner_t *r;
-    double duration;
-} json_report_t;
-
-static int fill_json(FILE *f, const void *ud)
-{
-    const json_report_t *j = ud;
-    return ccd_report_json(f, j->r->stats, j->r->history, j->r->peak, j->duration);
-}
-
-static void write_json(runner_t *r, double duration)
-{
-    const ccd_options_t *o = r->o;
-    json_report_t j = {r, duration};
-    if (o->json) {
-        fill_json(stdout, &j);
-        fflush(stdout);
-    }
-    int rc = o->json_file ? ccd_outfile_write(o->json_file, fill_json, &j) : 0;
-    if (rc)
-        ccd_log(CCD_LOG_ERROR, "cannot write the JSON report to %s: %s", o->json_file,
-                ccd_strerror(rc));
-}
-
-static void write_html(runner_t *r)
-{
-    const ccd_options_t *o = r->o;
-    char *path = NULL;
-    if (!o->html || ccd_html_expand_name(o->html, o->users, o->spawn_rate, o->run_time, &path))
-        return;
-    ccd_html_meta_t meta = {.start_time = r->test_start_wall,
-                            .end_time = ccd_clock_wall(),
-                            .host = o->host,
-                            .scenario = o->scenario,
-                            .users = r->peak,
-                            .spawn_rate = o->spawn_rate,
-                            .run_time = o->run_time};
-    int rc = ccd_html_write(path, &meta, r->stats, r->history);
-    if (rc)
-        ccd_log(CCD_LOG_ERROR, "cannot write the HTML report to %s: %s", path, ccd_strerror(rc));
-    else
-        ccd_log(CCD_LOG_INFO, "HTML report written to %s", path);
-    free(path);
-}
-
-/* Everything a run leaves behind, however it ended. Returns the threshold breaches. */
-static int final_reports(runner_t *r, double duration)
-{
-    double now = ccd_clock_wall();
-    ccd_history_tick(r->history, r->stats, 0, now);
-    if (r->csv) {
-        ccd_csv_write(r->csv, r->stats);
-        append_history(r, 0, now);
-        ccd_csv_close(r->csv);
-        r->csv = NULL;
-    }
-    fputc('\n', stderr);
-    ccd_report_table_final(stderr, r->stats);
-    fputc('\n', stderr);
-    ccd_report_percentiles(stderr, r->stats);
-    ccd_report_errors(stderr, r->stats);
-    ccd_report_exceptions(stderr, r->stats);
-    int breaches = ccd_thresholds_check(r->o->thresholds, r->stats, stderr);
-    fflush(stderr);
-    write_json(r, duration);
-    write_html(r);
-    return breaches;
-}
-
 static int exit_code(const runner_t *r, int breaches)
 {
     if (breaches > 0)
         return 3;
-    const ccd_stats_entry_t *t = ccd_stats_total(r->stats);
-    bool failed = t->num_failures > 0 || ccd_stats_exception_count(r->stats) > 0;
+    const ccd_stats_t *s = ccd_collector_stats(r->collector);
+    bool failed = ccd_stats_total(s)->num_failures > 0 || ccd_stats_exception_count(s) > 0;
     return failed ? r->o->exit_code_on_error : 0;
 }
 
 static void runner_free(runner_t *r)
 {
-    if (r->inbox._ring)
+    if (r->inbox_ready)
         ccd_queue_destroy(&r->inbox);
-    if (r->stats)
-        ccd_stats_free(r->stats);
-    ccd_history_free(r->history);
-    ccd_csv_close(r->csv);
+    ccd_collector_free(r->collector);
     ccd_dispatch_free(r->plan);
-    ccd_script_close(&r->script);
-    free(r->sel);
-    free(r->engines);
+    ccd_scenario_close(&r->scenario);
     free(r->batch);
 }
 
-/* Stops every started engine and waits for it (used when set-up fails half-way). */
-static void abort_engines(runner_t *r)
+/* Everything set up before the engines start. Returns 0, or a negative code with a one-line
+ * reason in err. */
+static int prepare(runner_t *r, char *err, size_t errlen)
 {
-    for (unsigned i = 0; i < r->nengines; i++)
-        ccd_engine_post(r->engines[i], CCD_MSG_STOP, 0, 0, NULL);
-    for (unsigned i = 0; i < r->nengines; i++)
-        ccd_engine_join(r->engines[i]);
-}
-
-/* Adds the thresholds the scenario declared with cicada.threshold(). */
-static int scenario_thresholds(runner_t *r)
-{
-    lua_State *L = r->script.L;
-    char err[512];
-    lua_rawgeti(L, LUA_REGISTRYINDEX, r->script.module_ref);
-    lua_getfield(L, -1, "_thresholds");
-    int n = lua_istable(L, -1) ? (int)lua_objlen(L, -1) : 0, rc = 0;
-    for (int i = 1; i <= n && rc == 0; i++) {
-        lua_rawgeti(L, -1, i);
-        lua_rawgeti(L, -1, 1);
-        lua_rawgeti(L, -2, 2);
-        rc = ccd_thresholds_add(r->o->thresholds, lua_tostring(L, -2), lua_tostring(L, -1), err,
-                                sizeof(err));
-        lua_pop(L, 3);
-    }
-    lua_pop(L, 2);
-    if (rc)
-        fail(err);
-    return rc;
-}
-
-/* -l and --show-task-ratio: print and leave. Returns 1 when one of them was asked. */
-static int listing(runner_t *r)
-{
-    lua_State *L = r->script.L;
-    if (!r->o->list && !r->o->show_task_ratio)
-        return 0;
-    if (r->o->list) {
-        call_library(r, "_list_classes", 0, 1);
-    } else {
-        lua_newtable(L);
-        for (size_t i = 0; i < r->nsel; i++) {
-            lua_pushboolean(L, 1);
-            lua_setfield(L, -2, r->script.classes[r->sel[i]].name);
-        }
-        call_library(r, "_task_ratio", 1, 1);
-    }
-    printf("%s\n", lua_tostring(L, -1) ? lua_tostring(L, -1) : "");
-    lua_pop(L, 1);
-    return 1;
-}
-
-/* The runner's own Lua state only describes the scenario: no engine, so user I/O raises. */
-static void open_loading_only(lua_State *L, void *ud)
-{
-    ccd_lcore_open(L, NULL, ud);
-}
-
-static int prepare(runner_t *r, const ccd_options_t *o)
-{
-    char err[1024];
-    memset(r, 0, sizeof(*r));
-    r->o = o;
-    r->loop = EV_DEFAULT;
-    if (access(o->scenario, R_OK) != 0) {
-        snprintf(err, sizeof(err), "cannot read scenario file '%s': %s", o->scenario,
-                 strerror(errno));
-        fail(err);
-        return CCD_EINVAL;
-    }
-    r->lcore = (ccd_lcore_config_t){.tags = o->tags, .exclude_tags = o->exclude_tags};
-    ccd_script_env_t env = {.open = open_loading_only, .ud = &r->lcore, .seed = 1};
-    if (ccd_script_open(&r->script, o->scenario, &env, err, sizeof(err))) {
-        fail(err);
-        return CCD_EINVAL;
-    }
+    const ccd_options_t *o = r->o;
+    int rc = ccd_scenario_open(&r->scenario, o, err, errlen);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     r->nengines = o->threads ? o->threads : (cpus > 0 ? (unsigned)cpus : 1);
-    if (select_classes(r) || make_plan(r) || scenario_thresholds(r))
-        return CCD_EINVAL;
-    r->stats = ccd_stats_new(ccd_clock_wall());
-    r->history = ccd_history_new(o->csv_full_history);
-    if (!r->stats || !r->history || ccd_queue_init(&r->inbox, r->loop, on_message, r))
-        return CCD_ENOMEM;
-    if (o->csv_prefix &&
-        ccd_csv_open(&r->csv, o->csv_prefix, o->csv_full_history, err, sizeof(err))) {
-        fail(err);
-        return CCD_EINVAL;
-    }
-    lua_rawgeti(r->script.L, LUA_REGISTRYINDEX, r->script.module_ref);
-    lua_getfield(r->script.L, -1, "_has_shape");
-    lua_call(r->script.L, 0, 1);
-    r->has_shape = lua_toboolean(r->script.L, -1);
-    lua_pop(r->script.L, 2);
-    return 0;
-}
-
-/* Starts the engines with SIGINT/SIGTERM blocked, so that only the runner handles them. */
-static int launch(runner_t *r)
-{
-    sigset_t set, old;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, &old);
-    int rc = start_engines(r);
+    if (rc || (rc = ccd_scenario_plan(&r->scenario, r->nengines, &r->plan, err, errlen)) ||
+        (rc = ccd_scenario_thresholds(&r->scenario, o->thresholds, err, errlen)))
+        return rc;
+    rc = ccd_collector_new(&r->collector, o, r->nengines, ccd_clock_wall(), err, errlen);
     if (rc)
-        abort_engines(r);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return rc;
+        return rc;
+    r->batch = calloc((size_t)r->nengines * r->scenario.nsel, sizeof(*r->batch));
+    if (!r->batch || (rc = ccd_queue_init(&r->inbox, r->loop, on_message, r))) {
+        snprintf(err, errlen, "out of memory starting the runner");
+        return CCD_ENOMEM;
+    }
+    r->inbox_ready = true;
+    return 0;
 }
 
 static void run(runner_t *r)
@@ -654,47 +349,65 @@ static void run(runner_t *r)
     if (!o->headless)
         ccd_log(CCD_LOG_WARNING, "the web UI is not available in this build: running headless");
     start_timers(r);
-    fire(r, "test_start", NULL);
-    if (r->has_shape) {
-        ccd_log(CCD_LOG_INFO, "A load shape drives the users (%u threads)%s", r->nengines,
+    ccd_scenario_fire(&r->scenario, "test_start", NULL);
+    if (r->scenario.has_shape) {
+        ccd_log(CCD_LOG_INFO, "A load shape drives the users (%u threads)%s", r->engines.n,
                 o->users_given || o->spawn_rate_given ? "; -u and -r are ignored" : "");
         shape_tick(r, 0);
     } else {
         ccd_log(CCD_LOG_INFO, "Ramping to %u users at a rate of %.2f per second (%u threads)",
-                o->users, o->spawn_rate, r->nengines);
+                o->users, o->spawn_rate, r->engines.n);
         ramp_to(r, o->users, o->spawn_rate);
     }
     ev_run(r->loop, 0); /* until every engine has stopped */
 }
 
+/* The end of a run: events, the final outputs, the exit code. */
+static int finish(runner_t *r)
+{
+    ccd_run_summary_t run = {.start_time = r->test_start_wall,
+                             .duration = mono_now() - r->test_start,
+                             .peak_users = r->peak};
+    ccd_scenario_fire(&r->scenario, "test_stop", NULL);
+    run.end_time = ccd_clock_wall();
+    int code = exit_code(r, ccd_collector_finish(r->collector, &run));
+    ccd_scenario_fire(&r->scenario, "quitting", NULL);
+    ccd_log(CCD_LOG_INFO, "Shutting down (exit code %d)", code);
+    fflush(stderr);
+    return code;
+}
+
+/* Prepares, starts the engines and runs; returns 2 after printing why when set-up failed. */
+static int run_test(runner_t *r)
+{
+    char err[1024] = "";
+    int rc = prepare(r, err, sizeof(err));
+    if (rc == 0 && ccd_scenario_list(&r->scenario, r->o, stdout))
+        return 0;
+    if (rc == 0)
+        rc = ccd_engines_start(&r->engines, r->nengines, r->o, &r->scenario, &r->inbox, err,
+                               sizeof(err));
+    if (rc) {
+        fail(err, rc);
+        return 2;
+    }
+    run(r);
+    bool forced = r->ndone < r->engines.n;
+    int code = finish(r);
+    if (forced)
+        _exit(code); /* engines may still be stopping: do not wait for them */
+    ccd_engines_join(&r->engines);
+    return code;
+}
+
 int ccd_runner_run(const ccd_options_t *o)
 {
-    runner_t r;
     if (o->logfile && ccd_log_open(o->logfile)) {
         fprintf(stderr, "cicada: cannot open log file '%s': %s\n", o->logfile, strerror(errno));
         return 2;
     }
-    int rc = prepare(&r, o);
-    if (rc == 0 && listing(&r)) {
-        runner_free(&r);
-        return 0;
-    }
-    if (rc || (rc = launch(&r)) != 0) {
-        runner_free(&r);
-        return 2;
-    }
-    run(&r);
-    double duration = ev_time() - r.test_start;
-    bool forced = r.ndone < r.nengines;
-    fire(&r, "test_stop", NULL);
-    int code = exit_code(&r, final_reports(&r, duration));
-    fire(&r, "quitting", NULL);
-    ccd_log(CCD_LOG_INFO, "Shutting down (exit code %d)", code);
-    fflush(stderr);
-    if (forced)
-        _exit(code); /* engines may still be stopping: do not wait for them */
-    for (unsigned i = 0; i < r.nengines; i++)
-        ccd_engine_join(r.engines[i]);
+    runner_t r = {.o = o, .loop = EV_DEFAULT};
+    int code = run_test(&r);
     runner_free(&r);
     return code;
 }

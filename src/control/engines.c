@@ -1,0 +1,86 @@
+/* Starting the engine threads, and stopping those already started when another fails. */
+#include "control/engines.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/error.h"
+#include "lua/lcore.h"
+
+/* Starts engine number es->n. A callee may fail without a word, or leave the text of an
+ * earlier, harmless error in err: err is emptied first and a generic reason filled in. */
+static int start_one(ccd_engines_t *es, ccd_engine_config_t *cfg, char *err, size_t errlen)
+{
+    cfg->index = (int)es->n;
+    err[0] = '\0';
+    int rc = ccd_engine_start(&es->v[es->n], cfg, err, errlen);
+    if (rc && !err[0])
+        snprintf(err, errlen, "cannot start engine thread %d: %s", cfg->index, ccd_strerror(rc));
+    if (rc == 0)
+        es->n++;
+    return rc;
+}
+
+static int start_all(ccd_engines_t *es, unsigned n, ccd_engine_config_t *cfg, char *err,
+                     size_t errlen)
+{
+    int rc = 0;
+    if (!(es->v = calloc(n ? n : 1, sizeof(*es->v)))) {
+        snprintf(err, errlen, "out of memory starting the engines");
+        return CCD_ENOMEM;
+    }
+    while (rc == 0 && es->n < n)
+        rc = start_one(es, cfg, err, errlen);
+    if (rc) {
+        ccd_engines_post_all(es, CCD_MSG_STOP, 0);
+        ccd_engines_join(es);
+    }
+    return rc;
+}
+
+int ccd_engines_start(ccd_engines_t *es, unsigned n, const ccd_options_t *o,
+                      const ccd_scenario_t *s, ccd_queue_t *inbox, char *err, size_t errlen)
+{
+    const char **hosts = calloc(s->script.nclasses ? s->script.nclasses : 1, sizeof(*hosts));
+    es->v = NULL;
+    es->n = 0;
+    if (!hosts) {
+        snprintf(err, errlen, "out of memory starting the engines");
+        return CCD_ENOMEM;
+    }
+    for (size_t i = 0; i < s->script.nclasses; i++)
+        hosts[i] = o->host ? o->host : s->script.classes[i].host;
+    /* The bindings are opened while each engine starts: the tag lists are copied then. */
+    ccd_lcore_config_t lcore = {.tags = o->tags, .exclude_tags = o->exclude_tags};
+    ccd_engine_config_t cfg = {.scenario = o->scenario,
+                               .hosts = hosts,
+                               .nclasses = s->script.nclasses,
+                               .runner = inbox,
+                               .bindings = ccd_lcore_open,
+                               .bindings_ud = &lcore};
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+    int rc = start_all(es, n, &cfg, err, errlen);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    free(hosts);
+    return rc;
+}
+
+void ccd_engines_post_all(ccd_engines_t *es, int type, long a)
+{
+    for (unsigned i = 0; i < es->n; i++)
+        ccd_engine_post(es->v[i], type, a, 0, NULL);
+}
+
+void ccd_engines_join(ccd_engines_t *es)
+{
+    for (unsigned i = 0; i < es->n; i++)
+        ccd_engine_join(es->v[i]);
+    free(es->v);
+    es->v = NULL;
+    es->n = 0;
+}

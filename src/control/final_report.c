@@ -1,0 +1,77 @@
+/* The final outputs: Locust's console summary, the threshold table, the JSON and HTML files. */
+#include "control/final_report.h"
+
+#include <stdlib.h>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/outfile.h"
+#include "report/html.h"
+#include "report/report.h"
+#include "report/threshold.h"
+
+typedef struct {
+    const ccd_stats_t *s;
+    const ccd_history_t *h;
+    const ccd_run_summary_t *run;
+} json_report_t;
+
+static int fill_json(FILE *f, const void *ud)
+{
+    const json_report_t *j = ud;
+    return ccd_report_json(f, j->s, j->h, j->run->peak_users, j->run->duration);
+}
+
+static void write_json(const ccd_options_t *o, const json_report_t *j)
+{
+    if (o->json) {
+        fill_json(stdout, j);
+        fflush(stdout);
+    }
+    int rc = o->json_file ? ccd_outfile_write(o->json_file, fill_json, j) : 0;
+    if (rc)
+        ccd_log(CCD_LOG_ERROR, "cannot write the JSON report to %s: %s", o->json_file,
+                ccd_strerror(rc));
+}
+
+static void write_html(const ccd_options_t *o, const json_report_t *j)
+{
+    char *path = NULL;
+    if (!o->html || ccd_html_expand_name(o->html, o->users, o->spawn_rate, o->run_time, &path))
+        return;
+    ccd_html_meta_t meta = {.start_time = j->run->start_time,
+                            .end_time = j->run->end_time,
+                            .host = o->host,
+                            .scenario = o->scenario,
+                            .users = j->run->peak_users,
+                            .spawn_rate = o->spawn_rate,
+                            .run_time = o->run_time};
+    int rc = ccd_html_write(path, &meta, j->s, j->h);
+    if (rc)
+        ccd_log(CCD_LOG_ERROR, "cannot write the HTML report to %s: %s", path, ccd_strerror(rc));
+    else
+        ccd_log(CCD_LOG_INFO, "HTML report written to %s", path);
+    free(path);
+}
+
+static void print_summary(FILE *out, const ccd_stats_t *s)
+{
+    fputc('\n', out);
+    ccd_report_table_final(out, s);
+    fputc('\n', out);
+    ccd_report_percentiles(out, s);
+    ccd_report_errors(out, s);
+    ccd_report_exceptions(out, s);
+}
+
+int ccd_final_report_write(const ccd_options_t *o, const ccd_stats_t *s, const ccd_history_t *h,
+                           const ccd_run_summary_t *run)
+{
+    json_report_t j = {s, h, run};
+    print_summary(stderr, s);
+    int breaches = ccd_thresholds_check(o->thresholds, s, stderr);
+    fflush(stderr);
+    write_json(o, &j);
+    write_html(o, &j);
+    return breaches;
+}
