@@ -114,8 +114,10 @@ static int read_classes(ccd_script_t *s, char *err, size_t errlen)
     lua_State *L = s->L;
     size_t n = lua_objlen(L, -1);
     s->classes = calloc(n ? n : 1, sizeof(*s->classes));
-    if (!s->classes)
+    if (!s->classes) {
+        snprintf(err, errlen, "user classes: %s", ccd_strerror(CCD_ENOMEM));
         return CCD_ENOMEM;
+    }
     for (size_t i = 0; i < n; i++) {
         lua_rawgeti(L, -1, (int)i + 1);
         ccd_class_t *c = &s->classes[i];
@@ -124,7 +126,6 @@ static int read_classes(ccd_script_t *s, char *err, size_t errlen)
         c->weight = num_field(L, -1, "weight");
         c->fixed_count = (unsigned)num_field(L, -1, "fixed_count");
         c->insecure = num_field(L, -1, "insecure") != 0;
-        c->runnable = num_field(L, -1, "runnable") != 0;
         c->runnable = num_field(L, -1, "runnable") != 0;
         lua_pop(L, 1);
         s->nclasses++;
