@@ -1,5 +1,5 @@
-/* A growable byte buffer reused across requests: grows when needed, is never shrunk, so the
- * steady state allocates nothing. */
+/* Growable memory: byte buffers reused across requests, and arrays of any element type. Both
+ * grow by doubling and never shrink, so the steady state allocates nothing. */
 #ifndef CCD_BUF_H
 #define CCD_BUF_H
 
@@ -14,23 +14,38 @@ typedef struct {
     size_t len, cap;
 } ccd_buf_t;
 
+/* An array with room for at least n elements of elem bytes: arr itself when *cap >= n, else
+ * arr reallocated to double its capacity (at least first elements), *cap updated. Returns NULL
+ * when out of memory, leaving arr and *cap as they were. Call as
+ *     T *p = ccd_array_grow(a->v, &a->cap, a->n + 1, sizeof(*p), 8);
+ *     if (!p) return CCD_ENOMEM;
+ *     a->v = p; */
+static inline void *ccd_array_grow(void *arr, size_t *cap, size_t n, size_t elem, size_t first)
+{
+    if (n <= *cap && arr)
+        return arr;
+    size_t c = *cap ? *cap : (first ? first : 1);
+    while (c < n) {
+        if (c > SIZE_MAX / 2)
+            return NULL;
+        c *= 2;
+    }
+    if (c > SIZE_MAX / elem)
+        return NULL;
+    void *p = realloc(arr, c * elem);
+    if (p)
+        *cap = c;
+    return p;
+}
+
 /* Makes the capacity at least size bytes, doubling it from 256. Returns 0 or CCD_ENOMEM (the
  * buffer is then unchanged). */
 static inline int ccd_buf_ensure(ccd_buf_t *b, size_t size)
 {
-    if (size <= b->cap)
-        return 0;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < size) {
-        if (cap > SIZE_MAX / 2)
-            return CCD_ENOMEM;
-        cap *= 2;
-    }
-    char *p = realloc(b->base, cap);
+    char *p = ccd_array_grow(b->base, &b->cap, size, 1, 256);
     if (!p)
         return CCD_ENOMEM;
     b->base = p;
-    b->cap = cap;
     return 0;
 }
 

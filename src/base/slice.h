@@ -37,4 +37,11 @@ static inline bool ccd_slice_ieq_str(ccd_slice_t s, const char *lit)
     return ccd_slice_ieq(s, (ccd_slice_t){lit, strlen(lit)});
 }
 
+/* Whether s starts with the C string lit, ignoring ASCII case. */
+static inline bool ccd_slice_istarts(ccd_slice_t s, const char *lit)
+{
+    size_t n = strlen(lit);
+    return s.len >= n && strncasecmp(s.base, lit, n) == 0;
+}
+
 #endif

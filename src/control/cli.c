@@ -2,6 +2,7 @@
  * configuration file, the environment, the command line) goes through the same table and the
  * same validation, so an option means the same thing wherever it is set. */
 #include "control/cli.h"
+#include "base/buf.h"
 
 #include <ctype.h>
 #include <getopt.h>
@@ -219,7 +220,7 @@ static const struct option *find_long(const char *name)
 /* Keeps a copy of a string from a source that does not outlive parsing. */
 static const char *own(ccd_options_t *o, const char *s)
 {
-    char **v = realloc(o->_owned, (o->_nowned + 1) * sizeof(*v));
+    char **v = ccd_array_grow(o->_owned, &o->_capowned, o->_nowned + 1, sizeof(*v), 8);
     if (!v)
         return NULL;
     o->_owned = v;
@@ -462,6 +463,7 @@ void ccd_cli_free(ccd_options_t *o)
     free(o->classes);
     ccd_thresholds_free(o->thresholds);
     o->_owned = NULL;
+    o->_capowned = 0;
     o->classes = NULL;
     o->thresholds = NULL;
 }

@@ -36,7 +36,7 @@ typedef struct {
     int nclasses;
     ccd_thresholds_t *thresholds; /* --check-* */
     char **_owned;                /* strings copied from the configuration file and environment */
-    size_t _nowned;
+    size_t _nowned, _capowned;
 } ccd_options_t;
 
 /* Fills o from the defaults, the configuration file (--config FILE, else ./cicada.conf when

@@ -1,5 +1,6 @@
 /* The dispatch plan: a stack of (class) per dispatched user; user i runs on engine i % n. */
 #include "control/dispatch.h"
+#include "base/buf.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,7 +13,8 @@ struct ccd_dispatch {
     unsigned *fixed, *count;
     bool *allowed;
     uint16_t *seq; /* class of each dispatched user, oldest first */
-    unsigned len, cap;
+    unsigned len;
+    size_t cap;
 };
 
 ccd_dispatch_t *ccd_dispatch_new(size_t nclasses, const double *weights, const unsigned *fixed,
@@ -84,12 +86,10 @@ static int pick(ccd_dispatch_t *d, bool fixed)
 
 static int grow(ccd_dispatch_t *d)
 {
-    unsigned cap = d->cap ? d->cap * 2 : 1024;
-    uint16_t *seq = realloc(d->seq, cap * sizeof(*seq));
+    uint16_t *seq = ccd_array_grow(d->seq, &d->cap, (size_t)d->len + 1, sizeof(*seq), 1024);
     if (!seq)
         return -1;
     d->seq = seq;
-    d->cap = cap;
     return 0;
 }
 

@@ -65,7 +65,7 @@ struct ccd_engine {
     size_t nclasses;
     ccd_user_t *free_users;
     void **slabs;
-    size_t nslabs;
+    size_t nslabs, slabs_cap;
     unsigned users;
     bool stopping, finished;
     long generation; /* of the statistics: reports from before a reset are dropped */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/buf.h"
 #include "engine/engine_int.h"
 
 #define SLAB_USERS 1024
@@ -37,7 +38,7 @@ static void list_append(ccd_user_list_t *l, ccd_user_t *u)
 /* Users come from slabs so that tens of thousands of them cost one allocation per thousand. */
 static int grow_pool(ccd_engine_t *e)
 {
-    void **slabs = realloc(e->slabs, (e->nslabs + 1) * sizeof(*slabs));
+    void **slabs = ccd_array_grow(e->slabs, &e->slabs_cap, e->nslabs + 1, sizeof(*slabs), 4);
     if (!slabs)
         return CCD_ENOMEM;
     e->slabs = slabs;
@@ -198,7 +199,7 @@ void ccd_user_free_all(ccd_engine_t *e)
         free(e->slabs[i]);
     free(e->slabs);
     e->slabs = NULL;
-    e->nslabs = 0;
+    e->nslabs = e->slabs_cap = 0;
     e->free_users = NULL;
 }
 

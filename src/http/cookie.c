@@ -1,5 +1,6 @@
 /* Cookies: the Set-Cookie parser, the RFC 6265 date grammar, and the jar's store and lookup. */
 #include "http/cookie.h"
+#include "base/buf.h"
 
 #include <arpa/inet.h>
 #include <math.h>
@@ -439,14 +440,10 @@ static void jar_insert(ccd_cookie_jar_t *jar, struct cookie *k)
 
 static int jar_reserve(ccd_cookie_jar_t *jar)
 {
-    if (jar->n < jar->cap)
-        return 0;
-    size_t cap = jar->cap ? jar->cap * 2 : 8;
-    struct cookie **v = realloc(jar->v, cap * sizeof(*v));
+    struct cookie **v = ccd_array_grow(jar->v, &jar->cap, jar->n + 1, sizeof(*v), 8);
     if (!v)
         return CCD_ENOMEM;
     jar->v = v;
-    jar->cap = cap;
     return 0;
 }
 

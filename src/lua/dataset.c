@@ -1,6 +1,8 @@
 /* Test data files: an RFC 4180 CSV parser into one buffer plus offsets, and the process-wide
  * registry that lets every thread share one parsed copy of each file. */
 #include "lua/dataset.h"
+#include "base/buf.h"
+#include "base/slice.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -73,14 +75,10 @@ static size_t count_lines(const char *s, const char *end)
 /* Ends the field whose bytes were just appended: records where the next one starts. */
 static int end_field(parser_t *ps)
 {
-    if (ps->noff == ps->cap) {
-        size_t cap = ps->cap * 2;
-        size_t *off = realloc(ps->ds->off, cap * sizeof(*off));
-        if (!off)
-            return CCD_ENOMEM;
-        ps->ds->off = off;
-        ps->cap = cap;
-    }
+    size_t *off = ccd_array_grow(ps->ds->off, &ps->cap, ps->noff + 1, sizeof(*off), 64);
+    if (!off)
+        return CCD_ENOMEM;
+    ps->ds->off = off;
     ps->ds->off[ps->noff++] = ps->len;
     return 0;
 }
@@ -169,7 +167,7 @@ static int check_names(parser_t *ps, size_t line)
         const char *a = ccd_dataset_name(ds, i, &li);
         for (size_t j = 0; j < i; j++) {
             const char *b = ccd_dataset_name(ds, j, &lj);
-            if (li == lj && memcmp(a, b, li) == 0)
+            if (ccd_slice_eq((ccd_slice_t){a, li}, (ccd_slice_t){b, lj}))
                 return fail(ps, line, "column name '%.*s' appears twice in the header",
                             (int)(li > 60 ? 60 : li), a);
         }

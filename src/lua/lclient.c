@@ -1,6 +1,8 @@
 /* The HTTP client binding: send() turns a Lua call into a ccd_http_request_t built in the
  * binding's reused buffers, and on_response() resumes the user with the response's parts. */
 #include "lua/lclient.h"
+#include "base/buf.h"
+#include "base/slice.h"
 
 #include <ctype.h>
 #include <lauxlib.h>
@@ -84,8 +86,8 @@ static void check_mem(lua_State *L, int rc)
 
 static int has_scheme(const char *s, size_t len)
 {
-    return (len >= 7 && strncasecmp(s, "http://", 7) == 0) ||
-           (len >= 8 && strncasecmp(s, "https://", 8) == 0);
+    ccd_slice_t url = {s, len};
+    return ccd_slice_istarts(url, "http://") || ccd_slice_istarts(url, "https://");
 }
 
 /* Writes the absolute URL for url into c->url; *path_off is where its path starts. */
@@ -166,21 +168,17 @@ static int put_pairs(lua_State *L, ccd_buf_t *b, int t, char first_sep, const ch
 
 static ccd_header_t *header_slot(lua_State *L, lclient_t *e, size_t n)
 {
-    if (n >= e->hdrs_cap) {
-        size_t cap = e->hdrs_cap ? e->hdrs_cap * 2 : 16;
-        ccd_header_t *h = realloc(e->hdrs, cap * sizeof(*h));
-        if (!h)
-            luaL_error(L, "out of memory");
-        e->hdrs = h;
-        e->hdrs_cap = cap;
-    }
+    ccd_header_t *h = ccd_array_grow(e->hdrs, &e->hdrs_cap, n + 1, sizeof(*h), 16);
+    if (!h)
+        luaL_error(L, "out of memory");
+    e->hdrs = h;
     return &e->hdrs[n];
 }
 
 static ccd_header_t *find_header(lclient_t *e, size_t n, const char *name, size_t len)
 {
     for (size_t i = 0; i < n; i++)
-        if (e->hdrs[i].name.len == len && strncasecmp(e->hdrs[i].name.base, name, len) == 0)
+        if (ccd_slice_ieq(e->hdrs[i].name, (ccd_slice_t){name, len}))
             return &e->hdrs[i];
     return NULL;
 }
@@ -424,7 +422,7 @@ static int l_send(lua_State *L)
     req.insecure = ccd_user_insecure(user);
     if (!lua_toboolean(L, 6)) {
         u->catch_response = false;
-        u->follow = !(mlen == 4 && memcmp(method, "HEAD", 4) == 0);
+        u->follow = !ccd_slice_eq_str((ccd_slice_t){method, mlen}, "HEAD");
         u->hops_left = MAX_REDIRECTS;
         u->elapsed_acc = 0;
     }
@@ -490,10 +488,8 @@ static void push_raw_headers(lua_State *co, lclient_t *e, const ccd_http_respons
 
 static const ccd_header_t *find_response_header(const ccd_http_response_t *res, const char *name)
 {
-    size_t len = strlen(name);
     for (size_t i = 0; i < res->nheaders; i++)
-        if (res->headers[i].name.len == len &&
-            strncasecmp(res->headers[i].name.base, name, len) == 0)
+        if (ccd_slice_ieq_str(res->headers[i].name, name))
             return &res->headers[i];
     return NULL;
 }
@@ -515,7 +511,7 @@ static void store_cookies(hclient_t *u, const ccd_http_response_t *res)
     double now = 0;
     for (size_t i = 0; i < res->nheaders; i++) {
         const ccd_header_t *h = &res->headers[i];
-        if (h->name.len != 10 || strncasecmp(h->name.base, "Set-Cookie", 10) != 0)
+        if (!ccd_slice_ieq_str(h->name, "Set-Cookie"))
             continue;
         if (!u->cookies && !(u->cookies = ccd_cookie_jar_new()))
             return;

@@ -1,5 +1,6 @@
 /* Threshold specs, their evaluation against final statistics and the results table. */
 #include "report/threshold.h"
+#include "base/buf.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -164,14 +165,11 @@ int ccd_thresholds_add(ccd_thresholds_t *t, const char *metric, const char *spec
     if (rc == CCD_EINVAL)
         snprintf(err, errlen, "--check-%s: invalid value '%s' (expected [NAME=]VALUE, VALUE %s)", m,
                  spec, expected(th.kind));
-    if (rc == 0 && t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 4;
-        ccd_threshold_t *p = realloc(t->v, cap * sizeof(*p));
+    if (rc == 0) {
+        ccd_threshold_t *p = ccd_array_grow(t->v, &t->cap, t->n + 1, sizeof(*p), 4);
         rc = p ? 0 : CCD_ENOMEM;
-        if (p) {
+        if (p)
             t->v = p;
-            t->cap = cap;
-        }
     }
     if (rc == 0 && !(th.metric = strdup(m)))
         rc = CCD_ENOMEM;
@@ -232,14 +230,10 @@ typedef struct {
 
 static int push(results_t *r, ccd_threshold_result_t x)
 {
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 8;
-        ccd_threshold_result_t *p = realloc(r->v, cap * sizeof(*p));
-        if (!p)
-            return CCD_ENOMEM;
-        r->v = p;
-        r->cap = cap;
-    }
+    ccd_threshold_result_t *p = ccd_array_grow(r->v, &r->cap, r->n + 1, sizeof(*p), 8);
+    if (!p)
+        return CCD_ENOMEM;
+    r->v = p;
     r->v[r->n++] = x;
     return 0;
 }

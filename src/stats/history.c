@@ -1,5 +1,6 @@
 /* Per-second samples and the snapshot rings behind current percentiles. */
 #include "stats/history.h"
+#include "base/buf.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -114,14 +115,10 @@ static series_t *series_get(ccd_history_t *h, const ccd_stats_entry_t *e)
     series_t *found = series_find(h, e);
     if (found)
         return found;
-    if (h->nseries == h->capseries) {
-        size_t cap = h->capseries ? h->capseries * 2 : 8;
-        series_t **p = realloc(h->series, cap * sizeof(*p));
-        if (!p)
-            return NULL;
-        h->series = p;
-        h->capseries = cap;
-    }
+    series_t **grown = ccd_array_grow(h->series, &h->capseries, h->nseries + 1, sizeof(*grown), 8);
+    if (!grown)
+        return NULL;
+    h->series = grown;
     series_key_t k = entry_key(h, e);
     series_t *s = series_new(&k);
     if (!s)
@@ -165,12 +162,11 @@ static int snap_take(series_t *s, const ccd_hist_t *hist, int64_t second)
     sn->second = NO_SECOND;
     for (ccd_hist_iter_init(&it, hist); ccd_hist_iter_next(&it);)
         n++;
-    if (n > sn->cap) {
-        pair_t *p = realloc(sn->pairs, n * sizeof(*p));
+    if (n > 0) {
+        pair_t *p = ccd_array_grow(sn->pairs, &sn->cap, n, sizeof(*p), n);
         if (!p)
             return CCD_ENOMEM;
         sn->pairs = p;
-        sn->cap = n;
     }
     sn->n = 0;
     for (ccd_hist_iter_init(&it, hist); ccd_hist_iter_next(&it);)
@@ -247,14 +243,11 @@ static ccd_history_sample_t *sample_slot(ccd_history_t *h, int64_t second)
 {
     if (h->nsamples && h->samples[h->nsamples - 1].timestamp == second)
         return &h->samples[h->nsamples - 1];
-    if (h->nsamples == h->capsamples) {
-        size_t cap = h->capsamples ? h->capsamples * 2 : 64;
-        ccd_history_sample_t *p = realloc(h->samples, cap * sizeof(*p));
-        if (!p)
-            return NULL;
-        h->samples = p;
-        h->capsamples = cap;
-    }
+    ccd_history_sample_t *p =
+        ccd_array_grow(h->samples, &h->capsamples, h->nsamples + 1, sizeof(*p), 64);
+    if (!p)
+        return NULL;
+    h->samples = p;
     return &h->samples[h->nsamples++];
 }
 

@@ -1,5 +1,6 @@
 /* Request statistics: keyed entries, the aggregated total, errors and exceptions. */
 #include "stats/stats.h"
+#include "base/buf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -53,16 +54,10 @@ typedef struct {
 
 static int vec_reserve(vec_t *v, size_t n)
 {
-    if (n <= v->cap)
-        return 0;
-    size_t cap = v->cap ? v->cap * 2 : 8;
-    while (cap < n)
-        cap *= 2;
-    void **p = realloc(v->v, cap * sizeof(*p));
+    void **p = ccd_array_grow(v->v, &v->cap, n, sizeof(*p), 8);
     if (!p)
         return CCD_ENOMEM;
     v->v = p;
-    v->cap = cap;
     return 0;
 }
 
