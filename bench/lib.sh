@@ -1,0 +1,178 @@
+# Shared by bench/compare and bench/profile (sourced, not run): one nginx pinned to a CPU on a
+# free loopback port, and a cleanup that stops every process the script started, by PID.
+#
+# The sourcing script sets -euo pipefail and then calls start_nginx; it adds the PID of every
+# process it starts in the background to `pids`, so that the EXIT trap stops it.
+# shellcheck shell=bash
+
+die() { echo "${0##*/}: $*" >&2; exit 1; }
+log() { echo "${0##*/}: $*" >&2; }
+
+# nginx (one worker) runs on server_cpu, the load generator on load_cpu: each gets a whole core.
+# shellcheck disable=SC2034  # load_cpu is for the sourcing script
+if (( $(nproc) >= 2 )); then server_cpu=0 load_cpu=1; else
+    log "only one CPU: server and generator share CPU 0, numbers will be low"
+    server_cpu=0 load_cpu=0
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/cicada-bench-XXXXXX")
+pids=()
+
+# Stops every process this script started, by PID: SIGTERM, then SIGKILL after 3 s.
+# shellcheck disable=SC2317  # invoked by the EXIT trap
+cleanup() {
+    local pid
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for _ in $(seq 30); do
+        local alive=0
+        for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+        (( alive )) || break
+        sleep 0.1
+    done
+    for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- nginx ------------------------------------------------------------------------------------
+
+# A port below the kernel's ephemeral range (so no outgoing connection holds it) that nothing
+# listens on.
+free_port() {
+    local low port
+    low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+    for _ in $(seq 50); do
+        port=$((10000 + RANDOM % (low - 10000)))
+        (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+    done
+    die "no free port found"
+}
+
+write_nginx_conf() {
+    mkdir -p "$work/nginx/tmp"
+    cat >"$work/nginx/nginx.conf" <<EOF
+worker_processes 1;
+worker_rlimit_nofile 20000;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 12000; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/tmp/body;
+  proxy_temp_path $work/nginx/tmp/proxy;
+  fastcgi_temp_path $work/nginx/tmp/fastcgi;
+  uwsgi_temp_path $work/nginx/tmp/uwsgi;
+  scgi_temp_path $work/nginx/tmp/scgi;
+  keepalive_requests 10000000;
+  keepalive_timeout 300s;
+  server {
+    listen 127.0.0.1:$port backlog=16384;
+    location /hello { return 200 "Hello, World!"; }
+    location /session {
+        add_header Set-Cookie "session=4f2a9c; Path=/";
+        default_type application/json;
+        return 200 '{"id":42,"name":"lamp","tags":["a","b"],"price":12.5,"stock":{"n":3}}';
+    }
+    location = /nginx_status { stub_status; }
+  }
+}
+EOF
+}
+
+# Starts nginx on a free port; tries other ports if the one picked was taken meanwhile.
+start_nginx() {
+    local pid
+    for _ in 1 2 3; do
+        port=$(free_port)
+        write_nginx_conf
+        taskset -c "$server_cpu" /usr/sbin/nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" \
+            -e "$work/nginx/error.log" -g 'daemon off;' >"$work/nginx/stdout.log" 2>&1 &
+        pid=$!
+        pids+=("$pid")
+        for _ in $(seq 100); do
+            [[ $(curl -s "http://127.0.0.1:$port/hello" 2>/dev/null) == "Hello, World!" ]] && return
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.05
+        done
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    cat "$work/nginx/error.log" >&2
+    die "nginx did not start"
+}
+
+# Connections nginx holds open right now (its stub_status, minus the asking connection).
+nginx_connections() {
+    local n
+    n=$(curl -s "http://127.0.0.1:$port/nginx_status" | awk '/^Active connections/ {print $3}')
+    echo $(( ${n:-1} - 1 ))
+}
+
+# Requests nginx has served so far, from its stub_status (the asking request included).
+nginx_requests() {
+    curl -s "http://127.0.0.1:$port/nginx_status" | awk 'NR == 3 {print $3}'
+}
+
+# ---- measuring helpers ------------------------------------------------------------------------
+
+# A number field of the "total" object of cicada's JSON report (the first such key after it).
+json_total() {
+    tr -d '\n' <"$1" | grep -o '"total"[[:space:]]*:.*' |
+        grep -o "\"$2\"[[:space:]]*:[[:space:]]*[0-9.eE+-]*" | head -1 | sed 's/.*:[[:space:]]*//'
+}
+
+# A number field that appears once in the whole JSON report (such as duration_s).
+json_field() {
+    tr -d '\n' <"$1" | grep -o "\"$2\"[[:space:]]*:[[:space:]]*[0-9.eE+-]*" | head -1 |
+        sed 's/.*:[[:space:]]*//'
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "nan" }'; }
+per_req_us() { awk -v c="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.2f", c * 1e6 / n; else print "nan" }'; }
+
+# Sets wrk_reqs, wrk_secs and wrk_errs from wrk's output in $work/NAME.out ("123 requests in
+# 5.00s", "Socket errors: ...").
+# shellcheck disable=SC2034  # the variables are for the caller
+wrk_counts() {
+    local line
+    line=$(grep -oE '[0-9]+ requests in [0-9.]+[a-z]+' "$work/$1.out") ||
+        { cat "$work/$1.out" "$work/$1.err" >&2; die "no request count in wrk's output"; }
+    wrk_reqs=$(awk '{print $1}' <<<"$line")
+    wrk_secs=$(awk '{ d = $4 + 0; if ($4 ~ /ms$/) d /= 1000; if ($4 ~ /m$/) d *= 60; print d }' <<<"$line")
+    wrk_errs=$(grep -oE 'Socket errors:.*|Non-2xx.*' "$work/$1.out" | tr '\n' ' ' || true)
+}
+
+# strace_run NAME CMD...: runs CMD under `strace -f -c` (every thread) on the load CPU. strace
+# makes each system call many times slower, so only the counts mean anything here, not the speed.
+# Start-up system calls (loading, threads, the report) are counted too: a few hundred against
+# tens of thousands of requests.
+strace_run() {
+    local name=$1
+    shift
+    taskset -c "$load_cpu" timeout --foreground -s KILL 120 \
+        strace -f -c -o "$work/$name.strace" "$@" >"$work/$name.out" 2>"$work/$name.err" ||
+        log "$name exited with status $?"
+}
+
+# syscall_mix NAME REQS: "total calls per request" then the calls made at least 0.01 times per
+# request, most frequent first ("read 1.00 writev 1.00 ...").
+syscall_mix() {
+    awk -v n="$2" '
+        $NF == "total" { total = $4 }
+        $1 ~ /^[0-9.]+$/ && $NF != "total" { calls[$NF] = $4 }
+        END {
+            printf "%.2f", total / n
+            for (c in calls) if (calls[c] / n >= 0.01) printf "\n%s %.2f", c, calls[c] / n
+        }' "$work/$1.strace" | { read -r t; echo "$t"; sort -k2 -gr | tr '\n' ' '; }
+}
+
+# The plain GET task of the benchmark, in $work/hello.lua: every user requests /hello, no wait.
+write_hello() {
+    cat >"$work/hello.lua" <<'LUA'
+local cicada = require "cicada"
+local U = cicada.user("Hammer", { wait_time = cicada.constant(0), tasks = { hello = 1 } })
+function U:hello() self.client:get("/hello") end
+LUA
+}
