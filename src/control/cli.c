@@ -488,7 +488,7 @@ void ccd_cli_usage(FILE *out)
           "\n"
           "Running:\n"
           "      --headless            run without the web UI, starting at once\n"
-          "      --threads N           engine threads (default: one per online CPU)\n"
+          "      --threads N           engine threads (default: one per usable CPU)\n"
           "      --stop-timeout S      let running tasks finish for up to S seconds at stop\n"
           "  -T, --tags TAG,...        run only the tasks with one of these tags\n"
           "  -E, --exclude-tags TAG,.. do not run the tasks with any of these tags\n"

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <ev.h>
 #include <math.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,14 +321,25 @@ static void runner_free(runner_t *r)
     free(r->batch);
 }
 
+/* The CPUs this process may run on (its affinity mask, as taskset or a container's cpuset set
+ * it), else the online ones: one engine thread each by default, since two engines sharing a
+ * core only add switches. */
+static unsigned usable_cpus(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+        return (unsigned)CPU_COUNT(&set);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    return cpus > 0 ? (unsigned)cpus : 1;
+}
+
 /* Everything set up before the engines start. Returns 0, or a negative code with a one-line
  * reason in err. */
 static int prepare(runner_t *r, char *err, size_t errlen)
 {
     const ccd_options_t *o = r->o;
     int rc = ccd_scenario_open(&r->scenario, o, err, errlen);
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    r->nengines = o->threads ? o->threads : (cpus > 0 ? (unsigned)cpus : 1);
+    r->nengines = o->threads ? o->threads : usable_cpus();
     if (rc || (rc = ccd_scenario_plan(&r->scenario, r->nengines, &r->plan, err, errlen)) ||
         (rc = ccd_scenario_thresholds(&r->scenario, o->thresholds, err, errlen)))
         return rc;

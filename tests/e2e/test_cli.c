@@ -1,5 +1,6 @@
 /* Command line: usage and scenario errors exit 2 with a message naming the problem; durations. */
 #include <criterion/criterion.h>
+#include <sched.h>
 
 #include "harness.h"
 
@@ -116,5 +117,39 @@ Test(cli, bare_number_duration_is_seconds, .timeout = 40)
     double d = json_number_value(json_object_get(r.json, "duration_s"));
     cr_expect(d >= 1.8 && d <= 3.5, "duration_s = %.2f for -t 2", d);
     cr_expect_lt(r.elapsed_s, 8);
+    h_run_free(&r);
+}
+
+static const char *idle = "local cicada = require 'cicada'\n"
+                          "cicada.user('Idle', { wait_time = cicada.constant(0.1),\n"
+                          "                      tasks = { t = function() end } })\n";
+
+/* Without --threads, one engine thread per CPU the process may run on: pinned to one CPU (as
+ * taskset or a container's cpuset would), cicada runs one engine, not one per online CPU. */
+Test(cli, default_threads_follow_the_cpu_affinity)
+{
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(0, &one);
+    cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0, "cannot pin the test to CPU 0");
+    h_run_t r;
+    const char *args[] = {"-u", "1", "-t", "1s", "--headless", NULL};
+    cr_assert_eq(h_cicada_v(&r, NULL, idle, args), 0);
+    H_ASSERT_EXIT(&r, 0);
+    cr_expect(h_contains(r.err, "(1 threads)"), "stderr: %s", r.err);
+    h_run_free(&r);
+}
+
+Test(cli, explicit_threads_win_over_the_affinity)
+{
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(0, &one);
+    cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0, "cannot pin the test to CPU 0");
+    h_run_t r;
+    const char *args[] = {"-u", "1", "-t", "1s", "--headless", "--threads", "3", NULL};
+    cr_assert_eq(h_cicada_v(&r, NULL, idle, args), 0);
+    H_ASSERT_EXIT(&r, 0);
+    cr_expect(h_contains(r.err, "(3 threads)"), "stderr: %s", r.err);
     h_run_free(&r);
 }
