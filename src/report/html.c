@@ -68,19 +68,22 @@ static json_t *stats_json(const ccd_stats_t *s)
     return a;
 }
 
-/* The history as columns (uPlot's data layout): time, users, rps, fail_per_sec, p50, p95. */
+/* The history as columns (uPlot's data layout): time, users, rps, fail_per_sec, p50, p95,
+ * p99. */
 static json_t *history_json(const ccd_history_t *h)
 {
-    static const char *const keys[] = {"time", "users", "rps", "fail_per_sec", "p50", "p95"};
-    json_t *o = json_object(), *col[6];
-    for (int k = 0; k < 6; k++)
+    static const char *const keys[] = {"time", "users", "rps", "fail_per_sec", "p50", "p95", "p99"};
+    enum { NKEYS = sizeof(keys) / sizeof(keys[0]) };
+    json_t *o = json_object(), *col[NKEYS];
+    for (int k = 0; k < NKEYS; k++)
         if (!(col[k] = json_array()) || put(o, keys[k], col[k]))
             return json_decref(o), NULL;
     for (size_t i = 0; h && i < ccd_history_count(h); i++) {
         const ccd_history_sample_t *x = ccd_history_get(h, i);
-        double v[6] = {(double)x->timestamp,    x->user_count,     x->current_rps,
-                       x->current_fail_per_sec, x->current_p50_ms, x->current_p95_ms};
-        for (int k = 0; k < 6; k++)
+        double v[NKEYS] = {(double)x->timestamp,    x->user_count,     x->current_rps,
+                           x->current_fail_per_sec, x->current_p50_ms, x->current_p95_ms,
+                           x->current_p99_ms};
+        for (int k = 0; k < NKEYS; k++)
             if (json_array_append_new(col[k], json_real(v[k])))
                 return json_decref(o), NULL;
     }

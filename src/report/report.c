@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "report/format.h"
 
 #define TYPE_WIDTH     8
 #define NAME_WIDTH_MAX 80
@@ -84,11 +85,15 @@ static void put_cell(FILE *out, const char *s, int width)
     fprintf(out, "%.*s...%s", (int)head_end, s, s + tail_start);
 }
 
-/* Whole milliseconds, rounded to nearest: a bucket's midpoint for an exact 75 ms (74.976)
- * must print 75, and rounding, being monotonic, keeps min <= median <= max in print. */
-static long long whole_ms(double ms)
+/* A time for a table cell, to three significant digits (rounding is monotonic, so min <=
+ * median <= max still holds in print). One buffer per cell of a row. */
+typedef struct {
+    char s[CCD_FORMAT_MS_SIZE];
+} ms_text_t;
+
+static const char *ms_text(ms_text_t *t, double ms)
 {
-    return llround(ms);
+    return ccd_format_ms(t->s, sizeof(t->s), ms);
 }
 
 static double fail_ratio(const ccd_stats_entry_t *e)
@@ -128,10 +133,11 @@ static void table_row(FILE *out, const ccd_stats_entry_t *e, int name_col, doubl
     snprintf(fails, sizeof(fails), "%" PRIu64 "(%.2f%%)", e->num_failures, fail_ratio(e) * 100);
     fprintf(out, "%-*s ", TYPE_WIDTH, type);
     put_cell(out, e->name, name_col);
-    fprintf(out, " %7" PRIu64 " %12s |%7lld %7lld %7lld%7lld | %7.2f %11.2f\n", e->num_requests,
-            fails, whole_ms(ccd_stats_avg_ms(e)), whole_ms(ccd_stats_min_ms(e)),
-            whole_ms(ccd_stats_max_ms(e)), whole_ms(ccd_stats_percentile_ms(e, 0.5)), rps,
-            fail_per_sec);
+    ms_text_t t[4];
+    fprintf(out, " %7" PRIu64 " %12s |%7s %7s %7s%7s | %7.2f %11.2f\n", e->num_requests, fails,
+            ms_text(&t[0], ccd_stats_avg_ms(e)), ms_text(&t[1], ccd_stats_min_ms(e)),
+            ms_text(&t[2], ccd_stats_max_ms(e)), ms_text(&t[3], ccd_stats_percentile_ms(e, 0.5)),
+            rps, fail_per_sec);
 }
 
 static void entry_row(FILE *out, const ccd_stats_entry_t *e, int name_col, bool current, double now)
@@ -186,15 +192,16 @@ static void percentile_row(FILE *out, const ccd_stats_entry_t *e, int name_col)
 {
     fprintf(out, "%-*s ", TYPE_WIDTH, e->method);
     put_cell(out, e->name, name_col);
+    ms_text_t t;
     for (size_t i = 0; i < NPERCENTILES; i++)
-        fprintf(out, i ? " %6lld" : " %8lld", whole_ms(ccd_stats_percentile_ms(e, PERCENTILES[i])));
+        fprintf(out, i ? " %6s" : " %8s", ms_text(&t, ccd_stats_percentile_ms(e, PERCENTILES[i])));
     fprintf(out, " %6" PRIu64 "\n", e->num_requests);
 }
 
 void ccd_report_percentiles(FILE *out, const ccd_stats_t *s)
 {
     int name_col = name_width(out);
-    fputs("Response time percentiles (approximated)\n", out);
+    fputs("Response time percentiles (ms, exact to 3 significant digits)\n", out);
     fprintf(out, "%-*s ", TYPE_WIDTH, "Type");
     put_cell(out, "Name", name_col);
     for (size_t i = 0; i < NPERCENTILES; i++)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "report/format.h"
 
 struct ccd_thresholds {
     ccd_threshold_t *v;
@@ -276,7 +277,11 @@ static void format_value(char *buf, size_t len, ccd_check_kind_t k, double v)
     switch (k) {
     case CCD_CHECK_FAIL_RATIO: snprintf(buf, len, "%.2f%%", v * 100); break;
     case CCD_CHECK_RPS: snprintf(buf, len, "%.2f/s", v); break;
-    default: snprintf(buf, len, "%.2f ms", v); break;
+    default: {
+        char ms[CCD_FORMAT_MS_SIZE];
+        snprintf(buf, len, "%s ms", ccd_format_ms(ms, sizeof(ms), v));
+        break;
+    }
     }
 }
 

@@ -275,6 +275,7 @@ int ccd_history_tick(ccd_history_t *h, const ccd_stats_t *s, unsigned user_count
     series_t *agg = series_find(h, t);
     window_percentile(agg, t, 0.5, now, &smp->current_p50_ms);
     window_percentile(agg, t, 0.95, now, &smp->current_p95_ms);
+    window_percentile(agg, t, 0.99, now, &smp->current_p99_ms);
     int rc = track(h, t, second);
     for (size_t i = 0; h->per_entry && rc == 0 && i < ccd_stats_count(s); i++)
         rc = track(h, ccd_stats_get(s, i), second);
@@ -304,10 +305,11 @@ json_t *ccd_history_to_json(const ccd_history_t *h)
     for (size_t i = 0; a && i < h->nsamples; i++) {
         const ccd_history_sample_t *x = &h->samples[i];
         json_t *o = json_pack(
-            "{s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:I}", "timestamp", (json_int_t)x->timestamp,
+            "{s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:I, s:I}", "timestamp", (json_int_t)x->timestamp,
             "user_count", (json_int_t)x->user_count, "current_rps", x->current_rps,
             "current_fail_per_sec", x->current_fail_per_sec, "response_time_percentile_50",
-            x->current_p50_ms, "response_time_percentile_95", x->current_p95_ms, "num_requests",
+            x->current_p50_ms, "response_time_percentile_95", x->current_p95_ms,
+            "response_time_percentile_99", x->current_p99_ms, "num_requests",
             (json_int_t)x->num_requests, "num_failures", (json_int_t)x->num_failures);
         if (json_array_append_new(a, o)) {
             json_decref(a);

@@ -1,4 +1,4 @@
-/* The run's history: one sample a second (users, current rates, current p50/p95) for charts,
+/* The run's history: one sample a second (users, current rates, current p50/p95/p99) for charts,
  * the CSV history and JSON, and the sliding window behind "current" response-time percentiles. */
 #ifndef CCD_HISTORY_H
 #define CCD_HISTORY_H
@@ -26,6 +26,7 @@ typedef struct {
     double current_fail_per_sec;
     double current_p50_ms; /* over the window; 0 while there is no window or no request */
     double current_p95_ms;
+    double current_p99_ms;
     uint64_t num_requests; /* cumulative, at the sample's time */
     uint64_t num_failures;
 } ccd_history_sample_t;
