@@ -39,6 +39,7 @@ enum {
     O_RESET_STATS,
     O_EXIT_CODE,
     O_STOP_TIMEOUT,
+    O_REQUEST_TIMEOUT,
     O_TASK_RATIO,
     O_LOGFILE,
     O_CONFIG,
@@ -65,6 +66,7 @@ static const struct option long_opts[] = {
     {"reset-stats", no_argument, NULL, O_RESET_STATS},
     {"exit-code-on-error", required_argument, NULL, O_EXIT_CODE},
     {"stop-timeout", required_argument, NULL, O_STOP_TIMEOUT},
+    {"request-timeout", required_argument, NULL, O_REQUEST_TIMEOUT},
     {"tags", required_argument, NULL, O_TAGS},
     {"exclude-tags", required_argument, NULL, O_EXCLUDE},
     {"list", no_argument, NULL, O_LIST},
@@ -130,6 +132,13 @@ static int set_duration(const origin_t *from, const char *v, double *out)
     return ccd_duration_parse(v, out) ? bad(from, v, "a duration such as 90, 90s, 5m, 1h30m") : 0;
 }
 
+static int set_timeout(const origin_t *from, const char *v, double *out)
+{
+    if (ccd_duration_parse(v, out) || !isfinite(*out))
+        return bad(from, v, "a duration >= 0 such as 60, 0.5s, 1m30s (0: no timeout)");
+    return 0;
+}
+
 static int set_rate(const origin_t *from, const char *v, double *out)
 {
     char *end;
@@ -159,6 +168,7 @@ static int apply_value(ccd_options_t *o, int id, const char *v, const origin_t *
         o->exit_code_on_error = (int)n;
         return 0;
     case O_STOP_TIMEOUT: return set_duration(from, v, &o->stop_timeout);
+    case O_REQUEST_TIMEOUT: return set_timeout(from, v, &o->request_timeout);
     case O_TAGS: o->tags = v; return 0;
     case O_EXCLUDE: o->exclude_tags = v; return 0;
     case O_LOGLEVEL:
@@ -348,6 +358,7 @@ static void defaults(ccd_options_t *o)
     o->spawn_rate = 1;
     o->exit_code_on_error = 1;
     o->loglevel = 1;
+    o->request_timeout = CCD_DEFAULT_REQUEST_TIMEOUT;
 }
 
 /* getopt's own messages are off: every error is reported once, in our words. */
@@ -490,6 +501,8 @@ void ccd_cli_usage(FILE *out)
           "      --headless            run without the web UI, starting at once\n"
           "      --threads N           engine threads (default: one per usable CPU)\n"
           "      --stop-timeout S      let running tasks finish for up to S seconds at stop\n"
+          "      --request-timeout S   a request unanswered after S seconds fails (default 60;\n"
+          "                            0: no limit); a class's or a request's timeout wins\n"
           "  -T, --tags TAG,...        run only the tasks with one of these tags\n"
           "  -E, --exclude-tags TAG,.. do not run the tasks with any of these tags\n"
           "\n"

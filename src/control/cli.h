@@ -8,6 +8,10 @@
 
 #include "report/threshold.h"
 
+/* Seconds a request may take when neither --request-timeout, its class nor itself says (as
+ * k6's default). */
+#define CCD_DEFAULT_REQUEST_TIMEOUT 60.0
+
 typedef struct {
     const char *scenario; /* -f: the scenario file */
     const char *host;     /* -H: overrides every class's host; NULL when not given */
@@ -25,6 +29,7 @@ typedef struct {
     bool print_stats, only_summary, reset_stats;
     int exit_code_on_error;
     double stop_timeout;      /* seconds users get to finish their task when stopping */
+    double request_timeout;   /* seconds before an unanswered request fails; 0: never */
     const char *tags;         /* -T: comma-separated, or NULL */
     const char *exclude_tags; /* -E */
     bool list, show_task_ratio;

@@ -58,7 +58,8 @@ int ccd_engines_start(ccd_engines_t *es, unsigned n, const ccd_options_t *o,
                                .nclasses = s->script.nclasses,
                                .runner = inbox,
                                .bindings = ccd_lcore_open,
-                               .bindings_ud = &lcore};
+                               .bindings_ud = &lcore,
+                               .request_timeout = o->request_timeout};
     sigset_t set, old;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);

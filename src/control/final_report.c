@@ -62,6 +62,7 @@ static void print_summary(FILE *out, const ccd_stats_t *s)
     ccd_report_percentiles(out, s);
     ccd_report_errors(out, s);
     ccd_report_exceptions(out, s);
+    ccd_report_abandoned(out, s);
 }
 
 int ccd_final_report_write(const ccd_options_t *o, const ccd_stats_t *s, const ccd_history_t *h,

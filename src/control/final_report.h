@@ -15,10 +15,10 @@ typedef struct {
     unsigned peak_users;
 } ccd_run_summary_t;
 
-/* Prints the final tables (statistics, percentiles, errors, exceptions) and the threshold
- * results on stderr, then writes the JSON report (stdout with --json, the --json-file) and the
- * --html report; write failures are logged. Returns the number of threshold breaches, or
- * CCD_ENOMEM. */
+/* Prints the final tables (statistics, percentiles, errors, exceptions, requests abandoned in
+ * flight) and the threshold results on stderr, then writes the JSON report (stdout with --json,
+ * the --json-file) and the --html report; write failures are logged. Returns the number of
+ * threshold breaches, or CCD_ENOMEM. */
 int ccd_final_report_write(const ccd_options_t *o, const ccd_stats_t *s, const ccd_history_t *h,
                            const ccd_run_summary_t *run);
 

@@ -72,6 +72,9 @@ ccd_engine_t *ccd_user_engine(const ccd_user_t *u);
  * verification. */
 const char *ccd_user_host(const ccd_user_t *u);
 bool ccd_user_insecure(const ccd_user_t *u);
+/* u's default request timeout in seconds (0: none): its class's `timeout`, else the run's
+ * (--request-timeout). A request's own timeout overrides it. */
+double ccd_user_timeout(const ccd_user_t *u);
 /* Keeps the value at idx of L as u's `self` (the table on_stop receives). */
 void ccd_user_set_self(ccd_user_t *u, lua_State *L, int idx);
 
@@ -80,6 +83,10 @@ void ccd_user_set_self(ccd_user_t *u, lua_State *L, int idx);
 void ccd_engine_record(ccd_engine_t *e, const char *type, size_t type_len, const char *name,
                        size_t name_len, int64_t us, uint64_t bytes, const char *err,
                        size_t err_len);
+/* Records a request whose user was stopped for good while it was in flight (its cancel hook
+ * ran): reported apart, never as a request or a failure. type and name as ccd_engine_record. */
+void ccd_engine_record_abandoned(ccd_engine_t *e, const char *type, size_t type_len,
+                                 const char *name, size_t name_len);
 /* Records a script exception (message and traceback) into the engine's statistics. */
 void ccd_engine_exception(ccd_engine_t *e, const char *msg, const char *tb);
 /* Asks the runner to stop the whole test (a scenario's stop_test()). */

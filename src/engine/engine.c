@@ -304,6 +304,7 @@ static int engine_init(ccd_engine_t *e, const ccd_engine_config_t *cfg, char *er
     int rc;
     e->index = cfg->index;
     e->runner = cfg->runner;
+    e->request_timeout = cfg->request_timeout;
     if ((rc = init_classes(e, cfg)) || (rc = init_loop(e))) {
         snprintf(err, errlen, "engine %d: %s", cfg->index, ccd_strerror(rc));
         return rc;
@@ -395,6 +396,12 @@ void ccd_engine_record(ccd_engine_t *e, const char *type, size_t type_len, const
 {
     ccd_stats_record(e->stats, type, type_len, name, name_len, us, bytes, err, err_len,
                      ev_now(e->loop));
+}
+
+void ccd_engine_record_abandoned(ccd_engine_t *e, const char *type, size_t type_len,
+                                 const char *name, size_t name_len)
+{
+    ccd_stats_abandon(e->stats, type, type_len, name, name_len);
 }
 
 void ccd_engine_exception(ccd_engine_t *e, const char *msg, const char *tb)

@@ -45,6 +45,8 @@ typedef struct {
     ccd_bindings_fn bindings; /* what the scenario's Lua state gets */
     void *bindings_ud;
     ccd_http_config_t http;
+    double request_timeout; /* seconds: the requests' default timeout, below a class's own
+                             * `timeout` and a request's; 0: none */
 } ccd_engine_config_t;
 
 /* Creates an engine, loads the scenario into its Lua state and starts its thread.

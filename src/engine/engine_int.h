@@ -68,7 +68,8 @@ struct ccd_engine {
     size_t nslabs, slabs_cap;
     unsigned users;
     bool stopping, finished;
-    long generation; /* of the statistics: reports from before a reset are dropped */
+    long generation;        /* of the statistics: reports from before a reset are dropped */
+    double request_timeout; /* seconds, for classes without a timeout of their own; 0: none */
     ev_timer report_timer, stop_timer, kill_timer, done_timer, flight_timer;
     ev_prepare prepare;
     ev_check check;

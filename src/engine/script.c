@@ -108,6 +108,14 @@ static double num_field(lua_State *L, int idx, const char *key)
     return v;
 }
 
+static double opt_num_field(lua_State *L, int idx, const char *key, double absent)
+{
+    lua_getfield(L, idx, key);
+    double v = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : absent;
+    lua_pop(L, 1);
+    return v;
+}
+
 /* Reads the class descriptions returned by the library's _prepare (on top of the stack). */
 static int read_classes(ccd_script_t *s, char *err, size_t errlen)
 {
@@ -126,6 +134,7 @@ static int read_classes(ccd_script_t *s, char *err, size_t errlen)
         c->weight = num_field(L, -1, "weight");
         c->fixed_count = (unsigned)num_field(L, -1, "fixed_count");
         c->insecure = num_field(L, -1, "insecure") != 0;
+        c->timeout = opt_num_field(L, -1, "timeout", -1);
         c->runnable = num_field(L, -1, "runnable") != 0;
         lua_pop(L, 1);
         s->nclasses++;

@@ -283,6 +283,12 @@ bool ccd_user_insecure(const ccd_user_t *u)
     return u->eng->script.classes[u->class_idx].insecure;
 }
 
+double ccd_user_timeout(const ccd_user_t *u)
+{
+    double t = u->eng->script.classes[u->class_idx].timeout;
+    return t >= 0 ? t : u->eng->request_timeout;
+}
+
 void ccd_user_set_self(ccd_user_t *u, lua_State *L, int idx)
 {
     luaL_unref(L, LUA_REGISTRYINDEX, u->self_ref);

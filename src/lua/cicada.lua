@@ -305,7 +305,7 @@ function UserBase:interrupt(reschedule) error(reschedule and INTERRUPT_NOW or IN
 function UserBase:stop() error(STOP_USER, 0) end
 
 local function class_error(def, msg)
-  error("user class '" .. tostring(def.name) .. "': " .. msg, 3)
+  error("user class '" .. tostring(def.name) .. "': " .. msg, 4) -- at the cicada.user() call
 end
 
 local function check_definition(name, def)
@@ -330,6 +330,11 @@ local function check_definition(name, def)
   end
   if def.extends ~= nil and (type(def.extends) ~= "table" or not def.extends._is_class) then
     class_error(def, "extends must be a class made by cicada.user")
+  end
+  local t = def.timeout
+  if t ~= nil and t ~= false and (type(t) ~= "number" or not (t >= 0)) then
+    class_error(def, "timeout must be a number of seconds >= 0 (0 or false: no limit), not " ..
+                     tostring(t))
   end
   return def
 end
@@ -488,6 +493,7 @@ function M._prepare()
     prepare_class(class)
     out[#out + 1] = { name = class.name, weight = class.weight or 1, host = class.host,
                       fixed_count = class.fixed_count or 0, insecure = class.insecure and 1 or 0,
+                      timeout = class.timeout == false and 0 or class.timeout,
                       runnable = class._runnable and 1 or 0 }
   end
   M._runnable = list

@@ -221,12 +221,15 @@ static int opt_table(lua_State *L, int t, const char *key)
     return 0;
 }
 
-static double opt_number(lua_State *L, int t, const char *key)
+/* Field of the options table in seconds: `absent` when nil, 0 (no limit) when false. */
+static double opt_seconds(lua_State *L, int t, const char *key, double absent)
 {
     lua_getfield(L, t, key);
-    double v = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : 0;
-    if (!lua_isnil(L, -1) && !lua_isnumber(L, -1))
-        luaL_error(L, "option '%s' must be a number of seconds", key);
+    bool num = lua_isnumber(L, -1), off = lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1);
+    double v = num ? lua_tonumber(L, -1) : off ? 0 : absent;
+    if ((!num && !off && !lua_isnil(L, -1)) || !(v >= 0))
+        luaL_error(L, "option '%s' must be a number of seconds >= 0 (0 or false: no limit), not %s",
+                   key, num ? lua_tostring(L, -1) : luaL_typename(L, -1));
     lua_pop(L, 1);
     return v;
 }
@@ -334,8 +337,8 @@ static void read_opts(lua_State *L, lclient_t *e, hclient_t *u, int t, int d,
             add_headers(L, e, h, &n);
         ctype = read_body(L, e, t, req);
         read_auth(L, e, t, &n);
-        req->timeout = opt_number(L, t, "timeout");
-        req->connect_timeout = opt_number(L, t, "connect_timeout");
+        req->timeout = opt_seconds(L, t, "timeout", req->timeout);
+        req->connect_timeout = opt_seconds(L, t, "connect_timeout", 0);
         lua_getfield(L, t, "insecure");
         if (!lua_isnil(L, -1))
             req->insecure = lua_toboolean(L, -1);
@@ -380,11 +383,14 @@ static void push_name(lua_State *L, lclient_t *e, int t, size_t path_off, int re
 
 static void on_response(void *ud, const ccd_http_response_t *res);
 
-/* The user waiting for a response was stopped. */
+/* The user waiting for a response was stopped for good: the request is abandoned, and
+ * reported as such. */
 static void cancel_request(void *ud)
 {
     hclient_t *h = ud;
     ccd_http_cancel(h->http);
+    ccd_engine_record_abandoned(h->c->eng, h->req_method, h->req_method_len, h->req_name,
+                                h->req_name_len);
 }
 
 /* Records a request that could not be sent at all (a URL it cannot request): a failure, as
@@ -420,6 +426,7 @@ static int l_send(lua_State *L)
     int t = lua_istable(L, 3) ? 3 : 0, d = lua_istable(L, 4) ? 4 : 0;
     ccd_http_request_t req = {.method = {method, mlen}};
     req.insecure = ccd_user_insecure(user);
+    req.timeout = ccd_user_timeout(user);
     if (!lua_toboolean(L, 6)) {
         u->catch_response = false;
         u->follow = !ccd_slice_eq_str((ccd_slice_t){method, mlen}, "HEAD");

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -266,6 +267,45 @@ void ccd_report_exceptions(FILE *out, const ccd_stats_t *s)
     fputc('\n', out);
 }
 
+static int abandoned_cmp(const void *a, const void *b)
+{
+    const ccd_stats_abandoned_t *x = *(const ccd_stats_abandoned_t *const *)a;
+    const ccd_stats_abandoned_t *y = *(const ccd_stats_abandoned_t *const *)b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : strcmp(x->method, y->method);
+}
+
+/* The abandoned requests in (name, method) order: a malloc'd array of *n pointers into s, or
+ * NULL (none, or out of memory). */
+static const ccd_stats_abandoned_t **abandoned_sorted(const ccd_stats_t *s, size_t *n)
+{
+    *n = ccd_stats_abandoned_count(s);
+    const ccd_stats_abandoned_t **v = *n ? malloc(*n * sizeof(*v)) : NULL;
+    for (size_t i = 0; v && i < *n; i++)
+        v[i] = ccd_stats_abandoned_get(s, i);
+    if (v)
+        qsort(v, *n, sizeof(*v), abandoned_cmp);
+    else
+        *n = 0;
+    return v;
+}
+
+void ccd_report_abandoned(FILE *out, const ccd_stats_t *s)
+{
+    size_t n;
+    const ccd_stats_abandoned_t **v = abandoned_sorted(s, &n);
+    if (!v)
+        return;
+    fputs("Requests in flight at stop (abandoned: not counted as requests or failures)\n", out);
+    fprintf(out, "%-18s %s\n", "# requests", "Request");
+    report_separator(out);
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "%-18" PRIu64 " %s %s\n", v[i]->count, v[i]->method, v[i]->name);
+    report_separator(out);
+    fputc('\n', out);
+    free(v);
+}
+
 /* ---- JSON ---- */
 
 /* jansson refuses NaN and infinities; none should occur, but a document must still come out. */
@@ -347,6 +387,28 @@ json_t *ccd_report_exceptions_json(const ccd_stats_t *s)
     return a;
 }
 
+json_t *ccd_report_abandoned_json(const ccd_stats_t *s)
+{
+    size_t n;
+    const ccd_stats_abandoned_t **v = abandoned_sorted(s, &n);
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++) {
+        json_t *o = json_pack("{s:s, s:s, s:I}", "method", v[i]->method, "name", v[i]->name,
+                              "count", (json_int_t)v[i]->count);
+        if (json_array_append_new(a, o)) {
+            json_decref(a);
+            a = NULL;
+        }
+    }
+    free(v);
+    if (ccd_stats_abandoned_count(s) != n) { /* could not sort: better nothing than a part */
+        json_decref(a);
+        return NULL;
+    }
+    return json_pack("{s:I, s:o}", "total", (json_int_t)ccd_stats_abandoned_total(s), "requests",
+                     a);
+}
+
 int ccd_report_json(FILE *out, const ccd_stats_t *s, const ccd_history_t *h, unsigned user_count,
                     double duration_s)
 {
@@ -354,6 +416,10 @@ int ccd_report_json(FILE *out, const ccd_stats_t *s, const ccd_history_t *h, uns
                             entry_json(ccd_stats_total(s)), "errors", ccd_report_errors_json(s),
                             "exceptions", ccd_report_exceptions_json(s), "user_count",
                             (json_int_t)user_count, "duration_s", jreal(duration_s));
+    if (doc && json_object_set_new(doc, "in_flight_at_stop", ccd_report_abandoned_json(s))) {
+        json_decref(doc);
+        doc = NULL;
+    }
     if (!doc)
         return CCD_ENOMEM;
     if (h && json_object_set_new(doc, "history", ccd_history_to_json(h))) {

@@ -43,6 +43,7 @@ struct ccd_stats {
     ccd_htab_t entry_idx;
     keyed_t errors;
     keyed_t exceptions;
+    keyed_t abandoned;
 };
 
 /* A key being looked up: up to three byte strings. */
@@ -419,6 +420,59 @@ static ccd_stats_exception_t *exception_get(ccd_stats_t *s, const char *message,
     return x;
 }
 
+typedef struct {
+    ccd_stats_abandoned_t e;
+    size_t method_len, name_len;
+} abandoned_item_t;
+
+static void abandoned_free(void *p)
+{
+    abandoned_item_t *it = p;
+    free(it->e.method);
+    free(it->e.name);
+    free(it);
+}
+
+static bool abandoned_eq(const void *ctx, uint32_t item)
+{
+    const lookup_t *k = ctx;
+    const abandoned_item_t *it = k->items->v[item];
+    return bytes_eq(it->e.method, it->method_len, k->p[0], k->len[0]) &&
+           bytes_eq(it->e.name, it->name_len, k->p[1], k->len[1]);
+}
+
+static abandoned_item_t *abandoned_new(const lookup_t *k)
+{
+    abandoned_item_t *it = calloc(1, sizeof(*it));
+    if (!it)
+        return NULL;
+    it->e.method = dup_bytes(k->p[0], k->len[0]);
+    it->e.name = dup_bytes(k->p[1], k->len[1]);
+    if (!it->e.method || !it->e.name) {
+        abandoned_free(it);
+        return NULL;
+    }
+    it->method_len = k->len[0];
+    it->name_len = k->len[1];
+    return it;
+}
+
+static ccd_stats_abandoned_t *abandoned_get(ccd_stats_t *s, const char *method, size_t method_len,
+                                            const char *name, size_t name_len)
+{
+    lookup_t k = {&s->abandoned.items, {method, name, NULL}, {method_len, name_len, 0}};
+    uint64_t hash = key_hash(&k, 2);
+    int64_t i = ccd_htab_find(&s->abandoned.idx, hash, abandoned_eq, &k);
+    if (i >= 0)
+        return s->abandoned.items.v[i];
+    abandoned_item_t *it = abandoned_new(&k);
+    if (it && keyed_add(&s->abandoned, it, hash)) {
+        abandoned_free(it);
+        it = NULL;
+    }
+    return it ? &it->e : NULL;
+}
+
 /* ---- the public API ---- */
 
 ccd_stats_t *ccd_stats_new(double start_time)
@@ -448,6 +502,7 @@ void ccd_stats_free(ccd_stats_t *s)
     ccd_htab_destroy(&s->entry_idx);
     keyed_free(&s->errors, error_free);
     keyed_free(&s->exceptions, exception_free);
+    keyed_free(&s->abandoned, abandoned_free);
     free(s->total.e.method);
     free(s->total.e.name);
     ccd_hist_destroy(&s->total.e.hist);
@@ -485,6 +540,16 @@ int ccd_stats_exception(ccd_stats_t *s, const char *message, const char *traceba
     if (!x)
         return CCD_ENOMEM;
     keyed_count(&s->exceptions, x, &x->count, 1);
+    return 0;
+}
+
+int ccd_stats_abandon(ccd_stats_t *s, const char *method, size_t method_len, const char *name,
+                      size_t name_len)
+{
+    ccd_stats_abandoned_t *a = abandoned_get(s, method, method_len, name, name_len);
+    if (!a)
+        return CCD_ENOMEM;
+    keyed_count(&s->abandoned, a, &a->count, 1);
     return 0;
 }
 
@@ -529,6 +594,19 @@ static int merge_exceptions(ccd_stats_t *dst, const ccd_stats_t *src)
     return 0;
 }
 
+static int merge_abandoned(ccd_stats_t *dst, const ccd_stats_t *src)
+{
+    for (size_t i = 0; i < src->abandoned.live.n; i++) {
+        const abandoned_item_t *it = src->abandoned.live.v[i];
+        ccd_stats_abandoned_t *a =
+            abandoned_get(dst, it->e.method, it->method_len, it->e.name, it->name_len);
+        if (!a)
+            return CCD_ENOMEM;
+        keyed_count(&dst->abandoned, a, &a->count, it->e.count);
+    }
+    return 0;
+}
+
 int ccd_stats_merge(ccd_stats_t *dst, const ccd_stats_t *src)
 {
     int rc = merge_entries(dst, src);
@@ -538,6 +616,8 @@ int ccd_stats_merge(ccd_stats_t *dst, const ccd_stats_t *src)
         rc = merge_errors(dst, src);
     if (!rc)
         rc = merge_exceptions(dst, src);
+    if (!rc)
+        rc = merge_abandoned(dst, src);
     return rc;
 }
 
@@ -556,6 +636,7 @@ void ccd_stats_reset(ccd_stats_t *s, double start_time)
     entry_reset(&s->total.e, start_time);
     keyed_reset(&s->errors, offsetof(error_item_t, e.occurrences));
     keyed_reset(&s->exceptions, offsetof(ccd_stats_exception_t, count));
+    keyed_reset(&s->abandoned, offsetof(abandoned_item_t, e.count));
 }
 
 size_t ccd_stats_count(const ccd_stats_t *s)
@@ -591,6 +672,24 @@ size_t ccd_stats_exception_count(const ccd_stats_t *s)
 const ccd_stats_exception_t *ccd_stats_exception_get(const ccd_stats_t *s, size_t i)
 {
     return i < s->exceptions.live.n ? s->exceptions.live.v[i] : NULL;
+}
+
+size_t ccd_stats_abandoned_count(const ccd_stats_t *s)
+{
+    return s->abandoned.live.n;
+}
+
+const ccd_stats_abandoned_t *ccd_stats_abandoned_get(const ccd_stats_t *s, size_t i)
+{
+    return i < s->abandoned.live.n ? s->abandoned.live.v[i] : NULL;
+}
+
+uint64_t ccd_stats_abandoned_total(const ccd_stats_t *s)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < s->abandoned.live.n; i++)
+        n += ((const abandoned_item_t *)s->abandoned.live.v[i])->e.count;
+    return n;
 }
 
 /* ---- derived values ---- */

@@ -41,6 +41,13 @@ typedef struct {
     uint64_t count;
 } ccd_stats_exception_t;
 
+/* Requests of one (method, name) still in flight when their user was stopped for good: they
+ * never completed, so they are neither requests nor failures of the entries. */
+typedef struct {
+    char *method, *name; /* owned */
+    uint64_t count;
+} ccd_stats_abandoned_t;
+
 typedef struct ccd_stats ccd_stats_t;
 
 /* Creates empty statistics whose entries start counting at start_time (epoch seconds).
@@ -58,6 +65,11 @@ int ccd_stats_record(ccd_stats_t *s, const char *method, size_t method_len, cons
 /* Counts a script exception by (message, traceback). Returns 0 or CCD_ENOMEM. */
 int ccd_stats_exception(ccd_stats_t *s, const char *message, const char *traceback);
 
+/* Counts a request abandoned in flight (see ccd_stats_abandoned_t); the entries and their
+ * totals are untouched. Returns 0 or CCD_ENOMEM. */
+int ccd_stats_abandon(ccd_stats_t *s, const char *method, size_t method_len, const char *name,
+                      size_t name_len);
+
 /* Adds everything in src to dst (counters and buckets added, min of mins, max of maxes,
  * errors and exceptions by key). src is unchanged. Returns 0 or CCD_ENOMEM. */
 int ccd_stats_merge(ccd_stats_t *dst, const ccd_stats_t *src);
@@ -74,6 +86,10 @@ size_t ccd_stats_error_count(const ccd_stats_t *s);
 const ccd_stats_error_t *ccd_stats_error_get(const ccd_stats_t *s, size_t i);
 size_t ccd_stats_exception_count(const ccd_stats_t *s);
 const ccd_stats_exception_t *ccd_stats_exception_get(const ccd_stats_t *s, size_t i);
+/* Abandoned requests by (method, name), in first-occurrence order, and their sum. */
+size_t ccd_stats_abandoned_count(const ccd_stats_t *s);
+const ccd_stats_abandoned_t *ccd_stats_abandoned_get(const ccd_stats_t *s, size_t i);
+uint64_t ccd_stats_abandoned_total(const ccd_stats_t *s);
 
 /* Derived values, all times in milliseconds. */
 double ccd_stats_avg_ms(const ccd_stats_entry_t *e);

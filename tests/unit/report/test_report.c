@@ -364,3 +364,74 @@ Test(report, exception_report)
     free(text);
     ccd_stats_free(s);
 }
+
+static void abandon(ccd_stats_t *s, const char *method, const char *name, int times)
+{
+    for (int i = 0; i < times; i++)
+        cr_assert_eq(ccd_stats_abandon(s, method, strlen(method), name, strlen(name)), 0);
+}
+
+/* Listed in (name, method) order, with their total; never in "stats" or "total". */
+Test(report, json_in_flight_at_stop)
+{
+    ccd_stats_t *s = sample_stats();
+    abandon(s, "GET", "/slow", 3);
+    abandon(s, "GET", "/", 1);
+    capture_t c;
+    cap_open(&c);
+    cr_assert_eq(ccd_report_json(c.f, s, NULL, 5, 1), 0);
+    char *text = cap_close(&c);
+    json_t *doc = json_loads(text, 0, NULL);
+    cr_assert_not_null(doc, "%s", text);
+    const json_t *f = json_object_get(doc, "in_flight_at_stop");
+    cr_assert_eq(json_integer_value(json_object_get(f, "total")), 4);
+    const json_t *list = json_object_get(f, "requests");
+    cr_assert_eq(json_array_size(list), 2);
+    const json_t *first = json_array_get(list, 0), *second = json_array_get(list, 1);
+    cr_assert_str_eq(json_string_value(json_object_get(first, "name")), "/");
+    cr_assert_eq(json_integer_value(json_object_get(first, "count")), 1);
+    cr_assert_str_eq(json_string_value(json_object_get(second, "method")), "GET");
+    cr_assert_str_eq(json_string_value(json_object_get(second, "name")), "/slow");
+    cr_assert_eq(json_integer_value(json_object_get(second, "count")), 3);
+    cr_assert_null(stats_entry(doc, "GET", "/slow"));
+    cr_assert_eq(num(stats_entry(doc, "GET", "/"), "num_requests"), 100);
+    cr_assert_eq(num(json_object_get(doc, "total"), "num_requests"), 110);
+    json_decref(doc);
+    free(text);
+    ccd_stats_free(s);
+}
+
+Test(report, json_in_flight_at_stop_when_none)
+{
+    ccd_stats_t *s = ccd_stats_new(T0);
+    capture_t c;
+    cap_open(&c);
+    cr_assert_eq(ccd_report_json(c.f, s, NULL, 0, 0), 0);
+    char *text = cap_close(&c);
+    json_t *doc = json_loads(text, 0, NULL);
+    const json_t *f = json_object_get(doc, "in_flight_at_stop");
+    cr_assert_eq(json_integer_value(json_object_get(f, "total")), 0);
+    cr_assert(json_is_array(json_object_get(f, "requests")));
+    cr_assert_eq(json_array_size(json_object_get(f, "requests")), 0);
+    json_decref(doc);
+    free(text);
+    ccd_stats_free(s);
+}
+
+Test(report, abandoned_report)
+{
+    ccd_stats_t *s = sample_stats();
+    capture_t c;
+    cap_open(&c);
+    ccd_report_abandoned(c.f, s);
+    abandon(s, "POST", "/upload", 2);
+    ccd_report_abandoned(c.f, s);
+    char *text = cap_close(&c);
+    char buf[512];
+    cr_assert(strncmp(text, "Requests in flight at stop (abandoned: not counted", 50) == 0, "%s",
+              text);
+    cr_assert_not_null(line_starting(text, "2 ", buf, sizeof(buf)), "%s", text);
+    cr_assert_str_eq(buf, "2                  POST /upload");
+    free(text);
+    ccd_stats_free(s);
+}

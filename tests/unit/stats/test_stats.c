@@ -429,3 +429,53 @@ Test(stats, negative_response_time_counts_as_zero)
     cr_assert_eq(find(s, "GET", "/")->total_response_time_us, 0);
     ccd_stats_free(s);
 }
+
+static int abandon(ccd_stats_t *s, const char *method, const char *name)
+{
+    return ccd_stats_abandon(s, method, strlen(method), name, strlen(name));
+}
+
+/* Requests abandoned in flight never completed: no entry, no total, no error counts them. */
+Test(stats, abandoned_requests_are_kept_apart)
+{
+    ccd_stats_t *s = ccd_stats_new(T0);
+    rec(s, "GET", "/a", 1000, 0, NULL, T0);
+    cr_assert_eq(abandon(s, "GET", "/a"), 0);
+    cr_assert_eq(abandon(s, "GET", "/slow"), 0);
+    cr_assert_eq(abandon(s, "GET", "/slow"), 0);
+    cr_assert_eq(abandon(s, "POST", "/slow"), 0);
+    cr_assert_eq(ccd_stats_count(s), 1, "an abandoned request made an entry");
+    cr_assert_eq(ccd_stats_total(s)->num_requests, 1);
+    cr_assert_eq(ccd_stats_total(s)->num_failures, 0);
+    cr_assert_eq(ccd_stats_error_count(s), 0);
+    cr_assert_eq(ccd_stats_abandoned_count(s), 3);
+    cr_assert_eq(ccd_stats_abandoned_total(s), 4);
+    const ccd_stats_abandoned_t *a = ccd_stats_abandoned_get(s, 1);
+    cr_assert_str_eq(a->method, "GET");
+    cr_assert_str_eq(a->name, "/slow");
+    cr_assert_eq(a->count, 2);
+    cr_assert_null(ccd_stats_abandoned_get(s, 3));
+    ccd_stats_free(s);
+}
+
+Test(stats, abandoned_requests_merge_and_reset)
+{
+    ccd_stats_t *a = ccd_stats_new(T0), *b = ccd_stats_new(T0);
+    abandon(a, "GET", "/x");
+    abandon(b, "GET", "/x");
+    abandon(b, "GET", "/y");
+    cr_assert_eq(ccd_stats_merge(a, b), 0);
+    cr_assert_eq(ccd_stats_abandoned_count(a), 2);
+    cr_assert_eq(ccd_stats_abandoned_get(a, 0)->count, 2);
+    cr_assert_eq(ccd_stats_abandoned_total(a), 3);
+    cr_assert_eq(ccd_stats_count(a), 0);
+    ccd_stats_reset(b, T0 + 1);
+    cr_assert_eq(ccd_stats_abandoned_count(b), 0);
+    cr_assert_eq(ccd_stats_abandoned_total(b), 0);
+    cr_assert_eq(ccd_stats_merge(a, b), 0, "a reset delta adds nothing");
+    cr_assert_eq(ccd_stats_abandoned_total(a), 3);
+    abandon(b, "GET", "/y");
+    cr_assert_eq(ccd_stats_abandoned_get(b, 0)->count, 1, "a reset item counts again from 0");
+    ccd_stats_free(a);
+    ccd_stats_free(b);
+}
