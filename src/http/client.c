@@ -63,6 +63,7 @@ typedef struct xfer {
     conn_t *origin; /* the connection's struct, kept after x->c is cleared: its host */
     ccd_buf_t w;    /* the serialised request */
     size_t woff;
+    ccd_slice_t target; /* the request-target inside w (its path and query) */
     char errmsg[256];
     ccd_http_parser_t parser;
 } xfer_t;
@@ -232,22 +233,12 @@ static void conn_close(struct ev_loop *loop, conn_t *c, bool clean)
     c->x = NULL;
 }
 
-/* The request-target of the serialised request: the request line's middle. */
-static ccd_slice_t request_target(const xfer_t *x)
-{
-    const char *sp = memchr(x->w.base, ' ', x->w.len);
-    const char *end = sp ? memchr(sp + 1, ' ', x->w.len - (size_t)(sp + 1 - x->w.base)) : NULL;
-    if (!end)
-        return (ccd_slice_t){"/", 1};
-    return (ccd_slice_t){sp + 1, (size_t)(end - sp - 1)};
-}
-
 static void deliver(xfer_t *x)
 {
     x->s->cur = NULL;
     ccd_http_response_t res = {.err = x->err, .errmsg = x->errmsg, .elapsed_us = x->elapsed_us};
     res.host = (ccd_slice_t){x->origin->host, strlen(x->origin->host)};
-    res.target = request_target(x);
+    res.target = x->target;
     if (!x->err) {
         const ccd_http_parser_t *p = &x->parser;
         res.status = p->status;
@@ -588,17 +579,24 @@ int ccd_http_send(ccd_http_session_t *s, const ccd_http_request_t *req, ccd_http
 {
     if (s->cur || req->method.len == 0)
         return CCD_EINVAL;
-    ccd_url_t u;
-    if (ccd_url_parse(req->url.base, req->url.len, &u) || u.scheme_kind == CCD_URL_OTHER ||
-        u.host.len > MAX_HOST)
+    ccd_url_t parsed;
+    const ccd_url_t *u = req->parsed;
+    if (!u) {
+        if (ccd_url_parse(req->url.base, req->url.len, &parsed))
+            return CCD_EURL;
+        u = &parsed;
+    }
+    if (u->scheme_kind == CCD_URL_OTHER || u->host.len > MAX_HOST)
         return CCD_EURL;
     xfer_t *x = xfer_get(s->ctx);
-    conn_t *c = x ? conn_for(s, &u, req->insecure) : NULL;
-    if (!c || ccd_http_request_serialise(req, &u, s->ctx->user_agent, &x->w)) {
+    conn_t *c = x ? conn_for(s, u, req->insecure) : NULL;
+    if (!c || ccd_http_request_serialise(req, u, s->ctx->user_agent, &x->w)) {
         if (x)
             xfer_put(x);
         return CCD_ENOMEM;
     }
+    /* The request line is "METHOD SP path query SP HTTP/1.1". */
+    x->target = (ccd_slice_t){x->w.base + req->method.len + 1, u->path.len + u->query.len};
     xfer_start(x, s, req, cb, ud);
     s->cur = x;
     x->c = x->origin = c;

@@ -19,6 +19,7 @@
 #include "base/clock.h"
 #include "base/error.h"
 #include "http/client.h"
+#include "http/url.h"
 
 /* ---- a tiny HTTP server in a thread, behaving as the test asks ---- */
 
@@ -262,6 +263,7 @@ typedef struct {
     size_t body_len;
     size_t nheaders;
     int64_t elapsed_us;
+    char target[256];
 } result_t;
 
 static struct ev_loop *loop;
@@ -278,6 +280,7 @@ static void on_response(void *ud, const ccd_http_response_t *res)
     memcpy(r->body, res->body.base, res->body.len < 255 ? res->body.len : 255);
     r->nheaders = res->nheaders;
     r->elapsed_us = res->elapsed_us;
+    snprintf(r->target, sizeof(r->target), "%.*s", (int)res->target.len, res->target.base);
 }
 
 static void setup(void)
@@ -471,6 +474,28 @@ Test(http_client, exact_request_bytes)
     cr_assert_eq(perform(s, &req).err, 0);
     assert_last_request("DELETE /x HTTP/1.1\r\nhost: example.com\r\nUser-Agent: me\r\n\r\n");
     cr_assert_eq(atomic_load(&srv.nconn), 1);
+    ccd_http_session_free(s);
+    srv_stop();
+}
+
+/* A URL the caller parsed already goes on the wire as if the client had parsed it. */
+Test(http_client, pre_parsed_url)
+{
+    srv_start(SRV_OK, false);
+    ccd_http_session_t *s = ccd_http_session_new(ctx);
+    const char *u = url("/p/q?r=1#frag");
+    ccd_url_t parsed;
+    cr_assert_eq(ccd_url_parse(u, strlen(u), &parsed), 0);
+    ccd_http_request_t req = request("GET", u);
+    req.parsed = &parsed;
+    result_t r = perform(s, &req);
+    cr_assert_eq(r.err, 0, "%s", r.errmsg);
+    cr_assert_str_eq(r.target, "/p/q?r=1");
+    char want[256];
+    snprintf(want, sizeof(want),
+             "GET /p/q?r=1 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUser-Agent: cicada/%s\r\n\r\n",
+             srv.port, CICADA_VERSION);
+    assert_last_request(want);
     ccd_http_session_free(s);
     srv_stop();
 }
