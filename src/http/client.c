@@ -588,6 +588,8 @@ int ccd_http_send(ccd_http_session_t *s, const ccd_http_request_t *req, ccd_http
     }
     if (u->scheme_kind == CCD_URL_OTHER || u->host.len > MAX_HOST)
         return CCD_EURL;
+    if (u->scheme_kind == CCD_URL_HTTPS) /* a failure shows when the connection sets up TLS */
+        ccd_tls_prepare(s->ctx->tls, req->insecure);
     xfer_t *x = xfer_get(s->ctx);
     conn_t *c = x ? conn_for(s, u, req->insecure) : NULL;
     if (!c || ccd_http_request_serialise(req, u, s->ctx->user_agent, &x->w)) {
