@@ -5,6 +5,7 @@
 #include "base/slice.h"
 
 #include <ctype.h>
+#include <ev.h>
 #include <lauxlib.h>
 #include <stdio.h>
 #include <strings.h>
@@ -309,7 +310,8 @@ static void read_auth(lua_State *L, lclient_t *e, int t, size_t *n)
 }
 
 /* The Cookie header of the user's jar for the request's URL (e->cur_url), if any cookie
- * matches. */
+ * matches. Expiry is judged at the loop's cached time (wall clock, as cookie dates are): to
+ * the second, as cookies expire, without a clock read per request. */
 static void add_cookie_header(lua_State *L, lclient_t *e, hclient_t *u, size_t *n)
 {
     const ccd_url_t *url = e->cur_url;
@@ -317,8 +319,8 @@ static void add_cookie_header(lua_State *L, lclient_t *e, hclient_t *u, size_t *
         return;
     e->cookie.len = 0;
     int rc = ccd_cookie_jar_header(u->cookies, url->scheme_kind == CCD_URL_HTTPS, url->host.base,
-                                   url->host.len, url->path.base, url->path.len, ccd_clock_wall(),
-                                   &e->cookie);
+                                   url->host.len, url->path.base, url->path.len,
+                                   ev_now(ccd_engine_loop(e->eng)), &e->cookie);
     if (rc > 0)
         set_header(L, e, n, (ccd_slice_t){"Cookie", 6},
                    (ccd_slice_t){e->cookie.base, e->cookie.len});
