@@ -24,8 +24,18 @@ uint64_t ccd_htab_hash(const void *data, size_t len, uint64_t seed)
         memcpy(&w, p, 8);
         h = mix(h, w);
     }
+    /* The last 0-7 bytes in at most two fixed-size loads (a memcpy of a variable length is a
+     * library call costing more than the rest of a short key's hash). Both forms read every
+     * byte, so that keys of one length that differ anywhere give different tails. */
     uint64_t tail = 0;
-    memcpy(&tail, p, len);
+    if (len >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, p, 4);
+        memcpy(&hi, p + len - 4, 4);
+        tail = lo | (uint64_t)hi << 32;
+    } else if (len > 0) {
+        tail = p[0] | (uint64_t)p[len / 2] << 8 | (uint64_t)p[len - 1] << 16;
+    }
     return mix(h, tail);
 }
 

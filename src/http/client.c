@@ -59,10 +59,11 @@ typedef struct xfer {
     int64_t t0, elapsed_us;
     double timeout, connect_timeout;
     int err;
-    bool head, retried, in_send;
+    bool head, in_send;
     conn_t *origin; /* the connection's struct, kept after x->c is cleared: its host */
     ccd_buf_t w;    /* the serialised request */
     size_t woff;
+    ccd_slice_t target; /* the request-target inside w (its path and query) */
     char errmsg[256];
     ccd_http_parser_t parser;
 } xfer_t;
@@ -232,22 +233,12 @@ static void conn_close(struct ev_loop *loop, conn_t *c, bool clean)
     c->x = NULL;
 }
 
-/* The request-target of the serialised request: the request line's middle. */
-static ccd_slice_t request_target(const xfer_t *x)
-{
-    const char *sp = memchr(x->w.base, ' ', x->w.len);
-    const char *end = sp ? memchr(sp + 1, ' ', x->w.len - (size_t)(sp + 1 - x->w.base)) : NULL;
-    if (!end)
-        return (ccd_slice_t){"/", 1};
-    return (ccd_slice_t){sp + 1, (size_t)(end - sp - 1)};
-}
-
 static void deliver(xfer_t *x)
 {
     x->s->cur = NULL;
     ccd_http_response_t res = {.err = x->err, .errmsg = x->errmsg, .elapsed_us = x->elapsed_us};
     res.host = (ccd_slice_t){x->origin->host, strlen(x->origin->host)};
-    res.target = request_target(x);
+    res.target = x->target;
     if (!x->err) {
         const ccd_http_parser_t *p = &x->parser;
         res.status = p->status;
@@ -342,18 +333,13 @@ static void watch(ccd_http_ctx_t *ctx, conn_t *c, int events)
     ev_io_start(ctx->loop, &c->io);
 }
 
-/* A kept-alive connection the server closed before answering is retried once on a fresh one:
- * the request never reached the application, as browsers and HTTP libraries assume. */
-static bool may_retry(const xfer_t *x)
+/* What a failure on a kept-alive connection adds to its message: a request is sent once and
+ * never again behind the script's back (the server may have acted on it), so a reused
+ * connection that the server closed as the request went out fails the request. Most such
+ * closes are seen earlier, while the connection is idle (see idle_readable()). */
+static const char *reuse_note(const xfer_t *x)
 {
-    return x->c->served > 0 && !x->retried && !x->parser.started;
-}
-
-static void retry(xfer_t *x)
-{
-    conn_close(x->ctx->loop, x->c, false);
-    x->retried = true;
-    conn_open(x);
+    return x->c->served > 0 ? ", reused keep-alive connection" : "";
 }
 
 /* ---- request state machine: connect, handshake, write, read ---- */
@@ -368,12 +354,8 @@ static void do_write(xfer_t *x)
             return;
         }
         if (n < 0) {
-            if (may_retry(x)) {
-                retry(x);
-                return;
-            }
             int err = (int)n;
-            fail(x, err, "%s (writing the request)", ccd_strerror(err));
+            fail(x, err, "%s (writing the request%s)", ccd_strerror(err), reuse_note(x));
             return;
         }
         x->woff += (size_t)n;
@@ -383,17 +365,16 @@ static void do_write(xfer_t *x)
 
 static void on_eof(xfer_t *x)
 {
-    if (may_retry(x)) {
-        retry(x);
-        return;
-    }
     if (ccd_http_parser_finish(&x->parser) == CCD_HTTP_PARSE_DONE) {
         complete(x, false);
         return;
     }
-    fail(x, CCD_ECLOSED,
-         x->parser.started ? "connection closed before the response completed"
-                           : "connection closed without a response");
+    if (x->parser.started)
+        fail(x, CCD_ECLOSED, "connection closed before the response completed");
+    else if (x->c->served > 0)
+        fail(x, CCD_ECLOSED, "connection closed without a response (reused keep-alive connection)");
+    else
+        fail(x, CCD_ECLOSED, "connection closed without a response");
 }
 
 static const char *error_reason(xfer_t *x)
@@ -429,12 +410,9 @@ static void do_read(xfer_t *x)
             return;
         }
         if (n < 0) {
-            if (may_retry(x)) {
-                retry(x);
-                return;
-            }
             int err = (int)n;
-            fail(x, err, "%s (reading the response)", ccd_strerror(err));
+            fail(x, err, "%s (reading the response%s)", ccd_strerror(err),
+                 x->parser.started ? "" : reuse_note(x));
             return;
         }
         size_t used;
@@ -487,7 +465,8 @@ static void conn_open(xfer_t *x)
 }
 
 /* An idle connection became readable: the server closed it (or reset it, or sent bytes no
- * request asked for). TLS records with no data (session tickets) leave it idle. */
+ * request asked for), and it is closed so that the next request opens a fresh one. TLS
+ * records with no data (session tickets) leave it idle. */
 static void idle_readable(struct ev_loop *loop, conn_t *c)
 {
     char buf[512];
@@ -495,6 +474,19 @@ static void idle_readable(struct ev_loop *loop, conn_t *c)
     if (n == -EAGAIN)
         return;
     conn_close(loop, c, n == 0);
+}
+
+/* Whether an idle connection can take a request. Its readiness may be waiting in the loop's
+ * queue, not yet handled: libev runs the expired timers of an iteration (a user's wait ending)
+ * before the socket events gathered in the same poll, so a user can wake and send in the very
+ * iteration that brought the server's close. Handling that event first costs no system call. */
+static bool idle_usable(struct ev_loop *loop, conn_t *c)
+{
+    if (ev_is_pending(&c->io)) {
+        ev_clear_pending(loop, &c->io);
+        idle_readable(loop, c);
+    }
+    return c->state == C_IDLE;
 }
 
 /* One callback for the connection's socket, dispatching on its state. */
@@ -577,7 +569,6 @@ static void xfer_start(xfer_t *x, ccd_http_session_t *s, const ccd_http_request_
     x->ud = ud;
     x->err = 0;
     x->errmsg[0] = '\0';
-    x->retried = false;
     x->head = ccd_slice_eq_str(req->method, "HEAD");
     x->timeout = req->timeout;
     x->connect_timeout = req->connect_timeout;
@@ -588,17 +579,26 @@ int ccd_http_send(ccd_http_session_t *s, const ccd_http_request_t *req, ccd_http
 {
     if (s->cur || req->method.len == 0)
         return CCD_EINVAL;
-    ccd_url_t u;
-    if (ccd_url_parse(req->url.base, req->url.len, &u) || u.scheme_kind == CCD_URL_OTHER ||
-        u.host.len > MAX_HOST)
+    ccd_url_t parsed;
+    const ccd_url_t *u = req->parsed;
+    if (!u) {
+        if (ccd_url_parse(req->url.base, req->url.len, &parsed))
+            return CCD_EURL;
+        u = &parsed;
+    }
+    if (u->scheme_kind == CCD_URL_OTHER || u->host.len > MAX_HOST)
         return CCD_EURL;
+    if (u->scheme_kind == CCD_URL_HTTPS) /* a failure shows when the connection sets up TLS */
+        ccd_tls_prepare(s->ctx->tls, req->insecure);
     xfer_t *x = xfer_get(s->ctx);
-    conn_t *c = x ? conn_for(s, &u, req->insecure) : NULL;
-    if (!c || ccd_http_request_serialise(req, &u, s->ctx->user_agent, &x->w)) {
+    conn_t *c = x ? conn_for(s, u, req->insecure) : NULL;
+    if (!c || ccd_http_request_serialise(req, u, s->ctx->user_agent, &x->w)) {
         if (x)
             xfer_put(x);
         return CCD_ENOMEM;
     }
+    /* The request line is "METHOD SP path query SP HTTP/1.1". */
+    x->target = (ccd_slice_t){x->w.base + req->method.len + 1, u->path.len + u->query.len};
     xfer_start(x, s, req, cb, ud);
     s->cur = x;
     x->c = x->origin = c;
@@ -611,7 +611,7 @@ int ccd_http_send(ccd_http_session_t *s, const ccd_http_request_t *req, ccd_http
         ev_timer_set(&x->timer, req->timeout, 0.);
         ev_timer_start(s->ctx->loop, &x->timer);
     }
-    if (c->state == C_IDLE) {
+    if (c->state == C_IDLE && idle_usable(s->ctx->loop, c)) {
         ev_ref(s->ctx->loop);
         c->x = x;
         start_write(x);

@@ -14,13 +14,17 @@ typedef struct {
     ccd_slice_t value;
 } ccd_header_t;
 
+struct ccd_url; /* http/url.h */
+
 /* A request. Everything it points to need only live until ccd_http_send() returns: the
  * request is serialised into the connection's buffer before the call returns. */
 typedef struct {
-    ccd_slice_t method;          /* "GET", "POST", ... as sent */
-    ccd_slice_t url;             /* absolute: http[s]://host[:port]/path?query */
-    const ccd_header_t *headers; /* extra headers; a given Host, User-Agent, Content-Length
-                                  * or Connection replaces the default one */
+    ccd_slice_t method;           /* "GET", "POST", ... as sent */
+    ccd_slice_t url;              /* absolute: http[s]://host[:port]/path?query */
+    const struct ccd_url *parsed; /* NULL, or url as ccd_url_parse() split it (it then
+                                   * returned 0): saves parsing it again */
+    const ccd_header_t *headers;  /* extra headers; a given Host, User-Agent, Content-Length
+                                   * or Connection replaces the default one */
     size_t nheaders;
     ccd_slice_t body;       /* sent with Content-Length when method or body call for it */
     double connect_timeout; /* seconds to establish TCP (and TLS); <= 0: none */

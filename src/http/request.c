@@ -23,22 +23,31 @@ typedef struct {
     bool host, user_agent, content_length;
 } given_t;
 
+/* Whether s is the literal lit (of the same length) ignoring ASCII case. */
+#define IS_LIT(s, lit) ccd_slice_ieq((s), (ccd_slice_t){(lit), sizeof(lit) - 1})
+
+/* Compares only the names of the right length: most requests replace none of the three. */
 static given_t given_headers(const ccd_http_request_t *r)
 {
     given_t g = {0};
     for (size_t i = 0; i < r->nheaders; i++) {
         ccd_slice_t n = r->headers[i].name;
-        g.host |= ccd_slice_ieq_str(n, "Host");
-        g.user_agent |= ccd_slice_ieq_str(n, "User-Agent");
-        g.content_length |= ccd_slice_ieq_str(n, "Content-Length");
+        switch (n.len) {
+        case 4: g.host |= IS_LIT(n, "Host"); break;
+        case 10: g.user_agent |= IS_LIT(n, "User-Agent"); break;
+        case 14: g.content_length |= IS_LIT(n, "Content-Length"); break;
+        default: break;
+        }
     }
     return g;
 }
 
 static bool wants_content_length(const ccd_http_request_t *r)
 {
-    return r->body.len > 0 || ccd_slice_eq_str(r->method, "POST") ||
-           ccd_slice_eq_str(r->method, "PUT") || ccd_slice_eq_str(r->method, "PATCH");
+    ccd_slice_t m = r->method;
+    return r->body.len > 0 || (m.len == 4 && memcmp(m.base, "POST", 4) == 0) ||
+           (m.len == 3 && memcmp(m.base, "PUT", 3) == 0) ||
+           (m.len == 5 && memcmp(m.base, "PATCH", 5) == 0);
 }
 
 /* Writes v in decimal (printf costs more than the rest of the request line together). */
@@ -72,8 +81,9 @@ int ccd_http_request_serialise(const ccd_http_request_t *r, const ccd_url_t *u, 
                                ccd_buf_t *out)
 {
     given_t g = given_headers(r);
-    size_t need = r->method.len + u->path.len + u->query.len + 16 + u->host.len + 16 + strlen(ua) +
-                  16 + 40 + 2 + r->body.len;
+    size_t ua_len = strlen(ua);
+    size_t need = r->method.len + u->path.len + u->query.len + 16 + u->host.len + 16 + ua_len + 16 +
+                  40 + 2 + r->body.len;
     for (size_t i = 0; i < r->nheaders; i++)
         need += r->headers[i].name.len + r->headers[i].value.len + 4;
     if (ccd_buf_ensure(out, need))
@@ -89,7 +99,7 @@ int ccd_http_request_serialise(const ccd_http_request_t *r, const ccd_url_t *u, 
         p = PUT_LIT(p, "\r\n");
     }
     if (!g.user_agent) {
-        p = put(PUT_LIT(p, "User-Agent: "), ua, strlen(ua));
+        p = put(PUT_LIT(p, "User-Agent: "), ua, ua_len);
         p = PUT_LIT(p, "\r\n");
     }
     for (size_t i = 0; i < r->nheaders; i++) {

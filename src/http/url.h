@@ -9,7 +9,7 @@
 
 enum { CCD_URL_OTHER = 0, CCD_URL_HTTP = 1, CCD_URL_HTTPS = 2 };
 
-typedef struct {
+typedef struct ccd_url {
     int scheme_kind;    /* CCD_URL_HTTP, CCD_URL_HTTPS or CCD_URL_OTHER */
     ccd_slice_t scheme; /* as written, without "://" */
     ccd_slice_t host;   /* without the brackets of an IPv6 literal */

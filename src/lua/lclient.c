@@ -5,6 +5,7 @@
 #include "base/slice.h"
 
 #include <ctype.h>
+#include <ev.h>
 #include <lauxlib.h>
 #include <stdio.h>
 #include <strings.h>
@@ -25,6 +26,12 @@ typedef struct {
     ccd_buf_t url, body, text, auth, cookie, decoded;
     ccd_header_t *hdrs;
     size_t hdrs_cap;
+    /* The last URL parsed and its parse (the slices point into last_url): a load repeats its
+     * URLs, and comparing the bytes costs a fraction of parsing them again. */
+    ccd_buf_t last_url;
+    ccd_url_t last_parsed;
+    int last_rc;              /* ccd_url_parse's result for last_url */
+    const ccd_url_t *cur_url; /* the request being built: last_parsed, or NULL (bad URL) */
 } lclient_t;
 
 /* A user's HTTP state, made on its first request and freed with the user. */
@@ -90,9 +97,10 @@ static int has_scheme(const char *s, size_t len)
     return ccd_slice_istarts(url, "http://") || ccd_slice_istarts(url, "https://");
 }
 
-/* Writes the absolute URL for url into c->url; *path_off is where its path starts. */
-static void build_url(lua_State *L, lclient_t *c, ccd_user_t *u, const char *url, size_t len,
-                      size_t *path_off)
+/* Writes the absolute URL for url into c->url; *path_off is where its path starts. Returns
+ * whether url was absolute already. */
+static int build_url(lua_State *L, lclient_t *c, ccd_user_t *u, const char *url, size_t len,
+                     size_t *path_off)
 {
     c->url.len = 0;
     if (has_scheme(url, len)) {
@@ -100,7 +108,7 @@ static void build_url(lua_State *L, lclient_t *c, ccd_user_t *u, const char *url
         const char *p = memchr(url + start, '/', len - start);
         *path_off = p ? (size_t)(p - url) : len;
         check_mem(L, ccd_buf_append(&c->url, url, len));
-        return;
+        return 1;
     }
     const char *host = ccd_user_host(u);
     if (!host)
@@ -117,6 +125,20 @@ static void build_url(lua_State *L, lclient_t *c, ccd_user_t *u, const char *url
     if (len == 0 || url[0] != '/')
         ccd_buf_putc(&c->url, '/');
     ccd_buf_append(&c->url, url, len);
+    return 0;
+}
+
+/* Parses the URL built in c->url, unless it is the one parsed last; sets c->cur_url (NULL
+ * when it does not parse: ccd_http_send() then reports it). */
+static void parse_url(lua_State *L, lclient_t *c)
+{
+    ccd_slice_t url = {c->url.base, c->url.len}, last = {c->last_url.base, c->last_url.len};
+    if (!last.base || !ccd_slice_eq(url, last)) {
+        c->last_url.len = 0;
+        check_mem(L, ccd_buf_append(&c->last_url, url.base, url.len));
+        c->last_rc = ccd_url_parse(c->last_url.base, c->last_url.len, &c->last_parsed);
+    }
+    c->cur_url = c->last_rc ? NULL : &c->last_parsed;
 }
 
 /* Percent-encodes s as a query or form component. */
@@ -290,16 +312,18 @@ static void read_auth(lua_State *L, lclient_t *e, int t, size_t *n)
                (ccd_slice_t){e->auth.base, e->auth.len});
 }
 
-/* The Cookie header of the user's jar for the URL in e->url, if any cookie matches. */
+/* The Cookie header of the user's jar for the request's URL (e->cur_url), if any cookie
+ * matches. Expiry is judged at the loop's cached time (wall clock, as cookie dates are): to
+ * the second, as cookies expire, without a clock read per request. */
 static void add_cookie_header(lua_State *L, lclient_t *e, hclient_t *u, size_t *n)
 {
-    ccd_url_t url;
-    if (ccd_url_parse(e->url.base, e->url.len, &url))
+    const ccd_url_t *url = e->cur_url;
+    if (!url)
         return;
     e->cookie.len = 0;
-    int rc = ccd_cookie_jar_header(u->cookies, url.scheme_kind == CCD_URL_HTTPS, url.host.base,
-                                   url.host.len, url.path.base, url.path.len, ccd_clock_wall(),
-                                   &e->cookie);
+    int rc = ccd_cookie_jar_header(u->cookies, url->scheme_kind == CCD_URL_HTTPS, url->host.base,
+                                   url->host.len, url->path.base, url->path.len,
+                                   ev_now(ccd_engine_loop(e->eng)), &e->cookie);
     if (rc > 0)
         set_header(L, e, n, (ccd_slice_t){"Cookie", 6},
                    (ccd_slice_t){e->cookie.base, e->cookie.len});
@@ -433,16 +457,21 @@ static int l_send(lua_State *L)
         u->hops_left = MAX_REDIRECTS;
         u->elapsed_acc = 0;
     }
-    build_url(L, e, user, url, ulen, &path_off);
-    int rewritten = has_scheme(url, ulen) || (ulen > 0 && url[0] != '/');
+    int rewritten = build_url(L, e, user, url, ulen, &path_off) || (ulen > 0 && url[0] != '/');
     if (t) {
         int p = opt_table(L, t, "params");
         if (p)
             rewritten |= put_pairs(L, &e->url, p, memchr(e->url.base, '?', e->url.len) ? '&' : '?',
                                    "params");
     }
+    parse_url(L, e);
     read_opts(L, e, u, t, d, &req);
-    req.url = (ccd_slice_t){e->url.base, e->url.len};
+    if (e->cur_url) {
+        req.url = (ccd_slice_t){e->last_url.base, e->last_url.len};
+        req.parsed = e->cur_url;
+    } else {
+        req.url = (ccd_slice_t){e->url.base, e->url.len};
+    }
     push_name(L, e, t, path_off, rewritten);
     int name_idx = lua_gettop(L);
     if (!lua_toboolean(L, 6)) { /* a redirect's hops count under the first one's method */
@@ -724,6 +753,7 @@ static int l_gc(lua_State *L)
     ccd_buf_free(&c->auth);
     ccd_buf_free(&c->cookie);
     ccd_buf_free(&c->decoded);
+    ccd_buf_free(&c->last_url);
     free(c->hdrs);
     return 0;
 }

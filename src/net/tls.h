@@ -10,13 +10,20 @@
 /* Besides 0 and negative errors, ccd_tls_handshake() asks to wait for the socket. */
 enum { CCD_TLS_WANT_READ = 1, CCD_TLS_WANT_WRITE = 2 };
 
-/* The TLS contexts of one thread: verifying (system trust store or a CA file) and, made on
- * first use, insecure (no verification). Not thread-safe. */
+/* The TLS contexts of one thread: verifying (system trust store or a CA file) and insecure
+ * (no verification), each made on first use, except that a CA file is loaded at creation.
+ * Not thread-safe. */
 typedef struct ccd_tls ccd_tls_t;
 
-/* Creates the contexts; ca_file NULL means the system's trust store. Returns 0 or CCD_ETLS
- * (e.g. an unreadable ca_file) or CCD_ENOMEM; *out is set on success. */
+/* Creates the contexts; ca_file NULL means the system's trust store, loaded only when the
+ * first verifying connection needs it. Returns 0 or CCD_ETLS (e.g. an unreadable ca_file) or
+ * CCD_ENOMEM; *out is set on success. */
 int ccd_tls_create(ccd_tls_t **out, const char *ca_file);
+
+/* Makes the context a connection (insecure or not) will use, if not made yet: loading the
+ * system's trust store takes tens of milliseconds, which a caller timing its requests does
+ * before starting the clock. ccd_tls_new() does it too. Returns 0 or CCD_ETLS. */
+int ccd_tls_prepare(ccd_tls_t *t, bool insecure);
 /* Destroys the contexts; SSL objects made from them must have been closed. */
 void ccd_tls_destroy(ccd_tls_t *t);
 

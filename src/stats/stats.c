@@ -35,9 +35,13 @@ typedef struct {
     ccd_htab_t idx;
 } keyed_t;
 
+/* The aggregated entry is the sum of the entries. Recording a request updates only its entry
+ * (one histogram per request, not two); `unfolded` then says that the total lags behind, and
+ * fold_total() recomputes it from the entries when it is read or merged, about once a second. */
 struct ccd_stats {
     double start_time;
     entry_item_t total;
+    bool unfolded;
     vec_t entries; /* insertion order: the item numbers of `entry_idx` */
     vec_t order;   /* the same entries sorted by (name, method) */
     ccd_htab_t entry_idx;
@@ -290,6 +294,23 @@ static ccd_stats_entry_t *entry_get(ccd_stats_t *s, const char *method, size_t m
     return it ? &it->e : NULL;
 }
 
+/* Brings the aggregated entry up to date (see struct ccd_stats). It cannot fail for requests
+ * recorded here, whose histogram bands were reserved in the total as they were recorded;
+ * CCD_ENOMEM is possible only for entries merged in since. */
+static int fold_total(ccd_stats_t *s)
+{
+    if (!s->unfolded)
+        return 0;
+    entry_reset(&s->total.e, s->start_time);
+    for (size_t i = 0; i < s->entries.n; i++) {
+        const entry_item_t *it = s->entries.v[i];
+        if (it->e.num_requests && entry_merge(&s->total.e, &it->e))
+            return CCD_ENOMEM;
+    }
+    s->unfolded = false;
+    return 0;
+}
+
 /* ---- keyed tables (errors, exceptions) ---- */
 
 static void keyed_free(keyed_t *t, void (*free_item)(void *))
@@ -528,7 +549,7 @@ int ccd_stats_record(ccd_stats_t *s, const char *method, size_t method_len, cons
         ccd_hist_reserve(&s->total.e.hist, response_time_us))
         return CCD_ENOMEM;
     entry_log(e, response_time_us, content_length, err != NULL, now);
-    entry_log(&s->total.e, response_time_us, content_length, err != NULL, now);
+    s->unfolded = true;
     if (err)
         keyed_count(&s->errors, err, &err->occurrences, 1);
     return 0;
@@ -553,6 +574,8 @@ int ccd_stats_abandon(ccd_stats_t *s, const char *method, size_t method_len, con
     return 0;
 }
 
+/* Adds src's entries to dst's, and to dst's total when src's own total lags behind (a
+ * thread's delta, only recorded into, always does). */
 static int merge_entries(ccd_stats_t *dst, const ccd_stats_t *src)
 {
     for (size_t i = 0; i < src->entries.n; i++) {
@@ -562,6 +585,8 @@ static int merge_entries(ccd_stats_t *dst, const ccd_stats_t *src)
         ccd_stats_entry_t *e =
             entry_get(dst, it->e.method, it->method_len, it->e.name, it->name_len);
         if (!e || entry_merge(e, &it->e))
+            return CCD_ENOMEM;
+        if (src->unfolded && entry_merge(&dst->total.e, &it->e))
             return CCD_ENOMEM;
     }
     return 0;
@@ -609,8 +634,10 @@ static int merge_abandoned(ccd_stats_t *dst, const ccd_stats_t *src)
 
 int ccd_stats_merge(ccd_stats_t *dst, const ccd_stats_t *src)
 {
-    int rc = merge_entries(dst, src);
-    if (!rc && src->total.e.num_requests)
+    int rc = fold_total(dst);
+    if (!rc)
+        rc = merge_entries(dst, src);
+    if (!rc && !src->unfolded && src->total.e.num_requests)
         rc = entry_merge(&dst->total.e, &src->total.e);
     if (!rc)
         rc = merge_errors(dst, src);
@@ -634,6 +661,7 @@ void ccd_stats_reset(ccd_stats_t *s, double start_time)
     for (size_t i = 0; i < s->entries.n; i++)
         entry_reset(s->entries.v[i], start_time);
     entry_reset(&s->total.e, start_time);
+    s->unfolded = false;
     keyed_reset(&s->errors, offsetof(error_item_t, e.occurrences));
     keyed_reset(&s->exceptions, offsetof(ccd_stats_exception_t, count));
     keyed_reset(&s->abandoned, offsetof(abandoned_item_t, e.count));
@@ -651,6 +679,9 @@ const ccd_stats_entry_t *ccd_stats_get(const ccd_stats_t *s, size_t i)
 
 const ccd_stats_entry_t *ccd_stats_total(const ccd_stats_t *s)
 {
+    /* The total is a cache of the entries' sum, filled on read: every ccd_stats_t comes from
+     * ccd_stats_new(), never from a const definition, so writing through the cast is sound. */
+    fold_total((ccd_stats_t *)s);
     return &s->total.e;
 }
 

@@ -81,6 +81,9 @@ void ccd_stats_reset(ccd_stats_t *s, double start_time);
  * the next call that modifies s. */
 size_t ccd_stats_count(const ccd_stats_t *s);
 const ccd_stats_entry_t *ccd_stats_get(const ccd_stats_t *s, size_t i);
+/* The aggregated entry: the sum of the entries. Recording leaves it behind and this call
+ * brings it up to date (a pass over the entries after new records, nothing otherwise), so s
+ * must not be read by one thread while another records into it. */
 const ccd_stats_entry_t *ccd_stats_total(const ccd_stats_t *s);
 size_t ccd_stats_error_count(const ccd_stats_t *s);
 const ccd_stats_error_t *ccd_stats_error_get(const ccd_stats_t *s, size_t i);

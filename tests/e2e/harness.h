@@ -136,6 +136,16 @@ char *h_http_get(int port, const char *path, int *status);
  * answers with a TCP reset (SO_LINGER 0). Returns the port, or -1. */
 int h_rst_server_start(void);
 
+/* Starts a server process on a free port that answers the first `answers` requests of each
+ * connection with 200 "ok" (keep-alive), then reads the next one and resets the connection.
+ * When seen is not NULL (see h_shared_counter()), it counts every request the server read.
+ * Returns the port, or -1. h_rst_server_start() is h_reset_server_start(0, NULL). */
+int h_reset_server_start(int answers, long *seen);
+
+/* A counter in memory shared with processes forked afterwards (read it with __atomic_load_n);
+ * never freed. NULL on failure. */
+long *h_shared_counter(void);
+
 typedef struct {
     pid_t pid;
     int port;
@@ -163,6 +173,7 @@ long h_target_path_count(const h_target_t *t, const char *path);
 
 typedef struct {
     int keepalive_requests; /* 0: 100000, so every user keeps one connection for the whole run */
+    int keepalive_timeout;  /* seconds an idle connection stays open; 0: 60 */
     bool tls;               /* also serve HTTPS with a self-signed certificate */
 } h_nginx_opts_t;
 

@@ -4,10 +4,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -163,25 +165,95 @@ char *h_http_get(int port, const char *path, int *status)
     return raw;
 }
 
-/* The resetting server's loop: take the request, then abort the connection with an RST. */
-static void rst_serve(int lfd)
+#define RST_CONNS 64
+
+/* One connection of the resetting server: the bytes of the request being read, and how many
+ * requests it has answered. */
+typedef struct {
+    int fd;
+    int answered;
+    size_t len;
+    char buf[4096];
+} rst_conn_t;
+
+static void rst_drop(rst_conn_t *c)
 {
-    char buf[65536];
     struct linger lg = {.l_onoff = 1, .l_linger = 0};
-    for (;;) {
-        int c = accept(lfd, NULL, NULL);
-        if (c < 0)
-            continue;
-        set_timeouts(c, 1);
-        if (recv(c, buf, sizeof buf, 0) < 0) {
-            /* Reset anyway. */
+    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(c->fd);
+    c->fd = -1;
+}
+
+/* Reads what arrived; each complete request head (requests here have no body) is counted,
+ * then answered while the connection has answers left, else the connection is reset. */
+static void rst_readable(rst_conn_t *c, int answers, long *seen)
+{
+    ssize_t n = recv(c->fd, c->buf + c->len, sizeof c->buf - c->len, 0);
+    if (n <= 0) {
+        close(c->fd);
+        c->fd = -1;
+        return;
+    }
+    c->len += (size_t)n;
+    char *end;
+    while (c->fd >= 0 && (end = memmem(c->buf, c->len, "\r\n\r\n", 4))) {
+        if (seen)
+            __atomic_fetch_add(seen, 1, __ATOMIC_SEQ_CST);
+        size_t used = (size_t)(end + 4 - c->buf);
+        memmove(c->buf, c->buf + used, c->len - used);
+        c->len -= used;
+        if (c->answered++ >= answers) {
+            rst_drop(c);
+            return;
         }
-        setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-        close(c);
+        const char *ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        if (send(c->fd, ok, strlen(ok), MSG_NOSIGNAL) < 0)
+            rst_drop(c);
+    }
+    if (c->fd >= 0 && c->len == sizeof c->buf)
+        rst_drop(c);
+}
+
+/* The resetting server's loop: one process, poll() over the listening socket and up to
+ * RST_CONNS connections. */
+static void rst_serve(int lfd, int answers, long *seen)
+{
+    static rst_conn_t conns[RST_CONNS];
+    struct pollfd pfd[RST_CONNS + 1];
+    for (int i = 0; i < RST_CONNS; i++)
+        conns[i].fd = -1;
+    for (;;) {
+        pfd[0] = (struct pollfd){.fd = lfd, .events = POLLIN};
+        for (int i = 0; i < RST_CONNS; i++)
+            pfd[i + 1] = (struct pollfd){.fd = conns[i].fd, .events = POLLIN};
+        if (poll(pfd, RST_CONNS + 1, -1) <= 0)
+            continue;
+        for (int i = 0; i < RST_CONNS; i++)
+            if (conns[i].fd >= 0 && pfd[i + 1].revents)
+                rst_readable(&conns[i], answers, seen);
+        if (!(pfd[0].revents & POLLIN))
+            continue;
+        int fd = accept(lfd, NULL, NULL);
+        int i = 0;
+        while (i < RST_CONNS && conns[i].fd >= 0)
+            i++;
+        if (fd >= 0 && i == RST_CONNS)
+            close(fd);
+        else if (fd >= 0)
+            conns[i] = (rst_conn_t){.fd = fd};
     }
 }
 
-int h_rst_server_start(void)
+long *h_shared_counter(void)
+{
+    long *p = mmap(NULL, sizeof(long), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    *p = 0;
+    return p;
+}
+
+int h_reset_server_start(int answers, long *seen)
 {
     int port = -1;
     int lfd = listen_any(&port);
@@ -189,11 +261,16 @@ int h_rst_server_start(void)
         return -1;
     pid_t pid = h_fork();
     if (pid == 0) {
-        rst_serve(lfd);
+        rst_serve(lfd, answers, seen);
         _exit(0);
     }
     close(lfd);
     return pid > 0 ? port : -1;
+}
+
+int h_rst_server_start(void)
+{
+    return h_reset_server_start(0, NULL);
 }
 
 /* ---- cicada-target ------------------------------------------------------------------------ */

@@ -28,7 +28,7 @@ static const char *tls_server(const h_nginx_t *n)
 
 /* One process (master_process off) so that the PID we hold is the server; every path the
  * compiled-in defaults would put under /var lives in the temp dir. */
-static const char *config_text(const h_nginx_t *n, int keepalive)
+static const char *config_text(const h_nginx_t *n, int keepalive, int keepalive_timeout)
 {
     const char *d = n->dir;
     return h_strf("master_process off;\n"
@@ -45,7 +45,7 @@ static const char *config_text(const h_nginx_t *n, int keepalive)
                   "  uwsgi_temp_path %s/tmp/uwsgi;\n"
                   "  scgi_temp_path %s/tmp/scgi;\n"
                   "  keepalive_requests %d;\n"
-                  "  keepalive_timeout 60s;\n"
+                  "  keepalive_timeout %ds;\n"
                   "  server {\n"
                   "    listen %s:%d;\n"
                   "    access_log %s/access.log e2e;\n"
@@ -56,7 +56,8 @@ static const char *config_text(const h_nginx_t *n, int keepalive)
                   "  }\n"
                   "%s"
                   "}\n",
-                  d, d, d, d, d, d, d, keepalive, H_HOST, n->port, d, H_HELLO, d, tls_server(n));
+                  d, d, d, d, d, d, d, keepalive, keepalive_timeout, H_HOST, n->port, d, H_HELLO, d,
+                  tls_server(n));
 }
 
 static int write_static_file(const char *dir)
@@ -109,7 +110,8 @@ static int prepare_dir(h_nginx_t *n, const h_nginx_opts_t *o)
         return -1;
     if (o->tls && make_cert(n->dir) < 0)
         return -1;
-    conf = config_text(n, o->keepalive_requests > 0 ? o->keepalive_requests : 100000);
+    conf = config_text(n, o->keepalive_requests > 0 ? o->keepalive_requests : 100000,
+                       o->keepalive_timeout > 0 ? o->keepalive_timeout : 60);
     return h_write_file(h_strf("%s/nginx.conf", n->dir), conf, strlen(conf));
 }
 

@@ -97,6 +97,33 @@ Test(counts, nginx_closing_every_tenth_request_causes_no_failure)
     h_run_free(&r);
 }
 
+/* nginx closes a connection idle for 1 s; the users wait 1.5 s between requests, so each of
+ * their connections is closed while idle. The close is noticed before the next request, which
+ * opens a fresh connection: no failure, every request logged once, one connection each. */
+Test(counts, idle_connections_closed_by_the_server_cause_no_failure)
+{
+    h_nginx_t n;
+    h_run_t r;
+    h_nginx_opts_t o = {.keepalive_timeout = 1};
+    const char *lua = "local cicada = require 'cicada'\n"
+                      "local U = cicada.user('Idler', { wait_time = cicada.constant(1.5),\n"
+                      "                                 tasks = { hello = 1 } })\n"
+                      "function U:hello() self.client:get('/hello') end\n";
+    cr_assert_eq(h_nginx_start(&n, &o), 0, "nginx did not start");
+    cr_assert_eq(h_cicada(&r, NULL, lua, "-H", h_strf("http://%s:%d", H_HOST, n.port), "-u", "4",
+                          "-r", "20", "-t", "5s", H_LOAD_FLAGS, NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 0);
+    H_ASSERT_JSON(&r);
+    long total = h_total_requests(r.json);
+    cr_expect_eq(h_total_failures(r.json), 0);
+    cr_assert_geq(total, 12, "only %ld requests in 5 s", total);
+    cr_expect_eq(h_nginx_count(&n, "access.log", NULL, total), total, "nginx logged another total");
+    cr_expect_eq(h_nginx_connections(&n, "access.log"), total,
+                 "a connection idle past nginx's timeout was used again");
+    h_run_free(&r);
+}
+
 /* Without --stop-timeout, users stop at once; a request in flight at that moment still gets its
  * answer counted (a bounded grace), so what the target served equals what cicada reports. */
 static void expect_exact_counts_at_stop(const char *users, const char *rate)

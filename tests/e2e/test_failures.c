@@ -97,6 +97,36 @@ Test(failures, reset_connection_is_a_failure)
     expect_transport_failures(port, "connection reset");
 }
 
+/* Each request is sent once. The server answers the first request of each connection and
+ * resets the second as it arrives: that request fails (it is not sent again on a fresh
+ * connection behind the script's back), so the server read exactly as many requests as cicada
+ * reports, successes and failures together. */
+Test(failures, reset_on_a_reused_connection_is_one_failed_request)
+{
+    long *seen = h_shared_counter();
+    cr_assert_not_null(seen);
+    int port = h_reset_server_start(1, seen);
+    cr_assert_gt(port, 0, "resetting server did not start");
+    h_run_t r;
+    cr_assert_eq(h_cicada(&r, NULL, named_scenario, "-H", h_strf("http://%s:%d", H_HOST, port),
+                          SHORT_RUN, NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 1);
+    H_ASSERT_JSON(&r);
+    long total = h_total_requests(r.json), failed = h_total_failures(r.json);
+    cr_assert_gt(total, 10, "only %ld requests", total);
+    cr_expect_eq(__atomic_load_n(seen, __ATOMIC_SEQ_CST), total,
+                 "the server read %ld requests, cicada reported %ld", *seen, total);
+    /* Every other request of a connection fails (the users stop at any point). */
+    cr_expect(failed >= total / 2 - 4 && failed <= total / 2 + 4, "%ld of %ld failed", failed,
+              total);
+    cr_expect_not_null(h_error(r.json, "GET", "probe",
+                               "connection reset by peer (reading the "
+                               "response, reused keep-alive connection)"),
+                       "no error naming the reused connection");
+    h_run_free(&r);
+}
+
 static const char *timeout_scenario =
     "local cicada = require \"cicada\"\n"
     "local U = cicada.user(\"Waiter\", {\n"

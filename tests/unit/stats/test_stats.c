@@ -276,6 +276,48 @@ Test(stats, merge_of_threads_equals_all_records)
     ccd_stats_free(merged);
 }
 
+/* The aggregated entry lags behind the records and is folded when read or merged: reading it
+ * midway, recording more, and merging into statistics that were recorded into too give the
+ * same totals as recording everything in one place. */
+Test(stats, total_folded_on_read_and_merge)
+{
+    ccd_stats_t *parts[2] = {ccd_stats_new(T0), ccd_stats_new(T0)}, *all = ccd_stats_new(T0);
+    record_workload(parts, 2, all);
+    /* parts[0] read (folded), parts[1] not; then one more record in each. */
+    cr_assert_eq(ccd_stats_total(parts[0])->num_requests, 15000);
+    cr_assert_eq(rec(parts[0], "GET", "/", 1234, 5, NULL, T0 + 29), 0);
+    cr_assert_eq(rec(parts[1], "GET", "/late", 99, 1, "HTTP 500", T0 + 29.5), 0);
+    cr_assert_eq(rec(all, "GET", "/", 1234, 5, NULL, T0 + 29), 0);
+    cr_assert_eq(rec(all, "GET", "/late", 99, 1, "HTTP 500", T0 + 29.5), 0);
+    /* parts[0] has unfolded records of its own when parts[1] is merged into it. */
+    cr_assert_eq(ccd_stats_merge(parts[0], parts[1]), 0);
+    assert_stats_equal(parts[0], all);
+    /* The total's histogram is the entries' buckets added up. */
+    ccd_hist_t sum;
+    ccd_hist_init(&sum);
+    for (size_t i = 0; i < ccd_stats_count(all); i++) {
+        ccd_hist_iter_t it;
+        ccd_hist_iter_init(&it, &ccd_stats_get(all, i)->hist);
+        while (ccd_hist_iter_next(&it))
+            cr_assert_eq(ccd_hist_record_n(&sum, (int64_t)it.value, it.count), 0);
+    }
+    ccd_hist_iter_t a, b;
+    ccd_hist_iter_init(&a, &ccd_stats_total(all)->hist);
+    ccd_hist_iter_init(&b, &sum);
+    for (;;) {
+        bool more = ccd_hist_iter_next(&a);
+        cr_assert_eq(more, ccd_hist_iter_next(&b));
+        if (!more)
+            break;
+        cr_assert_eq(a.value, b.value);
+        cr_assert_eq(a.count, b.count);
+    }
+    ccd_hist_destroy(&sum);
+    ccd_stats_free(parts[0]);
+    ccd_stats_free(parts[1]);
+    ccd_stats_free(all);
+}
+
 Test(stats, merge_takes_min_start_and_max_last)
 {
     ccd_stats_t *a = ccd_stats_new(T0 + 5), *b = ccd_stats_new(T0);
