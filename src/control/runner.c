@@ -481,12 +481,15 @@ static int run_test(runner_t *r)
     int rc = prepare(r, err, sizeof(err));
     if (rc == 0 && ccd_scenario_list(&r->scenario, r->o, stdout))
         return 0;
+    /* The UI first: when it cannot listen, no engine is left to stop. */
+    if (rc == 0 && r->ui && (rc = ui_setup(r)) == 0)
+        rc = r->ui->start(r->ui, &r->inbox, err, sizeof(err));
     if (rc == 0 && (!r->ui || r->o->autostart))
         rc = ccd_engines_start(&r->engines, r->nengines, r->o, &r->scenario, &r->inbox, err,
                                sizeof(err));
-    if (rc == 0 && r->ui && (rc = ui_setup(r)) == 0)
-        rc = r->ui->start(r->ui, &r->inbox, err, sizeof(err));
     if (rc) {
+        if (r->ui)
+            r->ui->stop(r->ui);
         fail(err, rc);
         return 2;
     }
@@ -740,13 +743,6 @@ static int ui_select(runner_t *r, char **names, size_t n, char *err, size_t errl
 static void ui_new_test(runner_t *r, ccd_ui_cmd_t *cmd)
 {
     char err[1024] = "";
-    if (cmd->host) {
-        free(r->host);
-        r->host = cmd->host[0] ? cmd->host : NULL;
-        if (!r->host)
-            free(cmd->host);
-        cmd->host = NULL;
-    }
     int rc = ui_select(r, cmd->classes, cmd->nclasses, err, sizeof(err));
     ccd_options_t o = *r->o; /* a shallow copy read during the call only */
     o.host = r->host ? r->host : r->o->host;
@@ -773,6 +769,14 @@ static void ui_swarm(runner_t *r, ccd_ui_cmd_t *cmd)
     r->want_users = cmd->users;
     r->want_rate = cmd->spawn_rate;
     r->run_time = cmd->run_time;
+    bool new_host = cmd->host != NULL;
+    if (cmd->host) { /* "" means the classes' own hosts */
+        free(r->host);
+        r->host = cmd->host[0] ? cmd->host : NULL;
+        if (!r->host)
+            free(cmd->host);
+        cmd->host = NULL;
+    }
     if (r->state == CCD_STATE_READY || r->state == CCD_STATE_STOPPED) {
         ui_new_test(r, cmd);
         return;
@@ -781,8 +785,8 @@ static void ui_swarm(runner_t *r, ccd_ui_cmd_t *cmd)
         ccd_log(CCD_LOG_WARNING, "the test is stopping: start a new one once it stopped");
         return;
     }
-    if (cmd->host)
-        ccd_log(CCD_LOG_WARNING, "a new host applies from the next test on");
+    if (new_host)
+        ccd_log(CCD_LOG_INFO, "The new host applies from the next test on");
     if (!r->scenario.has_shape) {
         ccd_log(CCD_LOG_INFO, "Ramping to %u users at a rate of %.2f per second", cmd->users,
                 cmd->spawn_rate);
