@@ -5,8 +5,25 @@
 #include "control/cli.h"
 #include "base/log.h"
 #include "control/runner.h"
+#include "web/web.h"
 
 extern char **environ;
+
+/* Headless, or with the web UI (not for the listings, which print and exit). */
+static int run(const ccd_options_t *o)
+{
+    if (o->headless || o->list || o->show_task_ratio)
+        return ccd_runner_run(o);
+    char err[512];
+    ccd_web_t *web;
+    if (ccd_web_new(&web, o, err, sizeof(err))) {
+        fprintf(stderr, "cicada: %s\n", err);
+        return 2;
+    }
+    int code = ccd_runner_run_ui(o, ccd_web_ui(web));
+    ccd_web_free(web);
+    return code;
+}
 
 int main(int argc, char **argv)
 {
@@ -31,7 +48,7 @@ int main(int argc, char **argv)
     static char errbuf[1 << 16];
     setvbuf(stderr, errbuf, _IOFBF, sizeof(errbuf));
     ccd_log_set_level(o.loglevel);
-    int code = ccd_runner_run(&o);
+    int code = run(&o);
     ccd_cli_free(&o);
     return code;
 }

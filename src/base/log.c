@@ -4,7 +4,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -12,6 +15,40 @@
 
 static int min_level = CCD_LOG_INFO;
 static int log_fd = STDERR_FILENO;
+
+/* The last lines, for the web UI: a ring of copies under a lock (log lines are rare). */
+static pthread_mutex_t ring_lock = PTHREAD_MUTEX_INITIALIZER;
+static char **ring;
+static size_t ring_cap, ring_next, ring_len;
+
+int ccd_log_keep(size_t n)
+{
+    if (n && !(ring = calloc(n, sizeof(*ring))))
+        return CCD_ENOMEM;
+    ring_cap = n;
+    return 0;
+}
+
+void ccd_log_recent(void (*fn)(const char *line, void *ud), void *ud)
+{
+    pthread_mutex_lock(&ring_lock);
+    for (size_t i = 0; i < ring_len; i++)
+        fn(ring[(ring_next + ring_cap - ring_len + i) % ring_cap], ud);
+    pthread_mutex_unlock(&ring_lock);
+}
+
+static void keep(const char *line, size_t len)
+{
+    char *copy = strndup(line, len);
+    if (!copy)
+        return;
+    pthread_mutex_lock(&ring_lock);
+    free(ring[ring_next]);
+    ring[ring_next] = copy;
+    ring_next = (ring_next + 1) % ring_cap;
+    ring_len += ring_len < ring_cap;
+    pthread_mutex_unlock(&ring_lock);
+}
 
 int ccd_log_open(const char *path)
 {
@@ -45,6 +82,8 @@ void ccd_log(int level, const char *fmt, ...)
     int m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
     va_end(ap);
     n = m < 0 ? n : (n + (size_t)m < sizeof(line) - 1 ? n + (size_t)m : sizeof(line) - 2);
+    if (ring_cap)
+        keep(line, n);
     line[n++] = '\n';
     if (log_fd == STDERR_FILENO)
         fflush(stderr); /* keep the order of tables and log lines */

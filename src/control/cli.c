@@ -43,6 +43,13 @@ enum {
     O_LOGFILE,
     O_CONFIG,
     O_AUTOSTART,
+    /* The web UI. */
+    O_WEB_PORT = 'P',
+    O_WEB_HOST = 300,
+    O_WEB_LOGIN,
+    O_TLS_CERT,
+    O_TLS_KEY,
+    O_AUTOQUIT,
 };
 
 static const struct option long_opts[] = {
@@ -74,6 +81,13 @@ static const struct option long_opts[] = {
     {"config", required_argument, NULL, O_CONFIG},
     {"version", no_argument, NULL, O_VERSION},
     {"help", no_argument, NULL, O_HELP},
+    {"web-host", required_argument, NULL, O_WEB_HOST},
+    {"web-port", required_argument, NULL, O_WEB_PORT},
+    {"web-login", required_argument, NULL, O_WEB_LOGIN},
+    {"web-auth", required_argument, NULL, O_WEB_LOGIN},
+    {"tls-cert", required_argument, NULL, O_TLS_CERT},
+    {"tls-key", required_argument, NULL, O_TLS_KEY},
+    {"autoquit", required_argument, NULL, O_AUTOQUIT},
     {NULL, 0, NULL, 0},
 };
 
@@ -139,6 +153,29 @@ static int set_rate(const origin_t *from, const char *v, double *out)
     return 0;
 }
 
+/* Applies an option of the web UI. */
+static int apply_web(ccd_options_t *o, int id, const char *v, const origin_t *from)
+{
+    unsigned n;
+    switch (id) {
+    case O_WEB_HOST: o->web_host = v; return 0;
+    case O_WEB_PORT: return set_uint(from, v, 1, 65535, &o->web_port);
+    case O_WEB_LOGIN:
+        if (!strchr(v, ':') || strchr(strchr(v, ':') + 1, ':'))
+            return bad(from, v, "user:pass");
+        o->web_login = v;
+        return 0;
+    case O_TLS_CERT: o->tls_cert = v; return 0;
+    case O_TLS_KEY: o->tls_key = v; return 0;
+    case O_AUTOQUIT:
+        if (set_uint(from, v, 0, 31536000, &n))
+            return CCD_EINVAL;
+        o->autoquit = n;
+        return 0;
+    }
+    return CCD_EINVAL;
+}
+
 /* Applies an option that takes a value. */
 static int apply_value(ccd_options_t *o, int id, const char *v, const origin_t *from)
 {
@@ -168,7 +205,7 @@ static int apply_value(ccd_options_t *o, int id, const char *v, const origin_t *
     case O_LOGFILE: o->logfile = v; return 0;
     case O_CONFIG: return 0; /* read before everything else */
     }
-    return CCD_EINVAL;
+    return apply_web(o, id, v, from);
 }
 
 /* Applies a switch (on, or off when a configuration says false). */
@@ -176,7 +213,7 @@ static int apply_flag(ccd_options_t *o, int id, bool on)
 {
     switch (id) {
     case O_HEADLESS: o->headless = on; return 0;
-    case O_AUTOSTART: return 0; /* the web UI is not part of this build: nothing to start */
+    case O_AUTOSTART: o->autostart = on; return 0;
     case O_JSON: o->json = on; return 0;
     case O_CSV_FULL: o->csv_full_history = on; return 0;
     case O_PRINT_STATS: o->print_stats = on; return 0;
@@ -348,6 +385,9 @@ static void defaults(ccd_options_t *o)
     o->spawn_rate = 1;
     o->exit_code_on_error = 1;
     o->loglevel = 1;
+    o->web_host = "0.0.0.0";
+    o->web_port = 8089;
+    o->autoquit = -1;
 }
 
 /* getopt's own messages are off: every error is reported once, in our words. */
@@ -398,7 +438,7 @@ static int parse_argv(ccd_options_t *o, int argc, char **argv, char *err, size_t
     optind = 1;
     opterr = 0;
     int c, idx = -1;
-    while ((c = getopt_long(argc, argv, ":f:H:u:r:t:T:E:L:lVh", long_opts, &idx)) != -1) {
+    while ((c = getopt_long(argc, argv, ":f:H:u:r:t:T:E:L:P:lVh", long_opts, &idx)) != -1) {
         if (c == '?')
             return unknown(argv, err, errlen);
         if (c == ':') {
@@ -448,6 +488,10 @@ int ccd_cli_parse(int argc, char **argv, char **envp, ccd_options_t *o, char *er
     if (rc == 0)
         rc = parse_argv(o, argc, args, err, errlen);
     free(args);
+    if (rc == 0 && !o->tls_cert != !o->tls_key) {
+        snprintf(err, errlen, "--tls-cert and --tls-key go together: give both, or neither");
+        rc = CCD_EINVAL;
+    }
     if (rc == 0 && !o->scenario && !o->show_help && !o->show_version) {
         snprintf(err, errlen, "no scenario given: use -f FILE (see --help)");
         rc = CCD_EINVAL;
@@ -492,6 +536,16 @@ void ccd_cli_usage(FILE *out)
           "      --stop-timeout S      let running tasks finish for up to S seconds at stop\n"
           "  -T, --tags TAG,...        run only the tasks with one of these tags\n"
           "  -E, --exclude-tags TAG,.. do not run the tasks with any of these tags\n"
+          "\n"
+          "Web UI (without --headless):\n"
+          "      --web-host ADDR       address the web UI listens on (default 0.0.0.0)\n"
+          "  -P, --web-port PORT       port of the web UI (default 8089)\n"
+          "      --web-login USER:PASS protect the web UI with HTTP basic auth\n"
+          "      --tls-cert FILE       serve the web UI over HTTPS with this certificate (PEM)\n"
+          "      --tls-key FILE        and this private key (PEM)\n"
+          "      --autostart           start the test at once, as headless, with the UI up\n"
+          "      --autoquit N          quit N seconds after the test ended (default: keep\n"
+          "                            serving until Ctrl-C)\n"
           "\n"
           "Statistics and reports:\n"
           "      --print-stats         print the statistics table every 2 s (default headless)\n"

@@ -35,7 +35,15 @@ typedef struct {
     const char **classes; /* positional user class names */
     int nclasses;
     ccd_thresholds_t *thresholds; /* --check-* */
-    char **_owned;                /* strings copied from the configuration file and environment */
+    /* The web UI (without --headless). */
+    const char *web_host;  /* --web-host: the address it listens on (default "0.0.0.0") */
+    unsigned web_port;     /* -P/--web-port (default 8089) */
+    const char *web_login; /* --web-login user:pass: HTTP basic auth, or NULL */
+    const char *tls_cert;  /* --tls-cert, --tls-key: HTTPS with this PEM pair */
+    const char *tls_key;
+    bool autostart;  /* --autostart: start the test at once, as headless, with the UI up */
+    double autoquit; /* --autoquit N: quit N s after the test ended; -1: keep serving */
+    char **_owned;   /* strings copied from the configuration file and environment */
     size_t _nowned, _capowned;
 } ccd_options_t;
 

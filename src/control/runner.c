@@ -19,7 +19,9 @@
 #include "control/dispatch.h"
 #include "control/engines.h"
 #include "control/scenario.h"
+#include "control/keys.h"
 #include "control/shape.h"
+#include "control/ui.h"
 #include "engine/engine.h"
 #include "stats/stats.h"
 
@@ -50,7 +52,33 @@ typedef struct {
     int signals;
     ev_timer spawn_timer, second_timer, print_timer, run_timer;
     ev_signal sigint, sigterm;
+    /* A test driven by a user interface (see "The web UI's test" below); state is kept in
+     * headless runs too. */
+    ccd_ui_t *ui; /* NULL: headless */
+    ccd_ui_state_t state;
+    unsigned want_users; /* the current test's users, rate and run time */
+    double want_rate, run_time;
+    char *host;            /* owned: the host the UI set, else NULL */
+    bool quitting;         /* the process ends once the engines stopped */
+    bool test_active;      /* test_start fired, test_stop not yet */
+    double test_end_wall;  /* epoch seconds; 0 while a test runs */
+    size_t nui;            /* the scenario's runnable classes */
+    int *ui_idx;           /* their indices in the script */
+    const char **ui_names; /* their names (borrowed from the script) */
+    bool *ui_sel;          /* selected for the current or next test */
+    unsigned *ui_users;    /* users of each now */
+    char *tasks;           /* Locust's /tasks document, owned */
+    ev_timer autoquit_timer;
+    ccd_keys_t keys;
 } runner_t;
+
+static void ui_publish(runner_t *r);
+static void ui_state(runner_t *r, ccd_ui_state_t s);
+static void ui_command(runner_t *r, ccd_ui_cmd_t *cmd);
+static void test_ended(runner_t *r);
+static void begin_test(runner_t *r);
+static int ui_setup(runner_t *r);
+static void keys_start(runner_t *r);
 
 /* Seconds on the monotonic clock: every interval the runner measures (spawn rate, run time,
  * shape time, duration) uses it, so that a wall-clock step cannot stretch or cut a test. */
@@ -97,6 +125,7 @@ static void check_ramped(runner_t *r)
         ccd_dispatch_count(r->plan) != r->target)
         return;
     r->ramped = true;
+    ui_state(r, CCD_STATE_RUNNING);
     if (r->target == 0)
         return;
     log_spawned(r);
@@ -152,8 +181,11 @@ static void ramp_to(runner_t *r, unsigned target, double rate)
     tick = tick < 0.01 ? 0.01 : tick > 1 ? 1 : tick;
     ev_timer_stop(r->loop, &r->spawn_timer);
     ev_timer_set(&r->spawn_timer, 0, tick);
+    ui_state(r, CCD_STATE_SPAWNING);
     if (ccd_dispatch_count(r->plan) != target)
         ev_timer_start(r->loop, &r->spawn_timer);
+    else
+        check_ramped(r);
 }
 
 static void begin_stop(runner_t *r, const char *why)
@@ -161,6 +193,7 @@ static void begin_stop(runner_t *r, const char *why)
     if (r->stopping)
         return;
     r->stopping = true;
+    ui_state(r, CCD_STATE_STOPPING);
     ccd_log(CCD_LOG_INFO, "%s: stopping %u users", why, ccd_dispatch_count(r->plan));
     ev_timer_stop(r->loop, &r->spawn_timer);
     ev_timer_stop(r->loop, &r->run_timer);
@@ -191,11 +224,12 @@ static void take_report(runner_t *r, const ccd_msg_t *m)
         if (m->ptr)
             ccd_stats_free(m->ptr);
         if (++r->ndone == r->engines.n)
-            ev_break(r->loop, EVBREAK_ALL);
+            test_ended(r);
         return;
     }
     warn_busy(r, m->from, m->b);
-    if (ccd_engine_post(r->engines.v[m->from], CCD_MSG_RECYCLE, 0, 0, m->ptr))
+    /* A stopping engine may end before a recycled delta reaches it, which would lose it. */
+    if (r->stopping || ccd_engine_post(r->engines.v[m->from], CCD_MSG_RECYCLE, 0, 0, m->ptr))
         ccd_stats_free(m->ptr);
 }
 
@@ -217,9 +251,11 @@ static void on_message(ccd_queue_t *q, void *ud)
             free(m.ptr);
             break;
         case CCD_MSG_QUIT:
+            r->quitting = true;
             begin_stop(r, m.ptr ? (char *)m.ptr : "stopped by the scenario");
             free(m.ptr);
             break;
+        case CCD_MSG_UI: ui_command(r, m.ptr); break;
         }
     }
 }
@@ -250,14 +286,15 @@ static void on_second(struct ev_loop *loop, ev_timer *w, int revents)
 {
     runner_t *r = w->data;
     ccd_collector_tick(r->collector, ccd_dispatch_count(r->plan), ccd_clock_wall());
-    if (r->scenario.has_shape && !r->stopping)
+    if (r->scenario.has_shape && r->test_active && !r->stopping)
         shape_tick(r, mono_now() - r->test_start);
+    ui_publish(r);
 }
 
 static void on_print(struct ev_loop *loop, ev_timer *w, int revents)
 {
     runner_t *r = w->data;
-    if (!r->ramped && !r->stopping)
+    if (!r->ramped && !r->stopping && r->test_active)
         ccd_log(CCD_LOG_INFO, "Spawning: %u/%u users", r->started, r->target);
     ccd_collector_print(r->collector, stderr, ccd_clock_wall());
     fflush(stderr);
@@ -276,6 +313,11 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
         ev_break(loop, EVBREAK_ALL);
         return;
     }
+    r->quitting = true;
+    if (r->engines.n == 0) { /* the web UI's test is not running */
+        ev_break(loop, EVBREAK_ALL);
+        return;
+    }
     begin_stop(r, w->signum == SIGINT ? "Interrupted (SIGINT)" : "Terminated (SIGTERM)");
 }
 
@@ -288,16 +330,15 @@ static void start_timers(runner_t *r)
     ev_init(&r->spawn_timer, on_spawn_tick);
     ev_timer_init(&r->second_timer, on_second, 1, 1);
     ev_timer_init(&r->print_timer, on_print, PRINT_INTERVAL, PRINT_INTERVAL);
-    ev_timer_init(&r->run_timer, on_run_time, o->run_time, 0);
+    ev_timer_init(&r->run_timer, on_run_time, 1, 0);
     ev_signal_init(&r->sigint, on_signal, SIGINT);
     ev_signal_init(&r->sigterm, on_signal, SIGTERM);
     r->spawn_timer.data = r->second_timer.data = r->print_timer.data = r->run_timer.data = r;
     r->sigint.data = r->sigterm.data = r;
     ev_timer_start(r->loop, &r->second_timer);
-    if (!o->only_summary || o->print_stats)
+    /* With the web UI the tables are printed only when asked, as Locust does. */
+    if (o->headless ? !o->only_summary || o->print_stats : o->print_stats)
         ev_timer_start(r->loop, &r->print_timer);
-    if (o->run_time > 0)
-        ev_timer_start(r->loop, &r->run_timer);
     ev_signal_start(r->loop, &r->sigint);
     ev_signal_start(r->loop, &r->sigterm);
 }
@@ -311,10 +352,33 @@ static int exit_code(const runner_t *r, int breaches)
     return failed ? r->o->exit_code_on_error : 0;
 }
 
+/* Frees what is still queued: commands (a pending call learns that it will not be made) and
+ * delta reports. */
+static void drain_inbox(runner_t *r)
+{
+    ccd_msg_t m;
+    while (ccd_queue_pop(&r->inbox, &m) == 0) {
+        if (m.type == CCD_MSG_UI)
+            ccd_ui_cmd_free(m.ptr);
+        else if ((m.type == CCD_MSG_REPORT || m.type == CCD_MSG_DONE) && m.ptr)
+            ccd_stats_free(m.ptr);
+        else if (m.type == CCD_MSG_LOG || m.type == CCD_MSG_QUIT)
+            free(m.ptr);
+    }
+}
+
 static void runner_free(runner_t *r)
 {
-    if (r->inbox_ready)
+    if (r->inbox_ready) {
+        drain_inbox(r);
         ccd_queue_destroy(&r->inbox);
+    }
+    free(r->host);
+    free(r->ui_idx);
+    free(r->ui_names);
+    free(r->ui_sel);
+    free(r->ui_users);
+    free(r->tasks);
     ccd_collector_free(r->collector);
     ccd_dispatch_free(r->plan);
     ccd_scenario_close(&r->scenario);
@@ -355,12 +419,16 @@ static int prepare(runner_t *r, char *err, size_t errlen)
     return 0;
 }
 
-static void run(runner_t *r)
+/* Starts a test on running engines: events, the ramp (or the load shape), the run time. */
+static void begin_test(runner_t *r)
 {
     const ccd_options_t *o = r->o;
-    if (!o->headless)
-        ccd_log(CCD_LOG_WARNING, "the web UI is not available in this build: running headless");
-    start_timers(r);
+    r->test_start = mono_now();
+    r->test_start_wall = ccd_clock_wall();
+    r->test_end_wall = 0;
+    r->stopping = r->ramped = r->reset_done = false;
+    r->ndone = r->started = 0;
+    r->test_active = true;
     ccd_scenario_fire(&r->scenario, "test_start", NULL);
     if (r->scenario.has_shape) {
         ccd_log(CCD_LOG_INFO, "A load shape drives the users (%u threads)%s", r->engines.n,
@@ -368,10 +436,25 @@ static void run(runner_t *r)
         shape_tick(r, 0);
     } else {
         ccd_log(CCD_LOG_INFO, "Ramping to %u users at a rate of %.2f per second (%u threads)",
-                o->users, o->spawn_rate, r->engines.n);
-        ramp_to(r, o->users, o->spawn_rate);
+                r->want_users, r->want_rate, r->engines.n);
+        ramp_to(r, r->want_users, r->want_rate);
     }
-    ev_run(r->loop, 0); /* until every engine has stopped */
+    if (r->run_time > 0) {
+        ev_timer_stop(r->loop, &r->run_timer);
+        ev_timer_set(&r->run_timer, r->run_time, 0);
+        ev_timer_start(r->loop, &r->run_timer);
+    }
+    ui_publish(r);
+}
+
+static void run(runner_t *r)
+{
+    start_timers(r);
+    if (r->engines.n > 0)
+        begin_test(r);
+    else
+        ui_publish(r);  /* ready: the web UI starts the test */
+    ev_run(r->loop, 0); /* until the engines stopped and the run ends */
 }
 
 /* The end of a run: events, the final outputs, the exit code. */
@@ -380,7 +463,8 @@ static int finish(runner_t *r)
     ccd_run_summary_t run = {.start_time = r->test_start_wall,
                              .duration = mono_now() - r->test_start,
                              .peak_users = r->peak};
-    ccd_scenario_fire(&r->scenario, "test_stop", NULL);
+    if (r->test_active)
+        ccd_scenario_fire(&r->scenario, "test_stop", NULL);
     run.end_time = ccd_clock_wall();
     int code = exit_code(r, ccd_collector_finish(r->collector, &run));
     ccd_scenario_fire(&r->scenario, "quitting", NULL);
@@ -389,37 +473,353 @@ static int finish(runner_t *r)
     return code;
 }
 
-/* Prepares, starts the engines and runs; returns 2 after printing why when set-up failed. */
+/* Prepares, starts the engines (the web UI starts them at its first test, unless
+ * --autostart) and runs; returns 2 after printing why when set-up failed. */
 static int run_test(runner_t *r)
 {
     char err[1024] = "";
     int rc = prepare(r, err, sizeof(err));
     if (rc == 0 && ccd_scenario_list(&r->scenario, r->o, stdout))
         return 0;
-    if (rc == 0)
+    if (rc == 0 && (!r->ui || r->o->autostart))
         rc = ccd_engines_start(&r->engines, r->nengines, r->o, &r->scenario, &r->inbox, err,
                                sizeof(err));
+    if (rc == 0 && r->ui && (rc = ui_setup(r)) == 0)
+        rc = r->ui->start(r->ui, &r->inbox, err, sizeof(err));
     if (rc) {
         fail(err, rc);
         return 2;
     }
+    if (r->o->headless)
+        keys_start(r);
     run(r);
+    ccd_keys_stop(&r->keys);
+    if (r->ui)
+        r->ui->stop(r->ui); /* before the reports: no handler waits for this thread any more */
     bool forced = r->ndone < r->engines.n;
     int code = finish(r);
-    if (forced)
+    if (forced) {
+        ccd_keys_restore_terminal();
         _exit(code); /* engines may still be stopping: do not wait for them */
+    }
     ccd_engines_join(&r->engines);
     return code;
 }
 
-int ccd_runner_run(const ccd_options_t *o)
+int ccd_runner_run_ui(const ccd_options_t *o, ccd_ui_t *ui)
 {
     if (o->logfile && ccd_log_open(o->logfile)) {
         fprintf(stderr, "cicada: cannot open log file '%s': %s\n", o->logfile, strerror(errno));
         return 2;
     }
-    runner_t r = {.o = o, .loop = EV_DEFAULT};
+    runner_t r = {.o = o,
+                  .loop = EV_DEFAULT,
+                  .ui = ui,
+                  .want_users = o->users,
+                  .want_rate = o->spawn_rate,
+                  .run_time = o->run_time};
     int code = run_test(&r);
     runner_free(&r);
     return code;
+}
+
+int ccd_runner_run(const ccd_options_t *o)
+{
+    return ccd_runner_run_ui(o, NULL);
+}
+
+/* ---- Headless keyboard controls ------------------------------------------------------------ */
+
+/* w/W add 1/10 users, s/S remove 1/10, at the current spawn rate (Locust's keys). */
+static void on_key(void *ud, int delta)
+{
+    runner_t *r = ud;
+    if (r->scenario.has_shape || r->stopping || !r->test_active)
+        return;
+    long target = (long)r->target + delta;
+    r->want_users = target < 0 ? 0 : (unsigned)target;
+    ccd_log(CCD_LOG_INFO, "Keyboard: %s users to %u", delta > 0 ? "raising" : "lowering",
+            r->want_users);
+    ramp_to(r, r->want_users, r->rate > 0 ? r->rate : r->want_rate);
+}
+
+static void keys_start(runner_t *r)
+{
+    if (ccd_keys_start(&r->keys, r->loop, on_key, r) == 0)
+        ccd_log(CCD_LOG_INFO, "Keyboard: w/W add 1/10 users, s/S remove 1/10");
+}
+
+/* ---- The web UI's test -----------------------------------------------------------------------
+ * Without --headless a user interface starts tests: /swarm in state ready or stopped starts the
+ * engines and a test (the statistics of the previous one reset, as Locust does), /swarm while
+ * running moves to a new user count and rate, /stop stops the users as the end of a headless run
+ * does (--stop-timeout, on_stop, last deltas), after which the engines are joined: each test gets
+ * fresh engines and Lua states, so that a new host or a new choice of classes applies. */
+
+static void ui_state(runner_t *r, ccd_ui_state_t s)
+{
+    if (r->state == s)
+        return;
+    r->state = s;
+    ui_publish(r);
+}
+
+/* The runnable classes and which are selected (those of the command line, else all). */
+static int ui_setup(runner_t *r)
+{
+    const ccd_script_t *sc = &r->scenario.script;
+    r->ui_idx = calloc(sc->nclasses + 1, sizeof(*r->ui_idx));
+    r->ui_names = calloc(sc->nclasses + 1, sizeof(*r->ui_names));
+    r->ui_sel = calloc(sc->nclasses + 1, sizeof(*r->ui_sel));
+    r->ui_users = calloc(sc->nclasses + 1, sizeof(*r->ui_users));
+    if (!r->ui_idx || !r->ui_names || !r->ui_sel || !r->ui_users)
+        return CCD_ENOMEM;
+    for (size_t i = 0; i < sc->nclasses; i++)
+        if (sc->classes[i].runnable) {
+            r->ui_idx[r->nui] = (int)i;
+            r->ui_names[r->nui++] = sc->classes[i].name;
+        }
+    return 0;
+}
+
+/* The host shown: the UI's, -H, else the classes' own when they all agree. */
+static const char *ui_host(const runner_t *r)
+{
+    if (r->host || r->o->host)
+        return r->host ? r->host : r->o->host;
+    const char *h = NULL;
+    for (size_t i = 0; i < r->scenario.nsel; i++) {
+        const char *c = r->scenario.script.classes[r->scenario.sel[i]].host;
+        if (!c || (h && strcmp(h, c) != 0))
+            return NULL;
+        h = c;
+    }
+    return h;
+}
+
+/* Per runnable class: selected, and its users now. */
+static void ui_classes(runner_t *r)
+{
+    for (size_t u = 0; u < r->nui; u++) {
+        r->ui_sel[u] = false;
+        r->ui_users[u] = 0;
+        for (size_t c = 0; c < r->scenario.nsel; c++)
+            if (r->scenario.sel[c] == r->ui_idx[u]) {
+                r->ui_sel[u] = true;
+                r->ui_users[u] = r->test_active ? ccd_dispatch_class_count(r->plan, c) : 0;
+            }
+    }
+}
+
+/* Locust's /tasks document, from the library's _task_ratio_json(counts). */
+static void ui_tasks(runner_t *r)
+{
+    lua_State *L = r->scenario.script.L;
+    lua_newtable(L);
+    for (size_t u = 0; u < r->nui; u++)
+        if (r->ui_sel[u]) {
+            lua_pushnumber(L, r->ui_users[u]);
+            lua_setfield(L, -2, r->ui_names[u]);
+        }
+    if (ccd_scenario_call(&r->scenario, "_task_ratio_json", 1, 1))
+        return;
+    const char *t = lua_tostring(L, -1);
+    if (t && (!r->tasks || strcmp(t, r->tasks) != 0)) {
+        free(r->tasks);
+        r->tasks = strdup(t);
+    }
+    lua_pop(L, 1);
+}
+
+static void ui_view(runner_t *r, ccd_ui_view_t *v)
+{
+    ui_classes(r);
+    ui_tasks(r);
+    *v = (ccd_ui_view_t){.state = r->state,
+                         .o = r->o,
+                         .stats = ccd_collector_stats(r->collector),
+                         .history = ccd_collector_history(r->collector),
+                         .now = ccd_clock_wall(),
+                         .test_start = r->test_active || r->test_end_wall ? r->test_start_wall : 0,
+                         .test_end = r->test_end_wall,
+                         .user_count = r->test_active ? r->started : 0,
+                         .target_users = r->test_active ? r->target : r->want_users,
+                         .spawn_rate = r->test_active ? r->rate : r->want_rate,
+                         .run_time = r->run_time,
+                         .host = ui_host(r),
+                         .nclasses = r->nui,
+                         .classes = r->ui_names,
+                         .selected = r->ui_sel,
+                         .users = r->ui_users,
+                         .tasks = r->tasks,
+                         .has_shape = r->scenario.has_shape};
+}
+
+static void ui_publish(runner_t *r)
+{
+    if (!r->ui || !r->collector)
+        return;
+    ccd_ui_view_t v;
+    ui_view(r, &v);
+    r->ui->publish(r->ui, &v);
+}
+
+static int ui_select(runner_t *r, char **names, size_t n, char *err, size_t errlen);
+
+static void on_autoquit(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    runner_t *r = w->data;
+    ccd_log(CCD_LOG_INFO, "--autoquit: quitting %.0f s after the test ended", r->o->autoquit);
+    r->quitting = true;
+    ev_break(loop, EVBREAK_ALL);
+}
+
+/* Every engine reported its last delta. Headless (or quitting) the run ends; with the web UI
+ * the engines are joined and the process waits for a new test, or --autoquit. */
+static void test_ended(runner_t *r)
+{
+    if (!r->ui || r->quitting) {
+        ev_break(r->loop, EVBREAK_ALL);
+        return;
+    }
+    ccd_engines_join(&r->engines);
+    ev_timer_stop(r->loop, &r->spawn_timer);
+    ev_timer_stop(r->loop, &r->run_timer);
+    ccd_scenario_fire(&r->scenario, "test_stop", NULL);
+    r->test_active = false;
+    r->test_end_wall = ccd_clock_wall();
+    r->ndone = r->started = 0;
+    char err[256];
+    if (ui_select(r, NULL, 0, err, sizeof(err))) /* no user left in the plan */
+        ccd_log(CCD_LOG_ERROR, "%s", err);
+    ccd_log(CCD_LOG_INFO, "Test stopped");
+    ui_state(r, CCD_STATE_STOPPED);
+    if (r->o->autoquit >= 0) {
+        ev_timer_init(&r->autoquit_timer, on_autoquit, r->o->autoquit, 0);
+        r->autoquit_timer.data = r;
+        ev_timer_start(r->loop, &r->autoquit_timer);
+    }
+}
+
+/* The classes a /swarm named (none: unchanged), and a fresh dispatch plan over them. */
+static int ui_select(runner_t *r, char **names, size_t n, char *err, size_t errlen)
+{
+    if (n > 0) {
+        int *sel = calloc(n, sizeof(*sel));
+        size_t k = 0;
+        for (size_t i = 0; sel && i < n; i++) {
+            int idx = ccd_script_find_class(&r->scenario.script, names[i]);
+            if (idx >= 0 && r->scenario.script.classes[idx].runnable)
+                sel[k++] = idx;
+        }
+        if (!sel || k == 0) {
+            free(sel);
+            snprintf(err, errlen, "no runnable user class among those selected");
+            return CCD_EINVAL;
+        }
+        free(r->scenario.sel);
+        r->scenario.sel = sel;
+        r->scenario.nsel = k;
+    }
+    ccd_dispatch_t *plan;
+    long *batch = calloc((size_t)r->nengines * r->scenario.nsel, sizeof(*batch));
+    int rc = batch ? ccd_scenario_plan(&r->scenario, r->nengines, &plan, err, errlen) : CCD_ENOMEM;
+    if (rc) {
+        free(batch);
+        return rc;
+    }
+    ccd_dispatch_free(r->plan);
+    free(r->batch);
+    r->plan = plan;
+    r->batch = batch;
+    return 0;
+}
+
+/* A new test from state ready or stopped: the statistics of the last one reset, fresh engines
+ * on the host asked for, the ramp. */
+static void ui_new_test(runner_t *r, ccd_ui_cmd_t *cmd)
+{
+    char err[1024] = "";
+    if (cmd->host) {
+        free(r->host);
+        r->host = cmd->host[0] ? cmd->host : NULL;
+        if (!r->host)
+            free(cmd->host);
+        cmd->host = NULL;
+    }
+    int rc = ui_select(r, cmd->classes, cmd->nclasses, err, sizeof(err));
+    ccd_options_t o = *r->o; /* a shallow copy read during the call only */
+    o.host = r->host ? r->host : r->o->host;
+    if (rc == 0 && r->state == CCD_STATE_STOPPED) {
+        long generation = ccd_collector_reset(r->collector, ccd_clock_wall());
+        ccd_log(CCD_LOG_INFO, "New test: statistics reset (generation %ld)", generation);
+    }
+    if (rc == 0)
+        rc = ccd_engines_start(&r->engines, r->nengines, &o, &r->scenario, &r->inbox, err,
+                               sizeof(err));
+    if (rc) {
+        ccd_log(CCD_LOG_ERROR, "cannot start the test: %s", err[0] ? err : ccd_strerror(rc));
+        return;
+    }
+    /* New engines count in generation 0: bring them to the collector's. */
+    if (ccd_collector_generation(r->collector) != 0)
+        ccd_engines_post_all(&r->engines, CCD_MSG_RESET, ccd_collector_generation(r->collector));
+    ev_timer_stop(r->loop, &r->autoquit_timer);
+    begin_test(r);
+}
+
+static void ui_swarm(runner_t *r, ccd_ui_cmd_t *cmd)
+{
+    r->want_users = cmd->users;
+    r->want_rate = cmd->spawn_rate;
+    r->run_time = cmd->run_time;
+    if (r->state == CCD_STATE_READY || r->state == CCD_STATE_STOPPED) {
+        ui_new_test(r, cmd);
+        return;
+    }
+    if (r->state == CCD_STATE_STOPPING) {
+        ccd_log(CCD_LOG_WARNING, "the test is stopping: start a new one once it stopped");
+        return;
+    }
+    if (cmd->host)
+        ccd_log(CCD_LOG_WARNING, "a new host applies from the next test on");
+    if (!r->scenario.has_shape) {
+        ccd_log(CCD_LOG_INFO, "Ramping to %u users at a rate of %.2f per second", cmd->users,
+                cmd->spawn_rate);
+        ramp_to(r, cmd->users, cmd->spawn_rate);
+    }
+    ev_timer_stop(r->loop, &r->run_timer);
+    if (r->run_time > 0) {
+        ev_timer_set(&r->run_timer, r->run_time, 0);
+        ev_timer_start(r->loop, &r->run_timer);
+    }
+}
+
+/* Empties the statistics now, as Locust's "reset statistics". */
+static void ui_reset(runner_t *r)
+{
+    long generation = ccd_collector_reset(r->collector, ccd_clock_wall());
+    ccd_engines_post_all(&r->engines, CCD_MSG_RESET, generation);
+    ccd_log(CCD_LOG_INFO, "Statistics reset from the web UI");
+}
+
+static void ui_command(runner_t *r, ccd_ui_cmd_t *cmd)
+{
+    ccd_ui_view_t v;
+    switch (cmd->kind) {
+    case CCD_UI_SWARM: ui_swarm(r, cmd); break;
+    case CCD_UI_STOP:
+        if (r->test_active && r->engines.n > 0)
+            begin_stop(r, "Stopped from the web UI");
+        break;
+    case CCD_UI_RESET: ui_reset(r); break;
+    case CCD_UI_CALL:
+        ui_view(r, &v);
+        cmd->call(cmd->arg, &v);
+        cmd->call = NULL;
+        break;
+    }
+    if (cmd->kind != CCD_UI_CALL)
+        ui_publish(r);
+    ccd_ui_cmd_free(cmd);
 }

@@ -520,6 +520,43 @@ function M._task_ratio(selected)
   return concat(lines, "\n")
 end
 
+-- The same as Locust's /tasks document: {"per_class": {class: {"ratio", "tasks": {task:
+-- {"ratio"[, "tasks"]}}}}, "total": {...}}, each class's ratio its share of the users running
+-- (counts: {class = users}; the shares of the weights while none runs). In per_class a task's
+-- ratio is within its class; in total, within the whole load.
+local function ratio_tree(node, share)
+  local total, out = 0, {}
+  for _, e in ipairs(node._entries) do total = total + e.weight end
+  for _, e in ipairs(node._entries) do
+    local r = node._sequential and share / #node._entries or share * e.weight / total
+    local d = out[e.name] or { ratio = 0 }
+    d.ratio = d.ratio + r
+    if type(e.target) == "table" then d.tasks = ratio_tree(e.target, r) end
+    out[e.name] = d
+  end
+  return out
+end
+
+function M._task_ratio_json(counts)
+  local users, weights = 0, 0
+  for _, class in ipairs(M._runnable) do
+    if counts[class.name] then
+      users = users + counts[class.name]
+      weights = weights + (class.weight or 1)
+    end
+  end
+  local per_class, total = {}, {}
+  for _, class in ipairs(M._runnable) do
+    if counts[class.name] then
+      local share = users > 0 and counts[class.name] / users
+        or (weights > 0 and (class.weight or 1) / weights or 0)
+      per_class[class.name] = { ratio = share, tasks = ratio_tree(class._root, 1) }
+      total[class.name] = { ratio = share, tasks = ratio_tree(class._root, share) }
+    end
+  end
+  return core.json_encode({ per_class = per_class, total = total })
+end
+
 function M._list_classes()
   local lines = {}
   for _, class in ipairs(M._runnable) do
