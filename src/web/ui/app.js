@@ -148,10 +148,14 @@
 
   /* ---- statistics ---- */
 
-  function p95(r) { return r["response_time_percentile_0.95"]; }
-  function p99(r) {
-    var v = r["response_time_percentile_0.99"];
-    return v === undefined ? r.ninety_ninth_response_time : v;
+  /* A response time of a row: the server's exact value (row.exact, milliseconds as measured)
+   * when it sends one, else Locust's field, which Locust rounds to whole milliseconds. */
+  function rt(key) {
+    return function (r) {
+      var v = r.exact && r.exact[key] != null ? r.exact[key] : r[key];
+      if (v === undefined && key === "response_time_percentile_0.99") v = r.ninety_ninth_response_time;
+      return v;
+    };
   }
 
   /* [key, header, value, format, is text] */
@@ -160,12 +164,12 @@
     ["name", "Name", function (r) { return r.name; }, String, true],
     ["num_requests", "# Requests", function (r) { return r.num_requests; }, count],
     ["num_failures", "# Fails", function (r) { return r.num_failures; }, count],
-    ["median", "Median (ms)", function (r) { return r.median_response_time; }, ms],
-    ["p95", "95%ile (ms)", p95, ms],
-    ["p99", "99%ile (ms)", p99, ms],
-    ["avg", "Average (ms)", function (r) { return r.avg_response_time; }, ms],
-    ["min", "Min (ms)", function (r) { return r.min_response_time; }, ms],
-    ["max", "Max (ms)", function (r) { return r.max_response_time; }, ms],
+    ["median", "Median (ms)", rt("median_response_time"), ms],
+    ["p95", "95%ile (ms)", rt("response_time_percentile_0.95"), ms],
+    ["p99", "99%ile (ms)", rt("response_time_percentile_0.99"), ms],
+    ["avg", "Average (ms)", rt("avg_response_time"), ms],
+    ["min", "Min (ms)", rt("min_response_time"), ms],
+    ["max", "Max (ms)", rt("max_response_time"), ms],
     ["size", "Average size (bytes)", function (r) { return r.avg_content_length; }, function (v) { return count(Math.round(v)); }],
     ["rps", "Current RPS", function (r) { return r.current_rps; }, function (v) { return fixed(v, 1); }],
     ["fps", "Current failures/s", function (r) { return r.current_fail_per_sec; }, function (v) { return fixed(v, 1); }]
@@ -338,6 +342,12 @@
     if (ui.historyMode !== "endpoint") { drawCharts(); return Promise.resolve(); }
     var h = ui.history, since = !full && h.t.length ? h.t[h.t.length - 1] : 0;
     return getJSON("stats/history?since=" + since).then(function (d) {
+      /* Another test than the one drawn (started from elsewhere): start over. */
+      if (!full && d.test_start !== undefined && ui.testStart !== undefined && d.test_start !== ui.testStart) {
+        ui.testStart = d.test_start;
+        return refreshHistory(true);
+      }
+      ui.testStart = d.test_start;
       if (full) resetHistory();
       (d.history || []).forEach(function (x) {
         pushSample(x.timestamp, x.current_rps, x.current_fail_per_sec,
@@ -566,7 +576,7 @@
     return getJSON("config").then(function (c) {
       ui.config = c;
       if (c.host) $("f-host").textContent = c.host;
-      fillClasses(c.available_user_classes || [], c.user_classes || null);
+      fillClasses(c.user_classes || c.available_user_classes || [], c.selected_user_classes || null);
     }).catch(function () {
       return getJSON("tasks").then(function (d) { fillClasses(Object.keys(d.per_class || {}), null); }, function () {});
     });
