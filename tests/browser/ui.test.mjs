@@ -1,0 +1,245 @@
+// The web UI in a real browser: Debian's chromium, headless, driven by playwright-core.
+// Starts cicada-target and cicada (web UI on 127.0.0.1, a free port), then: fills the start
+// form, sees the statistics fill and the request count rise, the charts draw, edits the user
+// count, stops, downloads the CSV, resets; a screenshot of each tab is saved on the way.
+//
+//   node tests/browser/ui.test.mjs --cicada build/cicada --target build/cicada-target \
+//        --modules build/npm/node_modules [--shots docs/img] [--url http://host:port/]
+//
+// --url drives a server already running instead of starting one. Exit 0: passed; 1: failed;
+// 77: skipped (no chromium here), which CTest reports as skipped.
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, existsSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const DEADLINE_MS = 180000;
+
+const args = {};
+for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, "")] = process.argv[i + 1];
+
+if (!existsSync(CHROMIUM)) {
+  console.log(`SKIPPED: no chromium at ${CHROMIUM} (scripts/install-deps installs it)`);
+  process.exit(77);
+}
+const require = createRequire(resolve(args.modules || join(HERE, "../../build/npm/node_modules")) + "/");
+const { chromium } = require("playwright-core");
+
+const started = [];   // the processes this test started, killed by their pid at the end
+let browser = null;
+const profile = mkdtempSync(join(tmpdir(), "cicada-ui-"));
+const shots = resolve(args.shots || join(profile, "shots"));
+mkdirSync(shots, { recursive: true });
+
+function log(msg) { console.log(`[${(process.uptime()).toFixed(1)}s] ${msg}`); }
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once("error", fail);
+    s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => ok(p)); });
+  });
+}
+
+function start(bin, argv, name) {
+  // From this folder: the scenario's short path is what tracebacks (and the screenshots) show.
+  const p = spawn(resolve(bin), argv, { cwd: HERE, stdio: ["ignore", "pipe", "pipe"] });
+  p.out = "";
+  p.stdout.on("data", (d) => { p.out += d; });
+  p.stderr.on("data", (d) => { p.out += d; });
+  p.name = name;
+  started.push(p);
+  return p;
+}
+
+async function waitHttp(url, ms) {
+  const end = Date.now() + ms;
+  for (;;) {
+    try { const r = await fetch(url); if (r.status < 500) return; } catch (e) { /* not yet */ }
+    if (Date.now() > end) throw new Error(`${url} did not answer within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function cleanup() {
+  if (browser) await browser.close().catch(() => {});
+  for (const p of started) {
+    if (p.exitCode === null && p.signalCode === null) p.kill("SIGTERM");
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  for (const p of started) {
+    if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
+  }
+  rmSync(join(profile, "browser"), { recursive: true, force: true });
+}
+
+function check(cond, what) {
+  if (!cond) throw new Error(`check failed: ${what}`);
+  log(`ok: ${what}`);
+}
+
+// The statistics table's cell under `header` in the row named `name`, as text.
+async function cell(page, name, header) {
+  return page.evaluate(([name, header]) => {
+    const t = document.getElementById("stats-table");
+    const col = Array.from(t.tHead.rows[0].cells).findIndex((c) => c.textContent.trim() === header);
+    const row = Array.from(t.tBodies[0].rows).find((r) => r.cells[1] && r.cells[1].textContent === name);
+    return row && col >= 0 ? row.cells[col].textContent : null;
+  }, [name, header]);
+}
+const num = (s) => Number(String(s).replace(/,/g, ""));
+
+// Pixels of each chart's canvas near its first series' colour: a drawn line, not only axes.
+async function chartInk(page) {
+  return page.evaluate(() => Array.from(document.querySelectorAll("#charts .chart")).map((c) => {
+    const canvas = c.querySelector("canvas");
+    const series = c.querySelector(".u-series:nth-child(2) .u-marker");
+    const rgb = getComputedStyle(series).borderColor.match(/\d+/g).map(Number);
+    const d = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      if (d[i + 3] > 128 && Math.abs(d[i] - rgb[0]) + Math.abs(d[i + 1] - rgb[1]) + Math.abs(d[i + 2] - rgb[2]) < 60) n++;
+    }
+    return n;
+  }));
+}
+
+async function tab(page, id, shot) {
+  await page.click(`#t-${id}`);
+  await page.waitForSelector(`#p-${id}:not([hidden])`);
+  if (shot) {
+    await page.waitForTimeout(400);
+    await page.screenshot({ path: join(shots, `ui-${id}.png`) });
+  }
+}
+
+async function main() {
+  let url = args.url, targetUrl = args.host;
+  if (!url) {
+    const [tport, wport] = [await freePort(), await freePort()];
+    targetUrl = `http://127.0.0.1:${tport}`;
+    start(args.target, ["--port", String(tport)], "cicada-target");
+    await waitHttp(`${targetUrl}/hello`, 10000);
+    start(args.cicada, ["-f", "ui.lua", "--web-host", "127.0.0.1", "--web-port", String(wport),
+                        "-u", "4", "-r", "4", "--threads", "1"], "cicada");
+    url = `http://127.0.0.1:${wport}/`;
+    await waitHttp(url, 10000);
+  }
+  log(`UI at ${url}`);
+
+  const launchArgs = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                      "--disable-component-update", "--disable-sync", "--no-first-run"];
+  browser = await chromium.launchPersistentContext(join(profile, "browser"), {
+    executablePath: CHROMIUM, headless: true, args: launchArgs, acceptDownloads: true,
+    viewport: { width: 1280, height: 760 }
+  });
+  const page = browser.pages()[0] || await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  await page.goto(url);
+
+  // The start form opens by itself on a fresh server; the command line's users are offered.
+  await page.waitForSelector("#d-start[open]", { timeout: 10000 });
+  check(await page.inputValue("#f-start [name=user_count]") === "4", "the start form offers the command line's users");
+  await page.fill("#f-start [name=user_count]", "6");
+  await page.fill("#f-start [name=spawn_rate]", "6");
+  if (targetUrl) await page.fill("#f-start [name=host]", targetUrl);
+  await page.click("#f-start summary");
+  const classes = await page.$$eval("#class-list input", (l) => l.map((i) => i.value));
+  check(classes.join(",") === "Reader,Writer", `the form lists the user classes (${classes})`);
+  await page.screenshot({ path: join(shots, "ui-start.png") });
+  await page.click("#f-start [type=submit]");
+  await page.waitForSelector("#d-start", { state: "hidden" });
+
+  // The statistics fill and the count rises.
+  await page.waitForFunction(() => document.querySelectorAll("#stats-table tbody tr").length >= 3, null, { timeout: 15000 });
+  const first = num(await cell(page, "Aggregated", "# Requests"));
+  await page.waitForFunction((n) => {
+    const rows = document.querySelectorAll("#stats-table tbody tr");
+    return Number(rows[rows.length - 1].cells[2].textContent.replace(/,/g, "")) > n;
+  }, first, { timeout: 10000 });
+  const second = num(await cell(page, "Aggregated", "# Requests"));
+  check(second > first && first >= 0, `the request count rises (${first} -> ${second})`);
+  check(/^\d+(\.\d+)?$/.test(await cell(page, "/hello", "Median (ms)")), "times are shown in ms");
+  await page.waitForFunction(() => /running/i.test(document.getElementById("f-state").textContent), null, { timeout: 10000 });
+  check(await page.textContent("#f-users") === "6", "the header shows 6 users");
+  await tab(page, "stats", true);
+
+  // The charts draw: lines in each of the three canvases.
+  await tab(page, "charts", false);
+  await page.waitForTimeout(4500);
+  let ink = await chartInk(page);
+  check(ink.length === 3 && ink.every((n) => n > 20), `every chart draws its series (${ink} pixels)`);
+  const axis = await page.$eval("#charts .chart", (c) => c.querySelector(".u-title").textContent);
+  check(axis === "Requests per second", "the first chart is requests per second");
+  await page.screenshot({ path: join(shots, "ui-charts.png") });
+
+  for (const t of ["failures", "exceptions", "ratio", "download", "logs"]) await tab(page, t, true);
+  check(await page.$$eval("#failures-table tbody tr", (r) => r.length) >= 1 &&
+        /500/.test(await page.textContent("#failures-table")), "the failures tab lists the HTTP 500s");
+  await tab(page, "exceptions", false);
+  await page.waitForFunction(() => /unexpected answer/.test(document.getElementById("exceptions-table").textContent), null, { timeout: 6000 });
+  check(/traceback|ui\.lua/.test(await page.textContent("#exceptions-table")), "the exceptions tab shows a traceback");
+  await tab(page, "ratio", false);
+  await page.waitForFunction(() => /Reader/.test(document.getElementById("ratio-class").textContent), null, { timeout: 6000 });
+  const ratio = await page.textContent("#ratio-class");
+  check(/\d+\.\d%Reader/.test(ratio) && /\d+\.\d%Writer/.test(ratio) && /%home/.test(ratio), `the ratio tab lists classes and tasks (${ratio.slice(0, 80)})`);
+
+  // Edit: 6 users -> 2.
+  await tab(page, "stats", false);
+  await page.click("#b-edit");
+  await page.waitForSelector("#d-edit[open]");
+  await page.fill("#f-edit [name=user_count]", "2");
+  await page.click("#f-edit [type=submit]");
+  await page.waitForFunction(() => document.getElementById("f-users").textContent === "2", null, { timeout: 15000 });
+  check(true, "after the edit the header shows 2 users");
+
+  // Stop.
+  await page.click("#b-stop");
+  await page.waitForFunction(() => /stopped/i.test(document.getElementById("f-state").textContent), null, { timeout: 15000 });
+  check(await page.isVisible("#b-new") && !(await page.isVisible("#b-stop")), "stopped: New test shown, Stop hidden");
+
+  // Download the CSV.
+  await tab(page, "download", false);
+  const [dl] = await Promise.all([page.waitForEvent("download"), page.click("a[href='stats/requests/csv']")]);
+  const csv = readFileSync(await dl.path(), "utf8");
+  check(csv.startsWith("Type,Name,Request Count,Failure Count,Median Response Time"), `the CSV has Locust's header (${csv.split("\n")[0].slice(0, 60)}...)`);
+
+  // Reset.
+  await tab(page, "stats", false);
+  await page.click("#b-reset");
+  await page.waitForFunction(() => {
+    const rows = document.querySelectorAll("#stats-table tbody tr");
+    return rows[rows.length - 1].cells[2].textContent === "0";
+  }, null, { timeout: 10000 });
+  check(true, "after the reset the request count is 0");
+
+  // Keyboard: arrow keys move between tabs.
+  await page.focus("#t-stats");
+  await page.keyboard.press("ArrowRight");
+  check(await page.evaluate(() => document.activeElement.id) === "t-charts" &&
+        await page.getAttribute("#t-charts", "aria-selected") === "true", "ArrowRight selects the next tab");
+
+  check(errors.length === 0, `no error in the page's console (${errors.join("; ")})`);
+  log(`screenshots in ${shots}`);
+}
+
+const timer = setTimeout(() => { console.error(`FAILED: still running after ${DEADLINE_MS} ms`); cleanup().then(() => process.exit(1)); }, DEADLINE_MS);
+main().then(async () => {
+  clearTimeout(timer);
+  await cleanup();
+  console.log("PASSED");
+  process.exit(0);
+}, async (e) => {
+  clearTimeout(timer);
+  console.error(`FAILED: ${e.stack || e}`);
+  for (const p of started) console.error(`--- ${p.name} output (last 2000 chars):\n${p.out.slice(-2000)}`);
+  await cleanup();
+  process.exit(1);
+});
