@@ -8,6 +8,7 @@
 
 #include "report/csv.h"
 #include "report/html.h"
+#include "report/report.h"
 #include "web/web_int.h"
 
 #define RENDER_TIMEOUT_S 10
@@ -34,6 +35,14 @@ static int render_report(FILE *f, const ccd_ui_view_t *v)
     return ccd_html_render(f, &m, v->stats, v->history);
 }
 
+/* The run document, as a headless run writes it with --json-file. */
+static int render_report_json(FILE *f, const ccd_ui_view_t *v)
+{
+    double start = v->test_start ? v->test_start : v->now;
+    double end = v->test_end ? v->test_end : v->now;
+    return ccd_report_json(f, v->stats, v->history, v->user_count, end - start);
+}
+
 static int render(job_t *j, const ccd_ui_view_t *v)
 {
     FILE *f = open_memstream(&j->body, &j->len);
@@ -45,6 +54,7 @@ static int render(job_t *j, const ccd_ui_view_t *v)
     case RENDER_FAILURES_CSV: rc = ccd_csv_failures(f, v->stats); break;
     case RENDER_EXCEPTIONS_CSV: rc = ccd_csv_exceptions(f, v->stats); break;
     case RENDER_REPORT: rc = render_report(f, v); break;
+    case RENDER_REPORT_JSON: rc = render_report_json(f, v); break;
     }
     if (fclose(f) && rc == 0)
         rc = -EIO;

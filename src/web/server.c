@@ -310,12 +310,14 @@ static enum MHD_Result download(ccd_web_t *w, struct MHD_Connection *c, int what
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-    bool attach =
-        what != RENDER_REPORT || MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "download");
-    snprintf(disposition, sizeof(disposition), "attachment;filename=%s_%.6f.%s", prefix, now,
-             what == RENDER_REPORT ? "html" : "csv");
-    return reply(c, 200, what == RENDER_REPORT ? HTML_TYPE : CSV_TYPE, body, len,
-                 MHD_RESPMEM_MUST_FREE, attach ? disposition : NULL);
+    bool page = what == RENDER_REPORT || what == RENDER_REPORT_JSON;
+    bool attach = !page || MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "download");
+    const char *ext = what == RENDER_REPORT ? "html" : what == RENDER_REPORT_JSON ? "json" : "csv";
+    const char *type = what == RENDER_REPORT        ? HTML_TYPE
+                       : what == RENDER_REPORT_JSON ? JSON_TYPE
+                                                    : CSV_TYPE;
+    snprintf(disposition, sizeof(disposition), "attachment;filename=%s_%.6f.%s", prefix, now, ext);
+    return reply(c, 200, type, body, len, MHD_RESPMEM_MUST_FREE, attach ? disposition : NULL);
 }
 
 /* Locust serves the full history only when it writes it (--csv with --csv-full-history). */
@@ -389,6 +391,7 @@ static enum MHD_Result get(ccd_web_t *w, struct MHD_Connection *c, const char *u
         {"/stats/failures/csv", RENDER_FAILURES_CSV, "failures"},
         {"/exceptions/csv", RENDER_EXCEPTIONS_CSV, "exceptions"},
         {"/stats/report", RENDER_REPORT, "report"},
+        {"/stats/report.json", RENDER_REPORT_JSON, "report"},
     };
     for (size_t i = 0; i < sizeof(downloads) / sizeof(downloads[0]); i++)
         if (strcmp(url, downloads[i].path) == 0)

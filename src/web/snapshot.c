@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "report/report.h"
 #include "web/web_int.h"
 
@@ -22,6 +23,11 @@ static double pct(const ccd_stats_entry_t *e, double q)
 }
 
 /* One row of /stats/requests, with the names of Locust 2.12 and of later versions. */
+static double exact_pct(const ccd_stats_entry_t *e, double q)
+{
+    return e->num_requests ? ccd_stats_percentile_ms(e, q) : 0.0;
+}
+
 static json_t *row(const ccd_stats_entry_t *e, double now)
 {
     json_t *o = json_object();
@@ -45,6 +51,15 @@ static json_t *row(const ccd_stats_entry_t *e, double now)
     set_int(o, "response_time_percentile_0.95", pct(e, 0.95));
     set_int(o, "response_time_percentile_0.99", pct(e, 0.99));
     json_object_set_new(o, "avg_content_length", json_real(ccd_stats_avg_content_length(e)));
+    /* Locust's fields above are whole ms, as its tools expect; the UI shows these, exact. */
+    bool any = e->num_requests > 0;
+    json_object_set_new(o, "exact",
+                        json_pack("{s:f,s:f,s:f,s:f,s:f,s:f}", "min_response_time",
+                                  any ? ccd_stats_min_ms(e) : 0.0, "max_response_time",
+                                  any ? ccd_stats_max_ms(e) : 0.0, "avg_response_time",
+                                  ccd_stats_avg_ms(e), "median_response_time", exact_pct(e, 0.5),
+                                  "response_time_percentile_0.95", exact_pct(e, 0.95),
+                                  "response_time_percentile_0.99", exact_pct(e, 0.99)));
     return o;
 }
 
@@ -149,15 +164,11 @@ static void copy_history(ccd_web_t *w, const ccd_history_t *h)
     size_t n = ccd_history_count(h), from = w->nsamples ? w->nsamples - 1 : 0;
     if (n < w->nsamples)
         from = 0;
-    if (n > w->capsamples) {
-        size_t cap = w->capsamples ? w->capsamples : 256;
-        while (cap < n)
-            cap *= 2;
-        ccd_history_sample_t *s = realloc(w->samples, cap * sizeof(*s));
+    if (n > 0) {
+        ccd_history_sample_t *s = ccd_array_grow(w->samples, &w->capsamples, n, sizeof(*s), 256);
         if (!s)
             return;
         w->samples = s;
-        w->capsamples = cap;
     }
     for (size_t i = from; i < n; i++)
         w->samples[i] = *ccd_history_get(h, i);
@@ -213,11 +224,12 @@ char *ccd_web_history_json(ccd_web_t *w, double since)
             continue;
         json_array_append_new(
             list,
-            json_pack("{s:I,s:I,s:f,s:f,s:f,s:f,s:I,s:I}", "timestamp", (json_int_t)s->timestamp,
-                      "user_count", (json_int_t)s->user_count, "current_rps", s->current_rps,
-                      "current_fail_per_sec", s->current_fail_per_sec,
-                      "response_time_percentile_50", s->current_p50_ms,
-                      "response_time_percentile_95", s->current_p95_ms, "num_requests",
+            json_pack("{s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:I,s:I}", "timestamp",
+                      (json_int_t)s->timestamp, "user_count", (json_int_t)s->user_count,
+                      "current_rps", s->current_rps, "current_fail_per_sec",
+                      s->current_fail_per_sec, "response_time_percentile_50", s->current_p50_ms,
+                      "response_time_percentile_95", s->current_p95_ms,
+                      "response_time_percentile_99", s->current_p99_ms, "num_requests",
                       (json_int_t)s->num_requests, "num_failures", (json_int_t)s->num_failures));
     }
     return dump(json_pack("{s:f,s:o}", "test_start", w->test_start, "history", list));

@@ -40,7 +40,13 @@ void ccd_web_publish(ccd_ui_t *ui, const ccd_ui_view_t *v);
 char *ccd_web_metrics(const ccd_ui_view_t *v);
 
 /* What a download asks the runner to render (render.c). */
-enum { RENDER_REQUESTS_CSV, RENDER_FAILURES_CSV, RENDER_EXCEPTIONS_CSV, RENDER_REPORT };
+enum {
+    RENDER_REQUESTS_CSV,
+    RENDER_FAILURES_CSV,
+    RENDER_EXCEPTIONS_CSV,
+    RENDER_REPORT,
+    RENDER_REPORT_JSON,
+};
 
 /* Renders a download on the runner's thread and waits for it (up to 10 s, or until the server
  * closes). Returns the HTTP status: 200 with the body in *body (malloc'd) and its length, or

@@ -378,6 +378,17 @@ Test(web, swarm_edit_stop_reset_and_new_test, .timeout = 180)
     resp_free(&r);
     long hello = row_requests(stats, "/hello");
     cr_expect(hello > 0);
+    /* Beside Locust's whole milliseconds, each row carries the exact times the page shows. */
+    json_t *rows = json_object_get(stats, "stats"), *exact = NULL;
+    for (size_t i = 0; i < json_array_size(rows); i++) {
+        json_t *row = json_array_get(rows, i);
+        if (strcmp(json_string_value(json_object_get(row, "name")), "/hello") == 0)
+            exact = json_object_get(row, "exact");
+    }
+    cr_expect(json_is_real(json_object_get(exact, "median_response_time")) &&
+                  json_real_value(json_object_get(exact, "median_response_time")) > 0,
+              "no exact median for /hello");
+    cr_expect(json_is_real(json_object_get(exact, "response_time_percentile_0.99")));
     cr_expect_eq(h_target_path_count(&t, "/hello"), hello, "the target saw another count");
     get(&w, &r, "/metrics");
     cr_expect_eq(metrics_requests(r.body, "/hello"), hello, "/metrics: %s", r.body);
@@ -402,6 +413,15 @@ Test(web, swarm_edit_stop_reset_and_new_test, .timeout = 180)
     resp_free(&r);
     get(&w, &r, "/stats/history");
     cr_expect_geq(json_array_size(json_object_get(r.json, "history")), 3, "%s", r.body);
+    cr_expect_not_null(json_object_get(json_array_get(json_object_get(r.json, "history"), 0),
+                                       "response_time_percentile_99"),
+                       "no p99 in the history: %s", r.body);
+    resp_free(&r);
+    get(&w, &r, "/stats/report.json?download=1");
+    cr_expect_eq(r.status, 200);
+    cr_expect(h_contains(r.headers, "application/json"), "%s", r.headers);
+    cr_expect(h_contains(r.headers, "attachment;filename=report_"), "%s", r.headers);
+    cr_expect_eq(h_requests(r.json, "GET", "/hello"), hello, "the run report: %s", r.body);
     resp_free(&r);
 
     get(&w, &r, "/stats/reset");

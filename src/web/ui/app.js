@@ -50,12 +50,17 @@
   }
 
   /* Times carry three significant digits in milliseconds: 0.213, 4.56, 13.7, 137, 1370. */
+  /* Three significant digits and at most three decimals (the statistics' resolution is one
+   * microsecond), as the console and the HTML report print times: 0.064, 0.213, 13.7, 1370. */
   function ms(v) {
     if (v === null || v === undefined || isNaN(v)) return "–";
     v = Number(v);
-    if (v === 0) return "0";
-    if (Math.abs(v) >= 100) return String(Math.round(Number(v.toPrecision(3))));
-    return v.toPrecision(3);
+    if (v <= 0) return "0";
+    var unit = Math.pow(10, Math.floor(Math.log10(v)) - 2);
+    var r = unit < 0.001 ? Math.round(v * 1000) / 1000 : Math.round(v / unit) * unit;
+    if (r === 0) return "0";
+    var d = Math.min(3, 2 - Math.floor(Math.log10(r)));
+    return r.toFixed(d > 0 ? d : 0);
   }
   function count(v) { return v === null || v === undefined ? "–" : Number(v).toLocaleString("en-US"); }
   function fixed(v, d) { return v === null || v === undefined ? "–" : Number(v).toFixed(d); }
@@ -323,18 +328,19 @@
   /* ---- charts: the whole test, one point a second ---- */
 
   function resetHistory() {
-    ui.history = { t: [], rps: [], fps: [], p50: [], p95: [], users: [] };
+    ui.history = { t: [], rps: [], fps: [], p50: [], p95: [], p99: [], users: [] };
     drawCharts();
   }
 
-  function pushSample(t, rps, fps, p50, p95, users) {
+  function pushSample(t, rps, fps, p50, p95, p99, users) {
     var h = ui.history, n = h.t.length;
     if (n && t <= h.t[n - 1]) {
       if (t < h.t[n - 1]) return;
       n--; /* the same second again: its newer value wins */
-      ["t", "rps", "fps", "p50", "p95", "users"].forEach(function (k) { h[k].length = n; });
+      ["t", "rps", "fps", "p50", "p95", "p99", "users"].forEach(function (k) { h[k].length = n; });
     }
-    h.t.push(t); h.rps.push(rps); h.fps.push(fps); h.p50.push(p50); h.p95.push(p95); h.users.push(users);
+    h.t.push(t); h.rps.push(rps); h.fps.push(fps); h.p50.push(p50); h.p95.push(p95);
+    h.p99.push(p99); h.users.push(users);
   }
 
   /* Fetches the samples newer than the last one held (all of them when full). */
@@ -351,7 +357,9 @@
       if (full) resetHistory();
       (d.history || []).forEach(function (x) {
         pushSample(x.timestamp, x.current_rps, x.current_fail_per_sec,
-                   x.response_time_percentile_50, x.response_time_percentile_95, x.user_count);
+                   x.response_time_percentile_50, x.response_time_percentile_95,
+                   x.response_time_percentile_99 == null ? null : x.response_time_percentile_99,
+                   x.user_count);
       });
       drawCharts();
     }).catch(function (e) {
@@ -370,13 +378,13 @@
     if (p95v === undefined) p95v = s.current_response_time_percentile_95;
     if (!RUNNING[s.state] && ui.history.t.length) return;
     pushSample(Math.floor(Date.now() / 1000), s.total_rps || 0, s.total_fail_per_sec || total.current_fail_per_sec || 0,
-               p50 || 0, p95v || 0, s.user_count || 0);
+               p50 || 0, p95v || 0, null, s.user_count || 0);
     if (ui.tab === "charts") drawCharts();
   }
 
   var CHARTS = [
     { title: "Requests per second", unit: "requests/s", series: [["RPS", "#0b8a3e", "rps"], ["Failures/s", "#d32f2f", "fps"]], fmt: function (v) { return fixed(v, 1); } },
-    { title: "Response times (10 s window)", unit: "ms", series: [["p50", "#1565c0", "p50"], ["p95", "#ef6c00", "p95"]], fmt: ms },
+    { title: "Response times (10 s window)", unit: "ms", series: [["p50", "#1565c0", "p50"], ["p95", "#ef6c00", "p95"], ["p99", "#6d4c41", "p99"]], fmt: ms },
     { title: "Number of users", unit: "users", series: [["Users", "#6a1b9a", "users"]], fmt: count }
   ];
 
