@@ -215,10 +215,10 @@ Test(report, table_rows)
                           "failures/s"),
               "header: [%s]", buf);
 
-    /* Avg 50.5 -> 51, min 1, max 100, median 50, 10 req/s, 1 failure/s. */
+    /* Three significant digits: avg 50.5, min 1.00, max 100, median 50.0; 10 req/s, 1 failure/s. */
     cr_assert_not_null(line_starting(text, "GET      /", buf, sizeof(buf)), "%s", text);
-    snprintf(want, sizeof(want), "%-8s %-76s %7d %12s |%7d %7d %7d%7d | %7.2f %11.2f", "GET ", "/",
-             100, "10(10.00%)", 51, 1, 100, 50, 10.0, 1.0);
+    snprintf(want, sizeof(want), "%-8s %-76s %7d %12s |%7s %7s %7s%7s | %7.2f %11.2f", "GET ", "/",
+             100, "10(10.00%)", "50.5", "1.00", "100", "50.0", 10.0, 1.0);
     cr_assert_str_eq(buf, want);
 
     cr_assert_not_null(line_starting(text, "POST     /login", buf, sizeof(buf)), "%s", text);
@@ -287,14 +287,16 @@ Test(report, percentile_table)
     ccd_report_percentiles(c.f, s);
     char *text = cap_close(&c);
     char buf[512], want[512];
-    cr_assert(strncmp(text, "Response time percentiles (approximated)\n", 41) == 0, "%s", text);
+    const char *title = "Response time percentiles (ms, exact to 3 significant digits)\n";
+    cr_assert(strncmp(text, title, strlen(title)) == 0, "%s", text);
     cr_assert_not_null(line_starting(text, "Type", buf, sizeof(buf)));
     cr_assert(strstr(buf, "     50%    66%    75%    80%    90%    95%    98%    99%  99.9% "
                           "99.99%   100% # reqs"),
               "[%s]", buf);
     cr_assert_not_null(line_starting(text, "GET      /", buf, sizeof(buf)));
-    snprintf(want, sizeof(want), "%-8s %-80s %8d %6d %6d %6d %6d %6d %6d %6d %6d %6d %6d %6d",
-             "GET", "/", 50, 66, 75, 80, 90, 95, 98, 99, 100, 100, 100, 100);
+    snprintf(want, sizeof(want), "%-8s %-80s %8s %6s %6s %6s %6s %6s %6s %6s %6s %6s %6s %6d",
+             "GET", "/", "50.0", "66.0", "75.0", "80.0", "90.0", "95.0", "98.0", "99.0", "100",
+             "100", "100", 100);
     cr_assert_str_eq(buf, want);
     cr_assert_not_null(line_starting(text, "         Aggregated", buf, sizeof(buf)));
     cr_assert(strstr(buf, "   200    110"), "[%s]", buf);
