@@ -520,6 +520,7 @@ void ccd_cli_free(ccd_options_t *o)
 void ccd_cli_usage(FILE *out)
 {
     fputs("Usage: cicada -f SCENARIO.lua [options] [UserClass ...]\n"
+          "       cicada compare BASE.json NEW.json [options]  (see cicada compare --help)\n"
           "\n"
           "Runs a load test whose users are written in Lua. Option names follow Locust's.\n"
           "\n"

@@ -4,6 +4,7 @@
 #ifndef CCD_HTML_H
 #define CCD_HTML_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 #include "stats/history.h"
@@ -25,6 +26,11 @@ typedef struct {
  * h may be NULL (no charts). Returns 0, CCD_ENOMEM, or -EIO when writing fails. */
 int ccd_html_render(FILE *out, const ccd_html_meta_t *m, const ccd_stats_t *s,
                     const ccd_history_t *h);
+
+/* Writes an HTML template whose marks <!--CCD:UPLOT_CSS-->, <!--CCD:UPLOT_JS--> and
+ * <!--CCD:DATA--> are replaced by uPlot's CSS, its JS and the JSON text data (each '<' in it
+ * written as \u003c). Returns 0 or -EIO. */
+int ccd_html_fill(FILE *out, const unsigned char *template, size_t template_len, const char *data);
 
 /* Writes the report to path through a temporary file renamed into place. Returns 0,
  * CCD_ENOMEM, or a negative errno. */
