@@ -7,8 +7,11 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "base/outfile.h"
+#include "report/compare.h"
+#include "report/junit.h"
 #include "report/locust_json.h"
 #include "report/report.h"
+#include "report/summary_md.h"
 #include "report/threshold.h"
 
 typedef struct {
@@ -18,6 +21,7 @@ typedef struct {
     const ccd_run_info_t *run;
     const ccd_threshold_result_t *results;
     size_t nresults;
+    json_t *doc; /* the run document, or NULL when out of memory */
 } docs_t;
 
 static int fill_locust(FILE *f, const void *ud)
@@ -26,10 +30,9 @@ static int fill_locust(FILE *f, const void *ud)
 }
 
 /* The run document: the statistics, history, errors and exceptions of ccd_report_json(), the
- * threshold results and the --profile label. */
-static int fill_run(FILE *f, const void *ud)
+ * threshold results, the start time and the --profile label. NULL when out of memory. */
+static json_t *run_doc(const docs_t *d)
 {
-    const docs_t *d = ud;
     json_t *doc = ccd_report_json_doc(d->s, d->h, d->run->peak_users, d->run->duration);
     if (!doc ||
         json_object_set_new(doc, "thresholds",
@@ -38,10 +41,55 @@ static int fill_run(FILE *f, const void *ud)
                             d->o->profile ? json_string(d->o->profile) : json_null()) ||
         json_object_set_new(doc, "start_time", json_real(d->run->start_time))) {
         json_decref(doc);
-        return CCD_ENOMEM;
+        return NULL;
     }
-    int rc = ccd_report_json_dump(f, doc);
-    json_decref(doc);
+    return doc;
+}
+
+static int fill_run(FILE *f, const void *ud)
+{
+    const docs_t *d = ud;
+    return d->doc ? ccd_report_json_dump(f, d->doc) : CCD_ENOMEM;
+}
+
+static int fill_junit(FILE *f, const void *ud)
+{
+    const docs_t *d = ud;
+    char suite[512];
+    snprintf(suite, sizeof(suite), "cicada thresholds%s%s", d->o->profile ? ": " : "",
+             d->o->profile ? d->o->profile : "");
+    return ccd_junit_write(f, d->results, d->nresults, suite, d->run->start_time, d->run->duration);
+}
+
+/* The summary, with the comparison against --baseline when it can be read (else a warning). */
+static int fill_summary(FILE *f, const void *ud)
+{
+    const docs_t *d = ud;
+    ccd_summary_md_t m = {.profile = d->o->profile,
+                          .host = d->o->host,
+                          .start_time = d->run->start_time,
+                          .duration_s = d->run->duration,
+                          .peak_users = d->run->peak_users,
+                          .results = d->results,
+                          .nresults = d->nresults};
+    ccd_compare_run_t base = {0}, cur = {0};
+    ccd_compare_row_t *rows = NULL;
+    char err[512] = "";
+    if (d->o->baseline && d->doc &&
+        (ccd_compare_load(&base, d->o->baseline, err, sizeof(err)) ||
+         ccd_compare_from_json(&cur, d->doc, "this run", err, sizeof(err))))
+        ccd_log(CCD_LOG_WARNING, "no comparison in the summary: %s", err);
+    else if (d->o->baseline && d->doc) {
+        ccd_compare_tolerance_t tol;
+        ccd_compare_tolerance_default(&tol);
+        m.regressions = ccd_compare_rows(&base, &cur, &tol, &rows, &m.nrows);
+        m.baseline = m.regressions >= 0 ? d->o->baseline : NULL;
+        m.rows = rows;
+    }
+    int rc = ccd_summary_md_write(f, d->s, &m);
+    free(rows);
+    ccd_compare_run_free(&base);
+    ccd_compare_run_free(&cur);
     return rc;
 }
 
@@ -81,6 +129,7 @@ void ccd_run_reports_write(const ccd_options_t *o, const ccd_stats_t *s, const c
     if (ccd_thresholds_evaluate(o->thresholds, s, &results, &d.nresults))
         ccd_log(CCD_LOG_ERROR, "out of memory evaluating the thresholds for the reports");
     d.results = results;
+    d.doc = run_doc(&d);
     if (o->json)
         to_stdout(fill_locust, &d);
     if (o->json_file)
@@ -89,5 +138,10 @@ void ccd_run_reports_write(const ccd_options_t *o, const ccd_stats_t *s, const c
         to_stdout(fill_run, &d);
     else if (o->report_json)
         write_file(o->report_json, fill_run, &d, "run report");
+    if (o->junit)
+        write_file(o->junit, fill_junit, &d, "JUnit report");
+    if (o->summary_md)
+        write_file(o->summary_md, fill_summary, &d, "Markdown summary");
+    json_decref(d.doc);
     free(results);
 }

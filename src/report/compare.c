@@ -244,14 +244,22 @@ static int load_locust(ccd_compare_run_t *run, const json_t *a, char *err, size_
     return rc ? rc : e ? 0 : CCD_ENOMEM;
 }
 
-int ccd_compare_load(ccd_compare_run_t *run, const char *path, char *err, size_t errlen)
+int ccd_compare_from_json(ccd_compare_run_t *run, const json_t *doc, const char *label, char *err,
+                          size_t errlen)
 {
     memset(run, 0, sizeof(*run));
-    if (!(run->path = strdup(path)))
+    if (!(run->path = strdup(label)))
         return CCD_ENOMEM;
+    return json_is_array(doc) ? load_locust(run, doc, err, errlen)
+                              : load_doc(run, doc, err, errlen);
+}
+
+int ccd_compare_load(ccd_compare_run_t *run, const char *path, char *err, size_t errlen)
+{
     json_error_t je;
     json_t *doc = json_load_file(path, 0, &je);
     if (!doc) {
+        memset(run, 0, sizeof(*run));
         if (je.line > 0)
             snprintf(err, errlen, "%s: not valid JSON (line %d, column %d): %s", path, je.line,
                      je.column, je.text);
@@ -259,8 +267,7 @@ int ccd_compare_load(ccd_compare_run_t *run, const char *path, char *err, size_t
             snprintf(err, errlen, "%s: %s", path, je.text);
         return CCD_EINVAL;
     }
-    int rc =
-        json_is_array(doc) ? load_locust(run, doc, err, errlen) : load_doc(run, doc, err, errlen);
+    int rc = ccd_compare_from_json(run, doc, path, err, errlen);
     json_decref(doc);
     return rc;
 }

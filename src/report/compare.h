@@ -42,6 +42,10 @@ typedef struct {
 int ccd_compare_load(ccd_compare_run_t *run, const char *path, char *err, size_t errlen);
 void ccd_compare_run_free(ccd_compare_run_t *run);
 
+/* The same from a document in memory (borrowed); label names it in messages. */
+int ccd_compare_from_json(ccd_compare_run_t *run, const json_t *doc, const char *label, char *err,
+                          size_t errlen);
+
 /* Tolerances, as fractions: a relative change for rps and the percentiles (0.10 = 10 %), an
  * absolute one for the failure ratio (0.01 = one percentage point). */
 typedef struct {

@@ -226,3 +226,130 @@ Test(reports, compare_rejects_bad_input_naming_the_file)
         h_run_free(&r);
     }
 }
+
+static const char *delay137 =
+    "local cicada = require 'cicada'\n"
+    "local U = cicada.user('D', { wait_time = cicada.constant(0), tasks = { t = 1 } })\n"
+    "function U:t() self.client:get('/delay/137', { name = '/d|137' }) end\n";
+
+/* The JUnit file as CI systems read it (the common JUnit schema): a testsuites root, a
+ * testsuite with integer tests and failures equal to its cases and failures, every testcase
+ * with a name and a classname, every failure with a message. Prints one line per case. */
+static const char *READ_JUNIT =
+    "import sys, xml.etree.ElementTree as ET\n"
+    "root = ET.parse(sys.argv[1]).getroot()\n"
+    "assert root.tag == 'testsuites', root.tag\n"
+    "suites = root.findall('testsuite')\n"
+    "assert len(suites) == 1\n"
+    "s = suites[0]\n"
+    "for k in ('name', 'tests', 'failures', 'errors', 'time', 'timestamp'):\n"
+    "    assert k in s.attrib, k\n"
+    "cases = s.findall('testcase')\n"
+    "fails = [c for c in cases if c.find('failure') is not None]\n"
+    "assert int(s.get('tests')) == len(cases) == int(root.get('tests'))\n"
+    "assert int(s.get('failures')) == len(fails) == int(root.get('failures'))\n"
+    "float(s.get('time'))\n"
+    "for c in cases:\n"
+    "    assert c.get('name') and c.get('classname'), c.attrib\n"
+    "    f = c.find('failure')\n"
+    "    if f is not None:\n"
+    "        assert f.get('message'), c.get('name')\n"
+    "        print('FAIL', f.get('message'))\n"
+    "    else:\n"
+    "        print('PASS', c.find('system-out').text)\n";
+
+/* A Markdown table reader: every table (a header row, a delimiter row of ---, then rows with
+ * as many cells, '\|' as a literal bar) printed as header=value lines per row. */
+static const char *READ_MARKDOWN =
+    "import re, sys\n"
+    "lines = open(sys.argv[1]).read().split('\\n')\n"
+    "def cells(line):\n"
+    "    parts = re.split(r'(?<!\\\\)\\|', line.strip())\n"
+    "    assert parts[0] == '' and parts[-1] == '', line\n"
+    "    return [p.strip().replace('\\\\|', '|') for p in parts[1:-1]]\n"
+    "i, tables = 0, 0\n"
+    "while i < len(lines):\n"
+    "    if lines[i].startswith('|'):\n"
+    "        head = cells(lines[i])\n"
+    "        delim = cells(lines[i + 1])\n"
+    "        assert len(delim) == len(head) and all(re.fullmatch(r':?-{3,}:?', d) for d in delim)\n"
+    "        i += 2\n"
+    "        tables += 1\n"
+    "        while i < len(lines) and lines[i].startswith('|'):\n"
+    "            row = cells(lines[i])\n"
+    "            assert len(row) == len(head), (head, row)\n"
+    "            print(' ; '.join(h + '=' + v for h, v in zip(head, row)))\n"
+    "            i += 1\n"
+    "    else:\n"
+    "        i += 1\n"
+    "print('tables', tables)\n";
+
+Test(reports, junit_and_markdown_read_back)
+{
+    const char *dir = h_tmpdir();
+    const char *junit = h_strf("%s/junit.xml", dir), *md = h_strf("%s/summary.md", dir);
+    h_run_t r, py;
+    cr_assert_eq(h_cicada(&r, NULL, delay137, "-H", host(), "-u", "2", "-r", "100", "-t", "2s",
+                          "--headless", "--only-summary", "--stop-timeout", "0", "--junit", junit,
+                          "--summary-md", md, "--profile", "nightly <main>", "--check-p95",
+                          "/d|137=200ms", "--check-p50", "/d|137=100ms", "--check-fail-ratio", "1%",
+                          NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 3);
+    /* The fastest of the delayed responses reads 137 (a whole-ms or 10 ms bucket would not
+     * tell 137 from 140); on a busy machine the others take a millisecond or two more. */
+    char *row = h_line_with(r.err, "/d|137      ");
+    cr_expect(row && strstr(row, " |    13") && strstr(row, "     137     "), "console: %s",
+              row ? row : r.err);
+    free(row);
+
+    python(&py, READ_JUNIT, junit, NULL);
+    H_ASSERT_EXIT(&py, 0);
+    cr_expect_eq(h_count(py.out, "PASS "), 2, "%s", py.out);
+    cr_expect_eq(h_count(py.out, "FAIL "), 1, "%s", py.out);
+    cr_expect(h_contains(py.out, "FAIL p50 GET /d|137: measured 13"), "%s", py.out);
+    cr_expect(h_contains(py.out, " ms, limit <= 100 ms"), "%s", py.out);
+    h_run_free(&py);
+
+    python(&py, READ_MARKDOWN, md, NULL);
+    H_ASSERT_EXIT(&py, 0);
+    cr_expect(h_contains(py.out, "tables 3"), "%s", py.out);
+    cr_expect(h_contains(py.out, "Type=GET ; Name=/d|137 ; "), "%s", py.out);
+    cr_expect(h_contains(py.out, "Name=/d|137 ; # reqs="), "%s", py.out);
+    cr_expect(h_contains(py.out, " ; Min=137 ; p50=13"), "%s", py.out);
+    cr_expect(h_contains(py.out, "Threshold=p50 ; Type=GET ; Name=/d|137 ; Measured=13"), "%s",
+              py.out);
+    cr_expect(h_contains(py.out, " ms ; Limit=<= 100 ms ; Result=**FAILED**"), "%s", py.out);
+    h_run_free(&py);
+    char *text = h_read_file(md, NULL);
+    cr_expect(text && strstr(text, "## cicada load test: nightly <main>"), "%s", text);
+    cr_expect(text && strstr(text, "**Result: 1 of 3 thresholds breached.**"), "%s", text);
+    free(text);
+    h_run_free(&r);
+}
+
+Test(reports, summary_compares_with_a_baseline)
+{
+    const char *dir = h_tmpdir();
+    paced_run(dir, "base", 20);
+    const char *md = h_strf("%s/summary.md", dir);
+    h_run_t r, py;
+    const char *env[] = {"SLOW=80", NULL};
+    h_run_opts_t o = {.env = env, .timeout_s = 30};
+    cr_assert_eq(h_cicada(&r, &o, paced, "-H", host(), "-u", "4", "-r", "100", "-t", "3s",
+                          "--headless", "--only-summary", "--stop-timeout", "0", "--summary-md", md,
+                          "--baseline", h_strf("%s/base.json", dir), NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 0);
+    python(&py, READ_MARKDOWN, md, NULL);
+    H_ASSERT_EXIT(&py, 0);
+    cr_expect(h_contains(py.out, "tables 3"), "%s", py.out);
+    char *a = h_line_with(py.out, "Name=/a ; req/s="), *b = h_line_with(py.out, "Name=/b ; req/s=");
+    cr_expect(a && !strstr(a, "**"), "/a flagged: %s", a ? a : py.out);
+    cr_expect(b && strstr(b, "p95 (ms)=") && strstr(strstr(b, "p95 (ms)="), "(**+"),
+              "/b not flagged: %s", b ? b : py.out);
+    free(a);
+    free(b);
+    h_run_free(&py);
+    h_run_free(&r);
+}
