@@ -27,7 +27,8 @@ static void write_html(const ccd_options_t *o, const json_report_t *j)
                             .scenario = o->scenario,
                             .users = j->run->peak_users,
                             .spawn_rate = o->spawn_rate,
-                            .run_time = o->run_time};
+                            .run_time = o->run_time,
+                            .profile = o->profile};
     int rc = ccd_html_write(path, &meta, j->s, j->h);
     if (rc)
         ccd_log(CCD_LOG_ERROR, "cannot write the HTML report to %s: %s", path, ccd_strerror(rc));

@@ -92,11 +92,12 @@ static json_t *history_json(const ccd_history_t *h)
 
 static json_t *meta_json(const ccd_html_meta_t *m)
 {
-    return json_pack("{s:f, s:f, s:f, s:s, s:s, s:I, s:f, s:f, s:s}", "start_time", m->start_time,
-                     "end_time", m->end_time, "duration", m->end_time - m->start_time, "host",
-                     m->host ? m->host : "", "scenario", m->scenario ? m->scenario : "", "users",
-                     (json_int_t)m->users, "spawn_rate", m->spawn_rate, "run_time", m->run_time,
-                     "version", CICADA_VERSION);
+    return json_pack("{s:f, s:f, s:f, s:s, s:s, s:I, s:f, s:f, s:s, s:s?}", "start_time",
+                     m->start_time, "end_time", m->end_time, "duration",
+                     m->end_time - m->start_time, "host", m->host ? m->host : "", "scenario",
+                     m->scenario ? m->scenario : "", "users", (json_int_t)m->users, "spawn_rate",
+                     m->spawn_rate, "run_time", m->run_time, "version", CICADA_VERSION, "profile",
+                     m->profile);
 }
 
 static char *data_json(const ccd_html_meta_t *m, const ccd_stats_t *s, const ccd_history_t *h)

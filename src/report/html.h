@@ -18,7 +18,8 @@ typedef struct {
     const char *scenario; /* the -f file */
     unsigned users;       /* the requested (peak) user count */
     double spawn_rate;
-    double run_time; /* -t in seconds; 0 when unlimited */
+    double run_time;     /* -t in seconds; 0 when unlimited */
+    const char *profile; /* --profile label, or NULL */
 } ccd_html_meta_t;
 
 /* Writes the report to out: the template with uPlot's CSS and JS and one JSON document of the

@@ -353,3 +353,92 @@ Test(reports, summary_compares_with_a_baseline)
     h_run_free(&py);
     h_run_free(&r);
 }
+
+/* Class A: task a (weight 9) and a group of g1 (1) and g2 (3); class B (weight 1): task b. */
+static const char *weighted =
+    "local cicada = require 'cicada'\n"
+    "local G = cicada.group({ tasks = { g1 = 1, g2 = 3 } })\n"
+    "function G:g1() self.client:get('/delay/1', { name = 'g1' }) end\n"
+    "function G:g2() self.client:get('/delay/1', { name = 'g2' }) end\n"
+    "local A = cicada.user('A', { weight = 3, wait_time = cicada.constant(0),\n"
+    "                             tasks = { a = 9, grp = G } })\n"
+    "A.grp = G\n"
+    "function A:a() self.client:get('/delay/1', { name = 'a' }) end\n"
+    "local B = cicada.user('B', { weight = 1, wait_time = cicada.constant(0), tasks = { b = 1 } "
+    "})\n"
+    "function B:b() self.client:get('/delay/1', { name = 'b' }) end\n";
+
+static const char *READ_RATIOS =
+    "import json, sys\n"
+    "d = json.loads(sys.stdin.read() if len(sys.argv) < 2 else open(sys.argv[1]).read())\n"
+    "def show(prefix, tree):\n"
+    "    for k in sorted(tree):\n"
+    "        print('%s%s %.4f' % (prefix, k, tree[k]['ratio']))\n"
+    "        show(prefix + k + '/', tree[k].get('tasks', {}))\n"
+    "show('per_class/', d['per_class'])\n"
+    "show('total/', d['total'])\n";
+
+Test(reports, show_task_ratio_json_as_locust)
+{
+    const char *dir = h_tmpdir();
+    h_run_t r, py;
+    for (int equal = 0; equal < 2; equal++) {
+        cr_assert_eq(h_cicada(&r, NULL, weighted, "--show-task-ratio-json",
+                              equal ? "--equal-weights" : "--headless", NULL),
+                     0);
+        H_ASSERT_EXIT(&r, 0);
+        const char *file = h_strf("%s/ratios%d.json", dir, equal);
+        cr_assert_eq(h_write_file(file, r.out, r.out_len), 0);
+        python(&py, READ_RATIOS, file, NULL);
+        H_ASSERT_EXIT(&py, 0);
+        const char *want[2][6] = {
+            {"per_class/A 0.7500", "per_class/A/a 0.9000", "per_class/A/grp 0.1000",
+             "per_class/A/grp/g2 0.7500", "total/A/grp/g2 0.0562", "total/B/b 0.2500"},
+            {"per_class/A 0.5000", "per_class/A/a 0.3333", "per_class/A/g1 0.3333",
+             "per_class/A/g2 0.3333", "total/A/g1 0.1667", "total/B/b 0.5000"}};
+        for (int i = 0; i < 6; i++)
+            cr_expect(h_contains(py.out, want[equal][i]), "missing %s in:\n%s", want[equal][i],
+                      py.out);
+        h_run_free(&py);
+        h_run_free(&r);
+    }
+}
+
+Test(reports, equal_weights_runs_every_task_equally_often)
+{
+    h_run_t r;
+    cr_assert_eq(h_cicada(&r, NULL, weighted, "-H", host(), "-u", "4", "-r", "100", "-t", "2s",
+                          "--equal-weights", "--stop-timeout", "0", H_LOAD_FLAGS, "A", NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 0);
+    H_ASSERT_JSON(&r);
+    double a = (double)h_requests(r.json, "GET", "a"), g1 = (double)h_requests(r.json, "GET", "g1"),
+           g2 = (double)h_requests(r.json, "GET", "g2"), sum = a + g1 + g2;
+    cr_assert_gt(sum, 100, "too few requests: %.0f", sum);
+    /* A third each (weights 9, 1 and 3 ignored); a binomial spread of a few percent. */
+    cr_expect(a / sum > 0.25 && a / sum < 0.42, "a: %.0f of %.0f", a, sum);
+    cr_expect(g1 / sum > 0.25 && g1 / sum < 0.42, "g1: %.0f of %.0f", g1, sum);
+    cr_expect(g2 / sum > 0.25 && g2 / sum < 0.42, "g2: %.0f of %.0f", g2, sum);
+    h_run_free(&r);
+}
+
+Test(reports, profile_labels_every_report)
+{
+    const char *dir = h_tmpdir();
+    h_run_t r;
+    cr_assert_eq(h_cicada(&r, NULL, delay137, "-H", host(), "-u", "1", "-r", "100", "-t", "1s",
+                          "--profile", "release-42", "--html", h_strf("%s/r.html", dir), "--junit",
+                          h_strf("%s/j.xml", dir), "--summary-md", h_strf("%s/s.md", dir),
+                          "--stop-timeout", "0", H_LOAD_FLAGS, NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 0);
+    H_ASSERT_JSON(&r);
+    cr_expect_str_eq(json_string_value(json_object_get(r.json, "profile")), "release-42");
+    const char *files[] = {"r.html", "j.xml", "s.md"};
+    for (int i = 0; i < 3; i++) {
+        char *text = h_read_file(h_strf("%s/%s", dir, files[i]), NULL);
+        cr_expect(text && strstr(text, "release-42"), "%s lacks the profile", files[i]);
+        free(text);
+    }
+    h_run_free(&r);
+}
