@@ -442,3 +442,47 @@ Test(reports, profile_labels_every_report)
     }
     h_run_free(&r);
 }
+
+/* Spawning progress: plain log lines when stderr is a file, one line rewritten with \r on a
+ * terminal (a pseudo-terminal from Python's pty module). */
+static const char *RUN_IN_PTY = "import os, pty, sys\n"
+                                "pid, fd = pty.fork()\n"
+                                "if pid == 0:\n"
+                                "    os.execv(sys.argv[1], sys.argv[1:])\n"
+                                "out = b''\n"
+                                "while True:\n"
+                                "    try:\n"
+                                "        d = os.read(fd, 65536)\n"
+                                "    except OSError:\n"
+                                "        break\n"
+                                "    if not d:\n"
+                                "        break\n"
+                                "    out += d\n"
+                                "os.waitpid(pid, 0)\n"
+                                "sys.stdout.write(out.decode('utf-8', 'replace'))\n";
+
+Test(reports, spawning_progress_on_a_file_and_a_terminal)
+{
+    h_run_t r, py;
+    cr_assert_eq(h_cicada(&r, NULL, delay137, "-H", host(), "-u", "10", "-r", "4", "-t", "4s",
+                          "--headless", "--stop-timeout", "0", NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 0);
+    cr_expect(h_contains(r.err, "INFO/cicada: Spawning: "), "%s", r.err);
+    cr_expect(h_contains(r.err, "/10 users, "), "%s", r.err);
+    cr_expect(h_contains(r.err, " s left at 4.00 users/s\n"), "%s", r.err);
+    cr_expect_eq(h_count(r.err, "\r"), 0, "carriage returns in a file");
+    const char *scenario = h_strf("%s/s.lua", h_tmpdir());
+    cr_assert_eq(h_write_file(scenario, delay137, strlen(delay137)), 0);
+    python(&py, RUN_IN_PTY, CICADA_BIN, "-f", scenario, "-H", host(), "-u", "10", "-r", "4", "-t",
+           "3s", "--headless", "--only-summary", "--stop-timeout", "0", NULL);
+    H_ASSERT_EXIT(&py, 0);
+    cr_expect_geq(h_count(py.out, "\rSpawning: "), 3, "%s", py.out);
+    cr_expect(h_contains(py.out, "\rSpawning: 1/10 users, 2.2 s left at 4.00 users/s"), "%s",
+              py.out);
+    cr_expect_eq(h_count(py.out, "INFO/cicada: Spawning"), 0, "%s", py.out);
+    cr_expect(h_contains(py.out, "users/s                      \r\n["), "line not ended: %s",
+              py.out);
+    h_run_free(&py);
+    h_run_free(&r);
+}
