@@ -1,9 +1,11 @@
 /* cicada: parses the command line and hands the test to the runner. */
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "control/cli.h"
 #include "base/log.h"
+#include "control/compare.h"
 #include "control/runner.h"
 #include "web/web.h"
 
@@ -27,6 +29,8 @@ static int run(const ccd_options_t *o)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "compare") == 0)
+        return ccd_compare_command(argc - 1, argv + 1);
     ccd_options_t o;
     char err[512];
     if (ccd_cli_parse(argc, argv, environ, &o, err, sizeof(err))) {

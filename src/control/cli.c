@@ -51,6 +51,14 @@ enum {
     O_TLS_CERT,
     O_TLS_KEY,
     O_AUTOQUIT,
+    /* Reports for people and CI, and Locust's later options. */
+    O_REPORT_JSON,
+    O_JUNIT,
+    O_SUMMARY_MD,
+    O_BASELINE,
+    O_PROFILE,
+    O_EQUAL_WEIGHTS,
+    O_TASK_RATIO_JSON,
 };
 
 static const struct option long_opts[] = {
@@ -90,6 +98,13 @@ static const struct option long_opts[] = {
     {"tls-cert", required_argument, NULL, O_TLS_CERT},
     {"tls-key", required_argument, NULL, O_TLS_KEY},
     {"autoquit", required_argument, NULL, O_AUTOQUIT},
+    {"report-json", required_argument, NULL, O_REPORT_JSON},
+    {"junit", required_argument, NULL, O_JUNIT},
+    {"summary-md", required_argument, NULL, O_SUMMARY_MD},
+    {"baseline", required_argument, NULL, O_BASELINE},
+    {"profile", required_argument, NULL, O_PROFILE},
+    {"equal-weights", no_argument, NULL, O_EQUAL_WEIGHTS},
+    {"show-task-ratio-json", no_argument, NULL, O_TASK_RATIO_JSON},
     {NULL, 0, NULL, 0},
 };
 
@@ -185,6 +200,40 @@ static int apply_web(ccd_options_t *o, int id, const char *v, const origin_t *fr
     return CCD_EINVAL;
 }
 
+/* The report options and Locust's later ones, kept together. */
+static int apply_report_value(ccd_options_t *o, int id, const char *v)
+{
+    switch (id) {
+    case O_REPORT_JSON: o->report_json = v; return 0;
+    case O_JUNIT: o->junit = v; return 0;
+    case O_SUMMARY_MD: o->summary_md = v; return 0;
+    case O_BASELINE: o->baseline = v; return 0;
+    case O_PROFILE: o->profile = v; return 0;
+    }
+    return CCD_EINVAL;
+}
+
+static int apply_report_flag(ccd_options_t *o, int id, bool on)
+{
+    switch (id) {
+    case O_EQUAL_WEIGHTS: o->equal_weights = on; return 0;
+    case O_TASK_RATIO_JSON: o->show_task_ratio_json = on; return 0;
+    }
+    return CCD_EINVAL;
+}
+
+/* stdout holds one document: Locust's entries (--json) or the run's (--report-json -). */
+static int check_reports(const ccd_options_t *o, char *err, size_t errlen)
+{
+    if (o->json && o->report_json && strcmp(o->report_json, "-") == 0) {
+        snprintf(err, errlen,
+                 "--json and --report-json - both write to stdout: give "
+                 "--report-json a file name");
+        return CCD_EINVAL;
+    }
+    return 0;
+}
+
 /* Applies an option that takes a value. */
 static int apply_value(ccd_options_t *o, int id, const char *v, const origin_t *from)
 {
@@ -215,7 +264,9 @@ static int apply_value(ccd_options_t *o, int id, const char *v, const origin_t *
     case O_LOGFILE: o->logfile = v; return 0;
     case O_CONFIG: return 0; /* read before everything else */
     }
-    return apply_web(o, id, v, from);
+    if (apply_web(o, id, v, from) == 0)
+        return 0;
+    return apply_report_value(o, id, v);
 }
 
 /* Applies a switch (on, or off when a configuration says false). */
@@ -234,7 +285,7 @@ static int apply_flag(ccd_options_t *o, int id, bool on)
     case O_VERSION: o->show_version = on; return 0;
     case O_HELP: o->show_help = on; return 0;
     }
-    return CCD_EINVAL;
+    return apply_report_flag(o, id, on);
 }
 
 static int parse_bool(const char *v, bool *out)
@@ -507,7 +558,7 @@ int ccd_cli_parse(int argc, char **argv, char **envp, ccd_options_t *o, char *er
         snprintf(err, errlen, "no scenario given: use -f FILE (see --help)");
         rc = CCD_EINVAL;
     }
-    return rc;
+    return rc ? rc : check_reports(o, err, errlen);
 }
 
 void ccd_cli_free(ccd_options_t *o)
@@ -526,6 +577,7 @@ void ccd_cli_free(ccd_options_t *o)
 void ccd_cli_usage(FILE *out)
 {
     fputs("Usage: cicada -f SCENARIO.lua [options] [UserClass ...]\n"
+          "       cicada compare BASE.json NEW.json [options]  (see cicada compare --help)\n"
           "\n"
           "Runs a load test whose users are written in Lua. Option names follow Locust's.\n"
           "\n"
@@ -538,6 +590,9 @@ void ccd_cli_usage(FILE *out)
           "                            Ctrl-C\n"
           "  -l, --list                list the user classes and their tasks, then exit\n"
           "      --show-task-ratio     print each task's share of the load, then exit\n"
+          "      --show-task-ratio-json  the same as Locust's JSON (per_class and total)\n"
+          "      --equal-weights       every task of a class equally likely (groups dissolved)\n"
+          "                            and every class weight 1, as Locust\n"
           "      --config FILE         read options from FILE (default: ./cicada.conf if present)\n"
           "  UserClass ...             run only these user classes\n"
           "\n"
@@ -568,8 +623,15 @@ void ccd_cli_usage(FILE *out)
           "                            PREFIX_failures.csv and PREFIX_exceptions.csv\n"
           "      --csv-full-history    history rows for every entry, not only the total\n"
           "      --html FILE           write a self-contained HTML report ({u} {r} {t} expand)\n"
-          "      --json                print the final statistics as JSON on stdout\n"
-          "      --json-file FILE      write the final statistics as JSON to FILE\n"
+          "      --json                print the final statistics on stdout as Locust does (a\n"
+          "                            JSON array of its serialised entries)\n"
+          "      --json-file NAME      write the same to NAME.json, as Locust\n"
+          "      --report-json FILE    write the whole run (statistics, errors, exceptions,\n"
+          "                            history, thresholds) as one JSON document; - for stdout\n"
+          "      --junit FILE          write the thresholds as JUnit XML (a breach is a failure)\n"
+          "      --summary-md FILE     write a Markdown summary (for a CI job's summary page)\n"
+          "      --baseline FILE       compare with this run document in --summary-md\n"
+          "      --profile NAME        label the run with NAME in every report\n"
           "\n"
           "Thresholds (checked at the end; any breach exits with code 3):\n"
           "      --check-fail-ratio R          failures / requests at most R (0.01 or 1%)\n"

@@ -20,9 +20,9 @@ typedef struct {
     double run_time;      /* -t: seconds; 0 = until interrupted */
     bool users_given, spawn_rate_given, run_time_given;
     bool headless;
-    unsigned threads; /* 0 = one per online CPU */
-    bool json;
-    const char *json_file;  /* --json-file: the JSON report written to this file */
+    unsigned threads;       /* 0 = one per online CPU */
+    bool json;              /* --json: Locust's serialised entries on stdout */
+    const char *json_file;  /* --json-file: the same written to json_file + ".json", as Locust */
     const char *csv_prefix; /* --csv */
     bool csv_full_history;
     const char *html; /* --html: file name, may hold {u} {r} {t} */
@@ -48,7 +48,15 @@ typedef struct {
     const char *tls_key;
     bool autostart;  /* --autostart: start the test at once, as headless, with the UI up */
     double autoquit; /* --autoquit N: quit N s after the test ended; -1: keep serving */
-    char **_owned;   /* strings copied from the configuration file and environment */
+    /* Reports for people and CI, and Locust's later options. */
+    const char *report_json; /* --report-json: the run document to this file, "-" for stdout */
+    const char *junit;       /* --junit: JUnit XML of the thresholds */
+    const char *summary_md;  /* --summary-md: a Markdown summary */
+    const char *baseline;    /* --baseline: a run document compared with in the summary */
+    const char *profile;     /* --profile: a label of the run shown in every report */
+    bool equal_weights;      /* --equal-weights: every task of a class equally likely */
+    bool show_task_ratio_json;
+    char **_owned; /* strings copied from the configuration file and environment */
     size_t _nowned, _capowned;
 } ccd_options_t;
 

@@ -5,7 +5,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
-#include "base/outfile.h"
+#include "control/run_reports.h"
 #include "report/html.h"
 #include "report/report.h"
 #include "report/threshold.h"
@@ -15,24 +15,6 @@ typedef struct {
     const ccd_history_t *h;
     const ccd_run_summary_t *run;
 } json_report_t;
-
-static int fill_json(FILE *f, const void *ud)
-{
-    const json_report_t *j = ud;
-    return ccd_report_json(f, j->s, j->h, j->run->peak_users, j->run->duration);
-}
-
-static void write_json(const ccd_options_t *o, const json_report_t *j)
-{
-    if (o->json) {
-        fill_json(stdout, j);
-        fflush(stdout);
-    }
-    int rc = o->json_file ? ccd_outfile_write(o->json_file, fill_json, j) : 0;
-    if (rc)
-        ccd_log(CCD_LOG_ERROR, "cannot write the JSON report to %s: %s", o->json_file,
-                ccd_strerror(rc));
-}
 
 static void write_html(const ccd_options_t *o, const json_report_t *j)
 {
@@ -45,7 +27,8 @@ static void write_html(const ccd_options_t *o, const json_report_t *j)
                             .scenario = o->scenario,
                             .users = j->run->peak_users,
                             .spawn_rate = o->spawn_rate,
-                            .run_time = o->run_time};
+                            .run_time = o->run_time,
+                            .profile = o->profile};
     int rc = ccd_html_write(path, &meta, j->s, j->h);
     if (rc)
         ccd_log(CCD_LOG_ERROR, "cannot write the HTML report to %s: %s", path, ccd_strerror(rc));
@@ -72,7 +55,8 @@ int ccd_final_report_write(const ccd_options_t *o, const ccd_stats_t *s, const c
     print_summary(stderr, s);
     int breaches = ccd_thresholds_check(o->thresholds, s, stderr);
     fflush(stderr);
-    write_json(o, &j);
+    ccd_run_info_t info = {run->start_time, run->duration, run->peak_users};
+    ccd_run_reports_write(o, s, h, &info);
     write_html(o, &j);
     return breaches;
 }

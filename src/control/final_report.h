@@ -16,9 +16,10 @@ typedef struct {
 } ccd_run_summary_t;
 
 /* Prints the final tables (statistics, percentiles, errors, exceptions, requests abandoned in
- * flight) and the threshold results on stderr, then writes the JSON report (stdout with --json,
- * the --json-file) and the --html report; write failures are logged. Returns the number of
- * threshold breaches, or CCD_ENOMEM. */
+ * flight) and the threshold results on stderr, then writes the documents for tools
+ * (control/run_reports.h: --json, --json-file, --report-json, --junit, --summary-md) and the
+ * --html report; write failures are logged. Returns the number of threshold breaches, or
+ * CCD_ENOMEM. */
 int ccd_final_report_write(const ccd_options_t *o, const ccd_stats_t *s, const ccd_history_t *h,
                            const ccd_run_summary_t *run);
 

@@ -48,6 +48,8 @@ typedef struct {
     double test_start;              /* monotonic seconds */
     double test_start_wall;         /* epoch seconds, for the reports */
     double last_busy_warn;          /* monotonic seconds; 0 before the first warning */
+    double last_progress;           /* monotonic seconds of the last spawning progress line */
+    bool progress_open;             /* a terminal's progress line awaits its line end */
     bool ramped, reset_done, stopping;
     int signals;
     ev_timer spawn_timer, second_timer, print_timer, run_timer;
@@ -94,6 +96,37 @@ static void fail(const char *err, int rc)
     fflush(stderr);
 }
 
+/* Spawning progress: on a terminal one line rewritten in place (\r) at most 5 times a second,
+ * else a log line every PRINT_INTERVAL (from on_print). stderr, as every human output: stdout
+ * may carry a JSON document. */
+static void progress_text(const runner_t *r, char *buf, size_t len)
+{
+    double left = r->rate > 0 ? (double)(r->target - r->started) / r->rate : 0;
+    snprintf(buf, len, "Spawning: %u/%u users, %.1f s left at %.2f users/s", r->started, r->target,
+             left > 0 ? left : 0, r->rate);
+}
+
+static void progress_end(runner_t *r)
+{
+    if (r->progress_open)
+        fputc('\n', stderr);
+    r->progress_open = false;
+}
+
+static void progress_tty(runner_t *r)
+{
+    double now = mono_now();
+    if (!isatty(STDERR_FILENO) || r->ramped || r->stopping || r->started >= r->target ||
+        now - r->last_progress < 0.2)
+        return;
+    char line[160];
+    progress_text(r, line, sizeof(line));
+    fprintf(stderr, "\r%-70s", line);
+    fflush(stderr);
+    r->last_progress = now;
+    r->progress_open = true;
+}
+
 static void log_spawned(runner_t *r)
 {
     char counts[1024] = "";
@@ -102,6 +135,7 @@ static void log_spawned(runner_t *r)
         off += (size_t)snprintf(counts + off, sizeof(counts) - off, "%s%s: %u", i ? ", " : "",
                                 ccd_scenario_class_name(&r->scenario, i),
                                 ccd_dispatch_class_count(r->plan, i));
+    progress_end(r);
     ccd_log(CCD_LOG_INFO, "All users spawned: %u users (%.2f s) - %s", r->started,
             mono_now() - r->ramp_start, counts);
 }
@@ -194,6 +228,7 @@ static void begin_stop(runner_t *r, const char *why)
         return;
     r->stopping = true;
     ui_state(r, CCD_STATE_STOPPING);
+    progress_end(r);
     ccd_log(CCD_LOG_INFO, "%s: stopping %u users", why, ccd_dispatch_count(r->plan));
     ev_timer_stop(r->loop, &r->spawn_timer);
     ev_timer_stop(r->loop, &r->run_timer);
@@ -245,6 +280,7 @@ static void on_message(ccd_queue_t *q, void *ud)
             r->started += (unsigned)m.a;
             r->peak = r->started > r->peak ? r->started : r->peak;
             check_ramped(r);
+            progress_tty(r);
             break;
         case CCD_MSG_LOG:
             ccd_log(CCD_LOG_WARNING, "%s", (char *)m.ptr);
@@ -294,8 +330,12 @@ static void on_second(struct ev_loop *loop, ev_timer *w, int revents)
 static void on_print(struct ev_loop *loop, ev_timer *w, int revents)
 {
     runner_t *r = w->data;
-    if (!r->ramped && !r->stopping && r->test_active)
-        ccd_log(CCD_LOG_INFO, "Spawning: %u/%u users", r->started, r->target);
+    char line[160];
+    progress_text(r, line, sizeof(line));
+    progress_end(r);
+    if (!r->ramped && !r->stopping && r->test_active && r->started < r->target &&
+        !isatty(STDERR_FILENO))
+        ccd_log(CCD_LOG_INFO, "%s", line);
     ccd_collector_print(r->collector, stderr, ccd_clock_wall());
     fflush(stderr);
 }

@@ -59,7 +59,8 @@ int ccd_scenario_open(ccd_scenario_t *s, const ccd_options_t *o, char *err, size
         snprintf(err, errlen, "cannot read scenario file '%s': %s", o->scenario, strerror(errno));
         return CCD_EINVAL;
     }
-    ccd_lcore_config_t lcore = {.tags = o->tags, .exclude_tags = o->exclude_tags};
+    ccd_lcore_config_t lcore = {
+        .tags = o->tags, .exclude_tags = o->exclude_tags, .equal_weights = o->equal_weights};
     ccd_script_env_t env = {.open = open_loading_only, .ud = &lcore, .seed = 1};
     /* The init event's listener errors are logged, yet ccd_script_open() also leaves their text
      * in err: it is emptied after a success, so that no later failure prints it. */
@@ -153,8 +154,9 @@ void ccd_scenario_fire(ccd_scenario_t *s, const char *event, const double *arg)
     ccd_scenario_call(s, "_fire", arg ? 2 : 1, 0);
 }
 
-/* Pushes the task ratios of the selected classes (a string) on the stack. */
-static int task_ratio(ccd_scenario_t *s)
+/* Pushes the task ratios of the selected classes (a string: fn is _task_ratio for the table,
+ * _task_ratio_json for Locust's JSON) on the stack. */
+static int task_ratio(ccd_scenario_t *s, const char *fn)
 {
     lua_State *L = s->script.L;
     lua_newtable(L);
@@ -162,15 +164,17 @@ static int task_ratio(ccd_scenario_t *s)
         lua_pushboolean(L, 1);
         lua_setfield(L, -2, ccd_scenario_class_name(s, i));
     }
-    return ccd_scenario_call(s, "_task_ratio", 1, 1);
+    return ccd_scenario_call(s, fn, 1, 1);
 }
 
 bool ccd_scenario_list(ccd_scenario_t *s, const ccd_options_t *o, FILE *out)
 {
     lua_State *L = s->script.L;
-    if (!o->list && !o->show_task_ratio)
+    if (!o->list && !o->show_task_ratio && !o->show_task_ratio_json)
         return false;
-    int rc = o->list ? ccd_scenario_call(s, "_list_classes", 0, 1) : task_ratio(s);
+    int rc = o->list              ? ccd_scenario_call(s, "_list_classes", 0, 1)
+             : o->show_task_ratio ? task_ratio(s, "_task_ratio")
+                                  : task_ratio(s, "_task_ratio_json");
     if (rc)
         lua_pushnil(L); /* the error was logged: an empty line */
     fprintf(out, "%s\n", lua_tostring(L, -1) ? lua_tostring(L, -1) : "");

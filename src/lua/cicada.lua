@@ -467,10 +467,31 @@ function prepare_node(owner, node, inherited, wait_time, where, depth)
   return prepared
 end
 
+-- --equal-weights, as Locust's assign_equal_weights(): every task function reachable from the
+-- class (through groups and sequences, which are dissolved) once, each equally likely.
+local function flatten(root)
+  local flat = { _list = {}, _entries = {}, wait_time = root.wait_time, _node = root._node }
+  local seen = {}
+  local function walk(node)
+    for _, e in ipairs(node._entries) do
+      if type(e.target) == "table" then
+        walk(e.target)
+      elseif not seen[e.target] then
+        seen[e.target] = true
+        flat._list[#flat._list + 1] = e.target
+        flat._entries[#flat._entries + 1] = { name = e.name, weight = 1, target = e.target }
+      end
+    end
+  end
+  walk(root)
+  return flat
+end
+
 local function prepare_class(class)
   local where = "user class '" .. class.name .. "'"
   if class.host ~= nil and type(class.host) ~= "string" then error(where .. ": host must be a string", 0) end
   local root = prepare_node(class, class, tag_set({}, class.tags), class.wait_time or M.constant(0), where, 0)
+  if core.equal_weights then root = flatten(root) end
   class._root = root
   class._runnable = #root._list > 0
 end
@@ -491,7 +512,8 @@ function M._prepare()
   local out = {}
   for _, class in ipairs(list) do
     prepare_class(class)
-    out[#out + 1] = { name = class.name, weight = class.weight or 1, host = class.host,
+    local weight = core.equal_weights and 1 or class.weight or 1
+    out[#out + 1] = { name = class.name, weight = weight, host = class.host,
                       fixed_count = class.fixed_count or 0, insecure = class.insecure and 1 or 0,
                       timeout = class.timeout == false and 0 or class.timeout,
                       runnable = class._runnable and 1 or 0 }
@@ -511,14 +533,18 @@ local function ratio_lines(node, share, indent, lines)
   end
 end
 
+local function class_weight(class)
+  return core.equal_weights and 1 or class.weight or 1
+end
+
 function M._task_ratio(selected)
   local lines, total = {}, 0
   for _, class in ipairs(M._runnable) do
-    if selected[class.name] then total = total + (class.weight or 1) end
+    if selected[class.name] then total = total + class_weight(class) end
   end
   for _, class in ipairs(M._runnable) do
     if selected[class.name] then
-      local share = total > 0 and (class.weight or 1) / total or 0
+      local share = total > 0 and class_weight(class) / total or 0
       lines[#lines + 1] = string.format("%6.1f%%  %s", share * 100, class.name)
       ratio_lines(class._root, 1, "    ", lines)
     end
@@ -526,38 +552,42 @@ function M._task_ratio(selected)
   return concat(lines, "\n")
 end
 
--- The same as Locust's /tasks document: {"per_class": {class: {"ratio", "tasks": {task:
--- {"ratio"[, "tasks"]}}}}, "total": {...}}, each class's ratio its share of the users running
--- (counts: {class = users}; the shares of the weights while none runs). In per_class a task's
--- ratio is within its class; in total, within the whole load.
-local function ratio_tree(node, share)
-  local total, out = 0, {}
-  for _, e in ipairs(node._entries) do total = total + e.weight end
+-- Locust's /tasks document and --show-task-ratio-json: {"per_class": {class: {"ratio", "tasks":
+-- {task: {"ratio", "tasks"?}}}}, "total": the same with every ratio a share of the whole load}.
+-- Within per_class, a group's tasks are shares of the group, as Locust nests them.
+local function ratio_tree(node, share, total)
+  local out, sum = {}, 0
+  for _, e in ipairs(node._entries) do sum = sum + e.weight end
   for _, e in ipairs(node._entries) do
-    local r = node._sequential and share / #node._entries or share * e.weight / total
+    local r = node._sequential and share / #node._entries or share * e.weight / sum
     local d = out[e.name] or { ratio = 0 }
     d.ratio = d.ratio + r
-    if type(e.target) == "table" then d.tasks = ratio_tree(e.target, r) end
+    if type(e.target) == "table" then d.tasks = ratio_tree(e.target, total and r or 1, total) end
     out[e.name] = d
   end
   return out
 end
 
+-- counts: {class = users running} (the web UI's /tasks), or {class = true} for the classes
+-- selected (--show-task-ratio-json). A class's ratio is its share of the users running, or of
+-- the class weights while none runs.
 function M._task_ratio_json(counts)
   local users, weights = 0, 0
   for _, class in ipairs(M._runnable) do
-    if counts[class.name] then
-      users = users + counts[class.name]
-      weights = weights + (class.weight or 1)
+    local n = counts[class.name]
+    if n then
+      if type(n) == "number" then users = users + n end
+      weights = weights + class_weight(class)
     end
   end
   local per_class, total = {}, {}
   for _, class in ipairs(M._runnable) do
-    if counts[class.name] then
-      local share = users > 0 and counts[class.name] / users
-        or (weights > 0 and (class.weight or 1) / weights or 0)
-      per_class[class.name] = { ratio = share, tasks = ratio_tree(class._root, 1) }
-      total[class.name] = { ratio = share, tasks = ratio_tree(class._root, share) }
+    local n = counts[class.name]
+    if n then
+      local share = users > 0 and (type(n) == "number" and n or 0) / users
+        or (weights > 0 and class_weight(class) / weights or 0)
+      per_class[class.name] = { ratio = share, tasks = ratio_tree(class._root, 1, false) }
+      total[class.name] = { ratio = share, tasks = ratio_tree(class._root, share, true) }
     end
   end
   return core.json_encode({ per_class = per_class, total = total })

@@ -160,6 +160,8 @@ void ccd_lcore_open(lua_State *L, ccd_engine_t *eng, void *ud)
     lua_setfield(L, -2, "tags");
     lua_pushstring(L, cfg && cfg->exclude_tags ? cfg->exclude_tags : "");
     lua_setfield(L, -2, "exclude_tags");
+    lua_pushboolean(L, cfg && cfg->equal_weights);
+    lua_setfield(L, -2, "equal_weights");
     ccd_lsocket_register(L, eng);
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");

@@ -4,14 +4,16 @@
 #define CCD_LCORE_H
 
 #include <lua.h>
+#include <stdbool.h>
 
 #include "engine/engine.h"
 
 /* What the bindings need besides the engine: the -T/-E tag lists, comma-separated (NULL:
- * none). */
+ * none), and --equal-weights. */
 typedef struct {
     const char *tags;
     const char *exclude_tags;
+    bool equal_weights;
 } ccd_lcore_config_t;
 
 /* Pushes the table of core functions bound to eng (NULL: a loading-only state in which the

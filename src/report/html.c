@@ -92,11 +92,12 @@ static json_t *history_json(const ccd_history_t *h)
 
 static json_t *meta_json(const ccd_html_meta_t *m)
 {
-    return json_pack("{s:f, s:f, s:f, s:s, s:s, s:I, s:f, s:f, s:s}", "start_time", m->start_time,
-                     "end_time", m->end_time, "duration", m->end_time - m->start_time, "host",
-                     m->host ? m->host : "", "scenario", m->scenario ? m->scenario : "", "users",
-                     (json_int_t)m->users, "spawn_rate", m->spawn_rate, "run_time", m->run_time,
-                     "version", CICADA_VERSION);
+    return json_pack("{s:f, s:f, s:f, s:s, s:s, s:I, s:f, s:f, s:s, s:s?}", "start_time",
+                     m->start_time, "end_time", m->end_time, "duration",
+                     m->end_time - m->start_time, "host", m->host ? m->host : "", "scenario",
+                     m->scenario ? m->scenario : "", "users", (json_int_t)m->users, "spawn_rate",
+                     m->spawn_rate, "run_time", m->run_time, "version", CICADA_VERSION, "profile",
+                     m->profile);
 }
 
 static char *data_json(const ccd_html_meta_t *m, const ccd_stats_t *s, const ccd_history_t *h)
@@ -142,13 +143,9 @@ static void put_uplot_js(FILE *out)
     fwrite(js, 1, (size_t)(end - js), out);
 }
 
-int ccd_html_render(FILE *out, const ccd_html_meta_t *m, const ccd_stats_t *s,
-                    const ccd_history_t *h)
+int ccd_html_fill(FILE *out, const unsigned char *template, size_t template_len, const char *data)
 {
-    char *data = data_json(m, s, h);
-    if (!data)
-        return CCD_ENOMEM;
-    const char *t = (const char *)ccd_report_template, *end = t + ccd_report_template_len;
+    const char *t = (const char *)template, *end = t + template_len;
     while (t < end) {
         const char *mark = memmem(t, (size_t)(end - t), MARK, strlen(MARK));
         const char *stop = mark ? mark : end;
@@ -168,8 +165,18 @@ int ccd_html_render(FILE *out, const ccd_html_meta_t *m, const ccd_stats_t *s,
             put_json(out, data);
         t = close + 3;
     }
-    free(data);
     return ferror(out) ? -EIO : 0;
+}
+
+int ccd_html_render(FILE *out, const ccd_html_meta_t *m, const ccd_stats_t *s,
+                    const ccd_history_t *h)
+{
+    char *data = data_json(m, s, h);
+    if (!data)
+        return CCD_ENOMEM;
+    int rc = ccd_html_fill(out, ccd_report_template, ccd_report_template_len, data);
+    free(data);
+    return rc;
 }
 
 typedef struct {

@@ -4,6 +4,7 @@
 #ifndef CCD_HTML_H
 #define CCD_HTML_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 #include "stats/history.h"
@@ -17,7 +18,8 @@ typedef struct {
     const char *scenario; /* the -f file */
     unsigned users;       /* the requested (peak) user count */
     double spawn_rate;
-    double run_time; /* -t in seconds; 0 when unlimited */
+    double run_time;     /* -t in seconds; 0 when unlimited */
+    const char *profile; /* --profile label, or NULL */
 } ccd_html_meta_t;
 
 /* Writes the report to out: the template with uPlot's CSS and JS and one JSON document of the
@@ -25,6 +27,11 @@ typedef struct {
  * h may be NULL (no charts). Returns 0, CCD_ENOMEM, or -EIO when writing fails. */
 int ccd_html_render(FILE *out, const ccd_html_meta_t *m, const ccd_stats_t *s,
                     const ccd_history_t *h);
+
+/* Writes an HTML template whose marks <!--CCD:UPLOT_CSS-->, <!--CCD:UPLOT_JS--> and
+ * <!--CCD:DATA--> are replaced by uPlot's CSS, its JS and the JSON text data (each '<' in it
+ * written as \u003c). Returns 0 or -EIO. */
+int ccd_html_fill(FILE *out, const unsigned char *template, size_t template_len, const char *data);
 
 /* Writes the report to path through a temporary file renamed into place. Returns 0,
  * CCD_ENOMEM, or a negative errno. */

@@ -314,7 +314,7 @@ static json_t *jreal(double x)
     return json_real(isfinite(x) ? x : 0);
 }
 
-static json_t *percentiles_json(const ccd_stats_entry_t *e)
+json_t *ccd_report_percentiles_json(const ccd_stats_entry_t *e)
 {
     json_t *o = json_object();
     for (size_t i = 0; o && i < NPERCENTILES; i++) {
@@ -329,7 +329,7 @@ static json_t *percentiles_json(const ccd_stats_entry_t *e)
 
 static json_t *entry_json(const ccd_stats_entry_t *e)
 {
-    json_t *pct = percentiles_json(e);
+    json_t *pct = ccd_report_percentiles_json(e);
     if (!pct)
         return NULL;
     /* "o" steals the references; a NULL value makes json_pack fail and release the others. */
@@ -409,8 +409,8 @@ json_t *ccd_report_abandoned_json(const ccd_stats_t *s)
                      a);
 }
 
-int ccd_report_json(FILE *out, const ccd_stats_t *s, const ccd_history_t *h, unsigned user_count,
-                    double duration_s)
+json_t *ccd_report_json_doc(const ccd_stats_t *s, const ccd_history_t *h, unsigned user_count,
+                            double duration_s)
 {
     json_t *doc = json_pack("{s:o, s:o, s:o, s:o, s:I, s:o}", "stats", entries_json(s), "total",
                             entry_json(ccd_stats_total(s)), "errors", ccd_report_errors_json(s),
@@ -418,18 +418,30 @@ int ccd_report_json(FILE *out, const ccd_stats_t *s, const ccd_history_t *h, uns
                             (json_int_t)user_count, "duration_s", jreal(duration_s));
     if (doc && json_object_set_new(doc, "in_flight_at_stop", ccd_report_abandoned_json(s))) {
         json_decref(doc);
-        doc = NULL;
+        return NULL;
     }
+    if (doc && h && json_object_set_new(doc, "history", ccd_history_to_json(h))) {
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+int ccd_report_json_dump(FILE *out, const json_t *doc)
+{
+    return json_dumpf(doc, out, JSON_INDENT(2) | JSON_REAL_PRECISION(12)) == 0 &&
+                   fputc('\n', out) != EOF
+               ? 0
+               : -EIO;
+}
+
+int ccd_report_json(FILE *out, const ccd_stats_t *s, const ccd_history_t *h, unsigned user_count,
+                    double duration_s)
+{
+    json_t *doc = ccd_report_json_doc(s, h, user_count, duration_s);
     if (!doc)
         return CCD_ENOMEM;
-    if (h && json_object_set_new(doc, "history", ccd_history_to_json(h))) {
-        json_decref(doc);
-        return CCD_ENOMEM;
-    }
-    int rc = json_dumpf(doc, out, JSON_INDENT(2) | JSON_REAL_PRECISION(12)) == 0 &&
-                     fputc('\n', out) != EOF
-                 ? 0
-                 : -EIO;
+    int rc = ccd_report_json_dump(out, doc);
     json_decref(doc);
     return rc;
 }

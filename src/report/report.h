@@ -50,6 +50,18 @@ void ccd_report_abandoned(FILE *out, const ccd_stats_t *s);
 int ccd_report_json(FILE *out, const ccd_stats_t *s, const ccd_history_t *h, unsigned user_count,
                     double duration_s);
 
+/* The document ccd_report_json() writes, to extend before writing it with
+ * ccd_report_json_dump(); a new reference, or NULL when out of memory. */
+json_t *ccd_report_json_doc(const ccd_stats_t *s, const ccd_history_t *h, unsigned user_count,
+                            double duration_s);
+
+/* Writes doc with two-space indents and a newline. Returns 0 or -EIO. */
+int ccd_report_json_dump(FILE *out, const json_t *doc);
+
+/* The entry's percentiles as {"0.5", "0.66", ... "0.9999", "1.0": ms}, exact to the histogram;
+ * a new reference (NULL when out of memory). */
+json_t *ccd_report_percentiles_json(const ccd_stats_entry_t *e);
+
 /* The errors as a JSON array of {"method","name","error","occurrences"}, and the exceptions as
  * one of {"count","message","traceback"}; new references (NULL when out of memory). */
 json_t *ccd_report_errors_json(const ccd_stats_t *s);

@@ -3,6 +3,7 @@
 #include "base/buf.h"
 
 #include <ctype.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -285,17 +286,48 @@ static void format_value(char *buf, size_t len, ccd_check_kind_t k, double v)
     }
 }
 
+void ccd_thresholds_describe(const ccd_threshold_result_t *r, char *measured, size_t mlen,
+                             char *limit, size_t llen)
+{
+    const ccd_threshold_t *th = r->threshold;
+    char lim[32];
+    snprintf(measured, mlen, "no requests");
+    if (r->method)
+        format_value(measured, mlen, th->kind, r->measured);
+    format_value(lim, sizeof(lim), th->kind, th->limit);
+    snprintf(limit, llen, "%s %s", th->kind == CCD_CHECK_RPS ? ">=" : "<=", lim);
+}
+
+static const char *unit_of(ccd_check_kind_t k)
+{
+    return k == CCD_CHECK_FAIL_RATIO ? "ratio" : k == CCD_CHECK_RPS ? "req/s" : "ms";
+}
+
+json_t *ccd_thresholds_results_json(const ccd_threshold_result_t *r, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++) {
+        const ccd_threshold_t *th = r[i].threshold;
+        json_t *o = json_pack("{s:s, s:s?, s:s, s:o, s:f, s:s, s:b}", "metric", th->metric,
+                              "method", r[i].method, "name", r[i].name, "measured",
+                              r[i].method ? json_real(r[i].measured) : json_null(), "limit",
+                              th->limit, "unit", unit_of(th->kind), "passed", r[i].pass);
+        if (json_array_append_new(a, o)) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
 void ccd_thresholds_print(FILE *out, const ccd_threshold_result_t *r, size_t n)
 {
     fprintf(out, "%-20s %-8s %-40s %14s %16s  %s\n", "Threshold", "Type", "Name", "Measured",
             "Limit", "Result");
     for (size_t i = 0; i < n; i++) {
         const ccd_threshold_t *th = r[i].threshold;
-        char measured[32] = "no requests", limit[40], lim[32];
-        if (r[i].method)
-            format_value(measured, sizeof(measured), th->kind, r[i].measured);
-        format_value(lim, sizeof(lim), th->kind, th->limit);
-        snprintf(limit, sizeof(limit), "%s %s", th->kind == CCD_CHECK_RPS ? ">=" : "<=", lim);
+        char measured[32], limit[40];
+        ccd_thresholds_describe(&r[i], measured, sizeof(measured), limit, sizeof(limit));
         fprintf(out, "%-20s %-8s %-40s %14s %16s  %s\n", th->metric, r[i].method ? r[i].method : "",
                 r[i].name, measured, limit, r[i].pass ? "passed" : "FAILED");
     }

@@ -24,6 +24,7 @@
 #ifndef CCD_THRESHOLD_H
 #define CCD_THRESHOLD_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -76,6 +77,16 @@ const ccd_threshold_t *ccd_thresholds_get(const ccd_thresholds_t *t, size_t i);
  * point into t and s, so it is valid while both are unchanged. Returns 0 or CCD_ENOMEM. */
 int ccd_thresholds_evaluate(const ccd_thresholds_t *t, const ccd_stats_t *s,
                             ccd_threshold_result_t **results, size_t *n);
+
+/* The measured value ("12.3 ms", "0.50%", "812.00/s", or "no requests") and the limit with
+ * its comparison ("<= 300 ms", ">= 500.00/s") as the results table shows them. */
+void ccd_thresholds_describe(const ccd_threshold_result_t *r, char *measured, size_t mlen,
+                             char *limit, size_t llen);
+
+/* The results as a JSON array of {"metric", "method" (null when no entry matched), "name",
+ * "measured" (null when no entry matched), "limit", "unit" ("ms", "ratio" or "req/s"),
+ * "passed"}; a new reference, or NULL when out of memory. */
+json_t *ccd_thresholds_results_json(const ccd_threshold_result_t *r, size_t n);
 
 /* Prints the results as a table: Threshold, Type, Name, Measured, Limit, Result. */
 void ccd_thresholds_print(FILE *out, const ccd_threshold_result_t *r, size_t n);

@@ -13,8 +13,9 @@
 #define H_HELLO       "Hello, World!"
 #define H_MAX_ARGS    64
 
-/* Flags of every load run in the tests: no web UI, JSON report on stdout, no periodic tables. */
-#define H_LOAD_FLAGS "--headless", "--json", "--only-summary"
+/* Flags of every load run in the tests: no web UI, the run's JSON document on stdout, no periodic
+ * tables. */
+#define H_LOAD_FLAGS "--headless", "--report-json", "-", "--only-summary"
 
 /* Assertions on a run, for test files (they expand to Criterion's cr_assert, which the test file
  * includes). On failure they print the run's exit and output first. */

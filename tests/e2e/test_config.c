@@ -32,7 +32,8 @@ static const char *dir_with_conf(const char *conf)
     return dir;
 }
 
-/* Runs cicada in dir with env and args (NULL-terminated) after "-H host --json --only-summary". */
+/* Runs cicada in dir with env and args (NULL-terminated) after "-H host --report-json -
+ * --only-summary". */
 static void run_in(h_run_t *r, const char *dir, const char **env, const char *const *args)
 {
     const char *argv[H_MAX_ARGS + 1];
@@ -40,7 +41,8 @@ static void run_in(h_run_t *r, const char *dir, const char **env, const char *co
     h_run_opts_t o = {.cwd = dir, .env = env, .timeout_s = 15};
     argv[n++] = "-H";
     argv[n++] = host();
-    argv[n++] = "--json";
+    argv[n++] = "--report-json";
+    argv[n++] = "-";
     argv[n++] = "--only-summary";
     for (; args && *args; args++)
         argv[n++] = *args;

@@ -36,7 +36,7 @@ Test(socket, redis_example_counts_match_the_server)
     cr_assert_eq(h_redis_start(&redis), 0, "redis-server did not start");
     cr_assert_eq(h_cicada(&r, NULL, NULL, "-f", SOURCE_DIR "/examples/redis.lua", "-H",
                           h_strf("redis://%s:%d", H_HOST, redis.port), "-u", "5", "-r", "10", "-t",
-                          "3s", "--stop-timeout", "5", "--headless", "--json", NULL),
+                          "3s", "--stop-timeout", "5", "--headless", "--report-json", "-", NULL),
                  0);
     H_ASSERT_EXIT(&r, 0);
     H_ASSERT_JSON(&r);

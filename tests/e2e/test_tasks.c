@@ -477,8 +477,8 @@ static const char *waits =
 Test(tasks, wait_time_functions_set_the_pace)
 {
     h_run_t r;
-    RUN(&r, waits, 0, "-u", "4", "-r", "100", "-t", "3s", "--stop-timeout", "0", "--json",
-        "--headless", "--only-summary");
+    RUN(&r, waits, 0, "-u", "4", "-r", "100", "-t", "3s", "--stop-timeout", "0", "--report-json",
+        "-", "--headless", "--only-summary");
     /* 3 s per user: pacing 0.25 s -> 12; throughput 2/s -> 6; between: 0.1 + 0.2 avg wait ->
      * 7.5; custom 0.1 + 0.4 -> 6. Bounds leave a task of slack either way. */
     long p = count(&r, "Pacing"), t = count(&r, "Throughput"), b = count(&r, "Between"),

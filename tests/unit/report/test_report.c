@@ -215,8 +215,7 @@ Test(report, table_rows)
                           "failures/s"),
               "header: [%s]", buf);
 
-    /* Times to 3 significant digits: avg 50.5, min 1.00, max 100, median 50.0; 10 req/s, 1
-     * failure/s. */
+    /* Three significant digits: avg 50.5, min 1.00, max 100, median 50.0; 10 req/s, 1 failure/s. */
     cr_assert_not_null(line_starting(text, "GET      /", buf, sizeof(buf)), "%s", text);
     snprintf(want, sizeof(want), "%-8s %-76s %7d %12s |%7s %7s %7s%7s | %7.2f %11.2f", "GET ", "/",
              100, "10(10.00%)", "50.5", "1.00", "100", "50.0", 10.0, 1.0);
