@@ -326,7 +326,7 @@ Test(web, swarm_edit_stop_reset_and_new_test, .timeout = 180)
     web_t w;
     const char *dir = h_tmpdir();
     const char *json_file = h_strf("%s/final.json", dir);
-    const char *extra[] = {"--json-file", json_file, NULL};
+    const char *extra[] = {"--report-json", json_file, NULL};
     web_start(&w, h_strf("http://127.0.0.1:%d", t.port), extra);
     resp_t r;
 
@@ -444,7 +444,7 @@ Test(web, swarm_edit_stop_reset_and_new_test, .timeout = 180)
         h_sleep(0.1);
     cr_assert(!h_alive(w.pid), "still running after SIGINT");
     json_t *final = json_load_file(json_file, 0, NULL);
-    cr_assert(final, "no --json-file written: %s", stderr_of(&w));
+    cr_assert(final, "no --report-json written: %s", stderr_of(&w));
     long total =
         (long)json_integer_value(json_object_get(json_object_get(final, "total"), "num_requests"));
     cr_expect(total >= third && total < hello + third + 1000, "final total %ld", total);
@@ -534,7 +534,7 @@ Test(web, autostart_and_autoquit)
                            "1",
                            "--csv",
                            h_strf("%s/run", dir),
-                           "--json-file",
+                           "--report-json",
                            h_strf("%s/run.json", dir),
                            NULL};
     double start = h_now();
