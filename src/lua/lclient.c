@@ -473,17 +473,32 @@ static const char *failure_text(lclient_t *e, const ccd_http_response_t *res, si
     return e->text.base;
 }
 
+/* Pushes the headers as one string, "name: value\n" each, that l_parse_headers turns into a
+ * table if the script reads r.headers: one copy per response, the table only when asked for.
+ * The size is known first, so the block is written with one reservation. Without memory for
+ * it, the headers are left out rather than the response lost. */
 static void push_raw_headers(lua_State *co, lclient_t *e, const ccd_http_response_t *res)
 {
+    size_t n = 0;
+    for (size_t i = 0; i < res->nheaders; i++)
+        n += res->headers[i].name.len + res->headers[i].value.len + 3;
     e->text.len = 0;
+    if (n == 0 || ccd_buf_reserve(&e->text, n)) {
+        lua_pushliteral(co, "");
+        return;
+    }
+    char *p = e->text.base;
     for (size_t i = 0; i < res->nheaders; i++) {
         const ccd_header_t *h = &res->headers[i];
-        ccd_buf_append(&e->text, h->name.base, h->name.len);
-        ccd_buf_append(&e->text, ": ", 2);
-        ccd_buf_append(&e->text, h->value.base, h->value.len);
-        ccd_buf_putc(&e->text, '\n');
+        memcpy(p, h->name.base, h->name.len);
+        p += h->name.len;
+        *p++ = ':';
+        *p++ = ' ';
+        memcpy(p, h->value.base, h->value.len);
+        p += h->value.len;
+        *p++ = '\n';
     }
-    lua_pushlstring(co, e->text.base ? e->text.base : "", e->text.len);
+    lua_pushlstring(co, e->text.base, n);
 }
 
 static const ccd_header_t *find_response_header(const ccd_http_response_t *res, const char *name)

@@ -37,11 +37,20 @@ static int l_sleep(lua_State *L)
     return 0;
 }
 
-/* wait(seconds) -> whether the user must yield: the wait between two tasks. */
+/* wait(seconds) -> true when the wait is armed and the user must yield, nil when it goes on
+ * with its next task at once, false when it must stop (no wait armed then): the wait between
+ * two tasks, with the stop check the loop needs there folded in, so that a task costs the loop
+ * one C call. */
 static int l_wait(lua_State *L)
 {
     ccd_user_t *u = ccd_engine_blocking_user(L, ccd_lcore_engine(L), "waiting");
-    lua_pushboolean(L, ccd_user_wait(u, luaL_checknumber(L, 1)));
+    double seconds = luaL_checknumber(L, 1);
+    if (ccd_user_stopping(u))
+        lua_pushboolean(L, 0);
+    else if (ccd_user_wait(u, seconds))
+        lua_pushboolean(L, 1);
+    else
+        lua_pushnil(L);
     return 1;
 }
 
