@@ -284,6 +284,9 @@ function Client:request(method, url, opts)
     local status, body, elapsed, failure, raw, location = yield()
     if location then
       r = follow(self, method, url, opts, name, status, body, elapsed, failure, raw, location)
+    elseif failure == nil then -- the usual case, built here: ok is a constant of the template
+      r = setmetatable({ status = status, body = body, elapsed = elapsed, ok = true, name = name,
+                         _raw = raw, _target = url }, Response)
     else
       r = new_response(status, body, elapsed, failure, raw, name, url)
     end
@@ -692,7 +695,13 @@ function run_node(self, node, in_group)
   if stopping() then return nil end
   while true do
     local task
-    if seq then i = i % n + 1; task = list[i] else task = list[random(n)] end
+    if seq then
+      i = i % n + 1; task = list[i]
+    elseif n == 1 then
+      task = list[1]
+    else
+      task = list[random(n)]
+    end
     if not known then self._task_started = now() end
     local sig
     if type(task) == "table" then
@@ -709,6 +718,14 @@ function run_node(self, node, in_group)
     end
     if sig == RESCHEDULE then
       if stopping() then break end
+    elseif type(known) == "number" then -- do_wait's fast path, inlined
+      local go = core_wait(known)
+      if go then
+        yield()
+        if stopping() then break end
+      elseif go == false then
+        break
+      end
     elseif do_wait(self, wait, known) then
       break
     end
