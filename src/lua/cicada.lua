@@ -609,9 +609,15 @@ function M._fire(name, ...) M.events[name]:fire(...) end
 
 -- The user loop ------------------------------------------------------------------------------
 
+-- The frame of the library's task loop in a traceback (set once run_tasks is defined): the
+-- user's part of a traceback ends there, or at the xpcall that called the user's function.
+local loop_frame
+
 local function clean_traceback(level)
   local tb = traceback("", level + 1):sub(2)
   local cut = tb:find("\n%s*%[C%]: in function 'xpcall'")
+  local loop = loop_frame and tb:find(loop_frame, 1, true)
+  if loop and (not cut or loop < cut) then cut = tb:sub(1, loop):match("()\n[^\n]*$") end
   return cut and tb:sub(1, cut - 1) or tb
 end
 
@@ -628,13 +634,18 @@ end
 
 -- Runs fn(self); returns a control signal, or nil when fn returned or raised an error (which
 -- is counted).
+-- What run_fn returns for a function that failed with e.
+local function failed(self, e)
+  if signals[e] then return e end
+  report(self, e)
+  return nil
+end
+
 local function run_fn(fn, self)
   local ok, e = xpcall(fn, on_error, self)
   if self._pending[1] then settle(self) end
   if ok then return nil end
-  if signals[e] then return e end
-  report(self, e)
-  return nil
+  return failed(self, e)
 end
 
 -- The seconds wait_time asks for after a task (1 when it fails), or nil when it raised a
@@ -673,6 +684,9 @@ local function do_wait(self, wait_time, known)
 end
 
 local run_node
+-- What after_task and run_tasks return to say how the node's loop goes on: CONTINUE with the
+-- next task, DONE (the user stops; run_node returns nil), or a signal for run_node to return.
+local CONTINUE, DONE = {}, {}
 
 local function run_group(self, group)
   local node = group._node
@@ -686,51 +700,92 @@ local function run_group(self, group)
   return sig
 end
 
--- Runs a class's or group's tasks until the user stops, or (in a group) until interrupted.
--- Returns the signal that ended it.
-function run_node(self, node, in_group)
-  local list, n, seq, wait = node._list, #node._list, node._sequential, node.wait_time
-  local known = known_waits[wait]
-  local i = 0
-  if stopping() then return nil end
-  while true do
-    local task
-    if seq then
-      i = i % n + 1; task = list[i]
-    elseif n == 1 then
-      task = list[1]
-    else
-      task = list[random(n)]
-    end
-    if not known then self._task_started = now() end
-    local sig
-    if type(task) == "table" then
-      sig = run_group(self, task)
-      if sig == INTERRUPT then sig = nil elseif sig == INTERRUPT_NOW then sig = RESCHEDULE end
-    else
-      sig = run_fn(task, self)
-    end
+-- What follows a task that ended with sig (nil, or the control signal it raised): the signal
+-- handled, then the wait. st is the node's loop state (see run_node).
+local function after_task(self, sig, in_group, st)
+  if sig ~= nil then
     if sig == STOP_USER then return sig end
     if sig == INTERRUPT or sig == INTERRUPT_NOW then
       if in_group then return sig end
       report(self, { msg = "interrupt() called outside a task group", tb = "" })
       sig = nil
     end
-    if sig == RESCHEDULE then
-      if stopping() then break end
-    elseif type(known) == "number" then -- do_wait's fast path, inlined
-      local go = core_wait(known)
+  end
+  if sig == RESCHEDULE then
+    if stopping() then return DONE end
+  elseif do_wait(self, st.wait, st.known) then
+    return DONE
+  end
+  return CONTINUE
+end
+
+-- Runs the node's tasks with waits between them until after_task says otherwise, and returns
+-- what it said. Unlike run_fn, it does not protect each task: LuaJIT cannot compile a return
+-- into a pcall frame, and after each response the user resumes inside its task, so one xpcall
+-- per task kept the whole path from the response to the next request in the interpreter. A
+-- task that raises unwinds out of here instead; run_node handles it and calls again.
+local function run_tasks(self, node, in_group, st)
+  local list, n, seq, known, fixed = node._list, #node._list, node._sequential, st.known, st.fixed
+  while true do
+    local k
+    if seq then
+      k = st.i % n + 1
+      st.i = k
+    elseif n == 1 then
+      k = 1
+    else
+      k = random(n)
+    end
+    if not known then self._task_started = now() end
+    local sig
+    local task = list[k]
+    if type(task) == "table" then
+      sig = run_group(self, task)
+      if sig == INTERRUPT then sig = nil elseif sig == INTERRUPT_NOW then sig = RESCHEDULE end
+    else
+      -- Called as list[k], not through a local: a traceback then shows the task as
+      -- "function <file:line>", as when xpcall called it, not under a name of this loop.
+      list[k](self)
+      if self._pending[1] then settle(self) end
+    end
+    if sig == nil and fixed then -- do_wait's usual case, inlined
+      local go = core_wait(fixed)
       if go then
         yield()
-        if stopping() then break end
+        if stopping() then return DONE end
       elseif go == false then
-        break
+        return DONE
       end
-    elseif do_wait(self, wait, known) then
-      break
+    else
+      local r = after_task(self, sig, in_group, st)
+      if r ~= CONTINUE then return r end
     end
   end
-  return nil
+end
+
+do
+  local info = debug.getinfo(run_tasks, "S")
+  loop_frame = info.short_src .. ":" .. info.linedefined .. ">"
+end
+
+-- Runs a class's or group's tasks until the user stops, or (in a group) until interrupted.
+-- Returns the signal that ended it.
+function run_node(self, node, in_group)
+  local known = known_waits[node.wait_time]
+  -- The loop's state, kept here so that it survives a task that raises: the position in a
+  -- sequence, and the wait.
+  local st = { i = 0, wait = node.wait_time, known = known,
+               fixed = type(known) == "number" and known }
+  if stopping() then return nil end
+  while true do
+    local ok, r = xpcall(run_tasks, on_error, self, node, in_group, st)
+    if not ok then -- a task raised r: handled as run_fn does, then the loop goes on
+      if self._pending[1] then settle(self) end
+      r = after_task(self, failed(self, r), in_group, st)
+    end
+    if r == DONE then return nil end
+    if r ~= CONTINUE then return r end
+  end
 end
 
 local function new_user(class)
