@@ -6,11 +6,25 @@ local core = ...
 local yield, random, floor = coroutine.yield, math.random, math.floor
 local type, pairs, ipairs, tostring, error, next = type, pairs, ipairs, tostring, error, next
 local setmetatable, getmetatable, xpcall, traceback = setmetatable, getmetatable, xpcall, debug.traceback
-local send, now, stopping = core.send, core.now, core.stopping
+local send, now, stopping, core_wait = core.send, core.now, core.stopping, core.wait
+local table_new = require "table.new"
+-- The loop's usual wait, called through the FFI so that LuaJIT compiles the call into the
+-- loop's trace (a C function would end the trace there): (user handle, seconds) -> 0 go on,
+-- 1 yield, 2 stop. Without the FFI, the same through core.wait.
+local has_ffi, ffi = pcall(require, "ffi")
+local ffi_wait = has_ffi and ffi.cast("int (*)(void *, double)", core.ffi_wait) or function(_, s)
+  local go = core_wait(s)
+  return go and 1 or go == false and 2 or 0
+end
 local concat, sort = table.concat, table.sort
 
 local M = { _VERSION = core.version }
 local classes = {}        -- user classes in declaration order, and by name
+
+-- The wait functions made by the library that the user loop need not protect: for each, the
+-- seconds it always returns (constant), or true (between). The loop calls them directly (or
+-- not at all) and skips reading the clock for them, since only pacing uses a task's start.
+local known_waits = setmetatable({}, { __mode = "k" })
 
 -- Control signals: raised as error objects by interrupt(), stop_user() and reschedule(), they
 -- unwind the user's code up to the loop that handles them; they are never counted as errors.
@@ -30,13 +44,17 @@ function M.between(min, max)
   check_number(min, "between(min, max)", 0)
   check_number(max, "between(min, max)", min)
   local span = max - min
-  return function() return min + random() * span end
+  local fn = function() return min + random() * span end
+  known_waits[fn] = true
+  return fn
 end
 
 --- Waits the same time after each task.
 function M.constant(seconds)
   check_number(seconds, "constant(seconds)", 0)
-  return function() return seconds end
+  local fn = function() return seconds end
+  known_waits[fn] = seconds
+  return fn
 end
 
 --- Makes each task start `seconds` after the previous one started (when the task is shorter).
@@ -64,11 +82,13 @@ Event.__index = Event
 function Event:add(fn)
   if type(fn) ~= "function" then error("events." .. self.name .. ":add(fn): fn must be a function", 2) end
   self[#self + 1] = fn
+  self._active = true
   return fn
 end
 
 function Event:remove(fn)
   for i = #self, 1, -1 do if self[i] == fn then table.remove(self, i) end end
+  self._active = self[1] ~= nil
 end
 
 local function listener_error(e)
@@ -88,7 +108,9 @@ end
 M.events = {}
 for _, name in ipairs { "init", "test_start", "test_stop", "request", "spawning_complete",
                         "user_error", "quitting" } do
-  M.events[name] = setmetatable({ name = name }, Event)
+  -- _active (whether the event has listeners) is what the hot path tests: a present field is
+  -- read at once, where a missing one ([1] of an empty event) goes through the metatable.
+  M.events[name] = setmetatable({ name = name, _active = false }, Event)
 end
 local request_event, user_error_event = M.events.request, M.events.user_error
 
@@ -117,7 +139,7 @@ function M.record(r)
   local err = r.error
   if err ~= nil and err ~= false then err = tostring(err) else err = nil end
   core.record(r.type, r.name, r.response_time, r.length or 0, err)
-  if request_event[1] then
+  if request_event._active then
     request_event:fire { request_type = r.type, name = r.name, response_time = r.response_time,
                          response_length = r.length or 0, exception = err }
   end
@@ -158,6 +180,17 @@ function response_get.url(r)
   return u
 end
 
+-- Only a redirected response has a history: the others make theirs on first use.
+function response_get.history(r)
+  local h = {}
+  r.history = h
+  return h
+end
+
+function response_get.error(r)
+  if r.status == 0 then return r._failure end
+end
+
 Response.__index = function(r, k)
   local get = response_get[k]
   if get then return get(r) end
@@ -177,7 +210,7 @@ local function decide(r, err)
   if r._decided then return end
   r._decided = true
   core.record(r._method, r.name, r.elapsed * 1000, #r.body, err)
-  if request_event[1] then
+  if request_event._active then
     request_event:fire { request_type = r._method, name = r.name, response_time = r.elapsed * 1000,
                          response_length = #r.body, exception = err, response = r, url = r.url }
   end
@@ -197,10 +230,18 @@ local function fire_request(method, name, r, err)
                        response_length = #r.body, exception = err, response = r, url = r.url }
 end
 
-local function new_response(status, body, elapsed, failure, raw, name, target, history)
-  return setmetatable({ status = status, body = body, elapsed = elapsed, _failure = failure,
-                        error = status == 0 and failure or nil, _raw = raw, ok = failure == nil,
-                        name = name, _target = target, history = history }, Response)
+-- A response holds eight fields, the size of the smallest hash part that fits them: headers,
+-- url, error and history are derived on first use (see response_get), so that a response
+-- costs one small table.
+local function new_response(status, body, elapsed, failure, raw, name, target)
+  return setmetatable({ status = status, body = body, elapsed = elapsed, ok = failure == nil,
+                        name = name, _failure = failure, _raw = raw, _target = target }, Response)
+end
+
+local function new_redirected(status, body, elapsed, failure, raw, name, target, history)
+  local r = new_response(status, body, elapsed, failure, raw, name, target)
+  r.history = history
+  return r
 end
 
 -- The options of a redirect's next hop: 303 (and 301/302 after a POST) become a GET without
@@ -225,14 +266,14 @@ local function follow(client, method, url, opts, name, status, body, elapsed, fa
     opts = o
   end
   while location do
-    history[#history + 1] = new_response(status, body, elapsed, failure, raw, name, current, {})
+    history[#history + 1] = new_response(status, body, elapsed, failure, raw, name, current)
     method, opts = next_hop(method, status, opts)
     current = core.resolve_url(current, location)
     local _, unsent = send(method, current, opts, client.headers, name, true)
-    if unsent then return new_response(0, "", elapsed, unsent, "", name, current, history) end
+    if unsent then return new_redirected(0, "", elapsed, unsent, "", name, current, history) end
     status, body, elapsed, failure, raw, location = yield()
   end
-  return new_response(status, body, elapsed, failure, raw, name, current, history)
+  return new_redirected(status, body, elapsed, failure, raw, name, current, history)
 end
 
 --- Sends a request and waits for its response (the user yields; other users run meanwhile).
@@ -246,13 +287,16 @@ function Client:request(method, url, opts)
   local name, unsent = send(method, url, opts, self.headers)
   local r
   if unsent then
-    r = new_response(0, "", 0, unsent, "", name, url, {})
+    r = new_response(0, "", 0, unsent, "", name, url)
   else
     local status, body, elapsed, failure, raw, location = yield()
     if location then
       r = follow(self, method, url, opts, name, status, body, elapsed, failure, raw, location)
+    elseif failure == nil then -- the usual case, built here: ok is a constant of the template
+      r = setmetatable({ status = status, body = body, elapsed = elapsed, ok = true, name = name,
+                         _raw = raw, _target = url }, Response)
     else
-      r = new_response(status, body, elapsed, failure, raw, name, url, {})
+      r = new_response(status, body, elapsed, failure, raw, name, url)
     end
   end
   if catch then
@@ -261,7 +305,7 @@ function Client:request(method, url, opts)
     pending[#pending + 1] = r
     return r
   end
-  if request_event[1] then fire_request(method, name, r, r._failure) end
+  if request_event._active then fire_request(method, name, r, r._failure) end
   return r
 end
 
@@ -646,9 +690,15 @@ function M._fire(name, ...) M.events[name]:fire(...) end
 
 -- The user loop ------------------------------------------------------------------------------
 
+-- The frame of the library's task loop in a traceback (set once run_tasks is defined): the
+-- user's part of a traceback ends there, or at the xpcall that called the user's function.
+local loop_frame
+
 local function clean_traceback(level)
   local tb = traceback("", level + 1):sub(2)
   local cut = tb:find("\n%s*%[C%]: in function 'xpcall'")
+  local loop = loop_frame and tb:find(loop_frame, 1, true)
+  if loop and (not cut or loop < cut) then cut = tb:sub(1, loop):match("()\n[^\n]*$") end
   return cut and tb:sub(1, cut - 1) or tb
 end
 
@@ -660,37 +710,64 @@ end
 
 local function report(self, e)
   core.exception(e.msg, e.tb)
-  if user_error_event[1] then user_error_event:fire(self, e.msg, e.tb) end
+  if user_error_event._active then user_error_event:fire(self, e.msg, e.tb) end
 end
 
 -- Runs fn(self); returns a control signal, or nil when fn returned or raised an error (which
 -- is counted).
-local function run_fn(fn, self)
-  local ok, e = xpcall(fn, on_error, self)
-  if self._pending[1] then settle(self) end
-  if ok then return nil end
+-- What run_fn returns for a function that failed with e.
+local function failed(self, e)
   if signals[e] then return e end
   report(self, e)
   return nil
 end
 
-local function do_wait(self, wait_time)
+local function run_fn(fn, self)
+  local ok, e = xpcall(fn, on_error, self)
+  if self._pending[1] then settle(self) end
+  if ok then return nil end
+  return failed(self, e)
+end
+
+-- The seconds wait_time asks for after a task (1 when it fails), or nil when it raised a
+-- control signal (no wait then).
+local function wait_seconds(self, wait_time, known)
+  if known == true then return wait_time(self) end
   local ok, w = xpcall(wait_time, on_error, self)
   if not ok then
-    if signals[w] then return end
+    if signals[w] then return nil end
     report(self, w)
-    w = 1
+    return 1
   elseif type(w) ~= "number" or w ~= w then
     report(self, { msg = "wait_time returned " .. type(w) .. ", not seconds", tb = "" })
-    w = 1
+    return 1
   end
-  -- core.wait arms the wait and says whether to yield: a zero wait yields only when the task
-  -- never did (as Locust's gevent.sleep(0)), so that tasks answered at once cannot starve the
-  -- other users, while the usual task, which waited on I/O, goes straight on.
-  if core.wait(w) then yield() end
+  return w
+end
+
+-- Waits between two tasks; returns whether the user must stop. `known` is known_waits[wait]:
+-- a constant wait is not even called. core.wait checks for a stop, arms the wait and says
+-- whether to yield: a zero wait yields only when the task never did (as Locust's
+-- gevent.sleep(0)), so that tasks answered at once cannot starve the other users, while the
+-- usual task, which waited on I/O, goes straight on with no more than this one C call.
+local function do_wait(self, wait_time, known)
+  local w = known
+  if type(w) ~= "number" then
+    w = wait_seconds(self, wait_time, known)
+    if w == nil then return stopping() end
+  end
+  local go = core_wait(w)
+  if go then
+    yield()
+    return stopping()
+  end
+  return go == false
 end
 
 local run_node
+-- What after_task and run_tasks return to say how the node's loop goes on: CONTINUE with the
+-- next task, DONE (the user stops; run_node returns nil), or a signal for run_node to return.
+local CONTINUE, DONE = {}, {}
 
 local function run_group(self, group)
   local node = group._node
@@ -704,36 +781,101 @@ local function run_group(self, group)
   return sig
 end
 
--- Runs a class's or group's tasks until the user stops, or (in a group) until interrupted.
--- Returns the signal that ended it.
-function run_node(self, node, in_group)
-  local list, n, seq, wait = node._list, #node._list, node._sequential, node.wait_time
-  local i = 0
-  while not stopping() do
-    local task
-    if seq then i = i % n + 1; task = list[i] else task = list[random(n)] end
-    self._task_started = now()
-    local sig
-    if type(task) == "table" then
-      sig = run_group(self, task)
-      if sig == INTERRUPT then sig = nil elseif sig == INTERRUPT_NOW then sig = RESCHEDULE end
-    else
-      sig = run_fn(task, self)
-    end
+-- What follows a task that ended with sig (nil, or the control signal it raised): the signal
+-- handled, then the wait. st is the node's loop state (see run_node).
+local function after_task(self, sig, in_group, st)
+  if sig ~= nil then
     if sig == STOP_USER then return sig end
     if sig == INTERRUPT or sig == INTERRUPT_NOW then
       if in_group then return sig end
       report(self, { msg = "interrupt() called outside a task group", tb = "" })
       sig = nil
     end
-    if stopping() then break end
-    if sig ~= RESCHEDULE then do_wait(self, wait) end
   end
-  return nil
+  if sig == RESCHEDULE then
+    if stopping() then return DONE end
+  elseif do_wait(self, st.wait, st.known) then
+    return DONE
+  end
+  return CONTINUE
+end
+
+-- Runs the node's tasks with waits between them until after_task says otherwise, and returns
+-- what it said. Unlike run_fn, it does not protect each task: LuaJIT cannot compile a return
+-- into a pcall frame, and after each response the user resumes inside its task, so one xpcall
+-- per task kept the whole path from the response to the next request in the interpreter. A
+-- task that raises unwinds out of here instead; run_node handles it and calls again.
+local function run_tasks(self, node, in_group, st)
+  local list, n, seq, known, fixed = node._list, #node._list, node._sequential, st.known, st.fixed
+  while true do
+    local k
+    if seq then
+      k = st.i % n + 1
+      st.i = k
+    elseif n == 1 then
+      k = 1
+    else
+      k = random(n)
+    end
+    if not known then self._task_started = now() end
+    local sig
+    local task = list[k]
+    if type(task) == "table" then
+      sig = run_group(self, task)
+      if sig == INTERRUPT then sig = nil elseif sig == INTERRUPT_NOW then sig = RESCHEDULE end
+    else
+      -- Called as list[k], not through a local: a traceback then shows the task as
+      -- "function <file:line>", as when xpcall called it, not under a name of this loop.
+      list[k](self)
+      if self._pending[1] then settle(self) end
+    end
+    if sig == nil and fixed then -- do_wait's usual case, inlined
+      local go = ffi_wait(self._handle, fixed)
+      if go == 1 then
+        yield()
+        if stopping() then return DONE end
+      elseif go == 2 then
+        return DONE
+      end
+    else
+      local r = after_task(self, sig, in_group, st)
+      if r ~= CONTINUE then return r end
+    end
+  end
+end
+
+do
+  local info = debug.getinfo(run_tasks, "S")
+  loop_frame = info.short_src .. ":" .. info.linedefined .. ">"
+end
+
+-- Runs a class's or group's tasks until the user stops, or (in a group) until interrupted.
+-- Returns the signal that ended it.
+function run_node(self, node, in_group)
+  local known = known_waits[node.wait_time]
+  -- The loop's state, kept here so that it survives a task that raises: the position in a
+  -- sequence, and the wait.
+  local st = { i = 0, wait = node.wait_time, known = known,
+               fixed = type(known) == "number" and known }
+  if stopping() then return nil end
+  while true do
+    local ok, r = xpcall(run_tasks, on_error, self, node, in_group, st)
+    if not ok then -- a task raised r: handled as run_fn does, then the loop goes on
+      if self._pending[1] then settle(self) end
+      r = after_task(self, failed(self, r), in_group, st)
+    end
+    if r == DONE then return nil end
+    if r ~= CONTINUE then return r end
+  end
 end
 
 local function new_user(class)
-  local self = setmetatable({ host = core.host(), _task_started = now(), _pending = {} }, class)
+  -- _rename is false rather than absent: every request reads it, and a missing field would be
+  -- looked up through the class and UserBase each time.
+  -- _pending has an array part so that the check after each task finds its empty slot at
+  -- once.
+  local self = setmetatable({ host = core.host(), _task_started = now(), _pending = table_new(2, 0),
+                              _rename = false }, class)
   local headers = {}
   for k, v in pairs(class.headers or {}) do headers[k] = v end
   self.client = setmetatable({ _user = self, headers = headers }, Client)
@@ -746,6 +888,8 @@ function M._run(class_index)
   local class = M._runnable[class_index]
   local self = new_user(class)
   core.set_self(self)
+  -- A cdata pointer: the JIT does not convert a light userdata to void *.
+  self._handle = has_ffi and ffi.cast("void *", core.user_handle()) or false
   local sig
   if class.on_start then sig = run_fn(class.on_start, self) end
   if sig ~= STOP_USER then run_node(self, class._root, false) end

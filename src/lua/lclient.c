@@ -509,59 +509,84 @@ static const char *failure_text(lclient_t *e, const ccd_http_response_t *res, si
     return e->text.base;
 }
 
-static void push_raw_headers(lua_State *co, lclient_t *e, const ccd_http_response_t *res)
+/* What on_response needs from the headers, found in one pass over them. */
+typedef struct {
+    const ccd_header_t *location; /* the first Location, or NULL */
+    const ccd_header_t *encoding; /* the first Content-Encoding, or NULL */
+    size_t raw_len;               /* the size of the block push_raw_headers makes */
+} header_scan_t;
+
+/* Keeps one Set-Cookie in the user's jar (made on the first one); *now is the wall clock,
+ * read once per response. */
+static void store_cookie(hclient_t *u, const ccd_http_response_t *res, const ccd_header_t *h,
+                         double *now)
 {
-    e->text.len = 0;
-    for (size_t i = 0; i < res->nheaders; i++) {
-        const ccd_header_t *h = &res->headers[i];
-        ccd_buf_append(&e->text, h->name.base, h->name.len);
-        ccd_buf_append(&e->text, ": ", 2);
-        ccd_buf_append(&e->text, h->value.base, h->value.len);
-        ccd_buf_putc(&e->text, '\n');
-    }
-    lua_pushlstring(co, e->text.base ? e->text.base : "", e->text.len);
+    if (!u->cookies && !(u->cookies = ccd_cookie_jar_new()))
+        return;
+    *now = *now ? *now : ccd_clock_wall();
+    ccd_cookie_jar_store(u->cookies, h->value.base, h->value.len, res->host.base, res->host.len,
+                         res->target.base, res->target.len, *now);
 }
 
-static const ccd_header_t *find_response_header(const ccd_http_response_t *res, const char *name)
+/* Stores the response's cookies and finds what else on_response acts on. The names it looks
+ * for differ in length, so a name is compared only with the one of its length. */
+static header_scan_t scan_headers(hclient_t *u, const ccd_http_response_t *res)
 {
-    for (size_t i = 0; i < res->nheaders; i++)
-        if (ccd_slice_ieq_str(res->headers[i].name, name))
-            return &res->headers[i];
-    return NULL;
-}
-
-/* The Location of a redirect the request in flight follows, or NULL. */
-static const ccd_header_t *redirect_to_follow(hclient_t *u, const ccd_http_response_t *res)
-{
-    if (res->err || !u->follow || !is_redirect(res->status))
-        return NULL;
-    return find_response_header(res, "Location");
-}
-
-/* Resumes the user with: status, body, elapsed seconds (redirects included), failure text or
- * nil, raw headers, and the Location to follow next (nil when this response is the last). The
- * request is counted once, when its last response arrives. */
-/* Keeps the response's cookies in the user's jar (made on the first one). */
-static void store_cookies(hclient_t *u, const ccd_http_response_t *res)
-{
+    header_scan_t s = {NULL, NULL, 0};
     double now = 0;
     for (size_t i = 0; i < res->nheaders; i++) {
         const ccd_header_t *h = &res->headers[i];
-        if (!ccd_slice_ieq_str(h->name, "Set-Cookie"))
-            continue;
-        if (!u->cookies && !(u->cookies = ccd_cookie_jar_new()))
-            return;
-        now = now ? now : ccd_clock_wall();
-        ccd_cookie_jar_store(u->cookies, h->value.base, h->value.len, res->host.base, res->host.len,
-                             res->target.base, res->target.len, now);
+        s.raw_len += h->name.len + h->value.len + 3;
+        if (h->name.len == 8 && !s.location && ccd_slice_ieq_str(h->name, "Location"))
+            s.location = h;
+        else if (h->name.len == 10 && !res->err && ccd_slice_ieq_str(h->name, "Set-Cookie"))
+            store_cookie(u, res, h, &now);
+        else if (h->name.len == 16 && !s.encoding && ccd_slice_ieq_str(h->name, "Content-Encoding"))
+            s.encoding = h;
     }
+    return s;
+}
+
+/* Pushes the headers as one string, "name: value\n" each (n bytes in all), that
+ * l_parse_headers turns into a table if the script reads r.headers: one copy per response,
+ * the table only when asked for. Without memory for it, the headers are left out rather than
+ * the response lost. */
+static void push_raw_headers(lua_State *co, lclient_t *e, const ccd_http_response_t *res, size_t n)
+{
+    e->text.len = 0;
+    if (n == 0 || ccd_buf_reserve(&e->text, n)) {
+        lua_pushliteral(co, "");
+        return;
+    }
+    char *p = e->text.base;
+    for (size_t i = 0; i < res->nheaders; i++) {
+        const ccd_header_t *h = &res->headers[i];
+        memcpy(p, h->name.base, h->name.len);
+        p += h->name.len;
+        *p++ = ':';
+        *p++ = ' ';
+        memcpy(p, h->value.base, h->value.len);
+        p += h->value.len;
+        *p++ = '\n';
+    }
+    lua_pushlstring(co, e->text.base, n);
+}
+
+/* The Location of a redirect the request in flight follows, or NULL. */
+static const ccd_header_t *redirect_to_follow(hclient_t *u, const ccd_http_response_t *res,
+                                              const header_scan_t *s)
+{
+    if (res->err || !u->follow || !is_redirect(res->status))
+        return NULL;
+    return s->location;
 }
 
 /* The body as the script sees it: decoded of its Content-Encoding (gzip, deflate). A body
  * that does not decode is a failure of the request. */
-static ccd_slice_t decoded_body(lclient_t *e, const ccd_http_response_t *res, const char **err)
+static ccd_slice_t decoded_body(lclient_t *e, const ccd_http_response_t *res,
+                                const header_scan_t *s, const char **err)
 {
-    const ccd_header_t *ce = find_response_header(res, "Content-Encoding");
+    const ccd_header_t *ce = s->encoding;
     if (!ce || res->err)
         return res->body;
     e->decoded.len = 0;
@@ -574,18 +599,20 @@ static ccd_slice_t decoded_body(lclient_t *e, const ccd_http_response_t *res, co
     return res->body;
 }
 
+/* Resumes the user with: status, body, elapsed seconds (redirects included), failure text or
+ * nil, raw headers, and the Location to follow next (nil when this response is the last). The
+ * request is counted once, when its last response arrives. */
 static void on_response(void *ud, const ccd_http_response_t *res)
 {
     hclient_t *u = ud;
     lclient_t *e = u->c;
     lua_State *co = ccd_user_thread(u->u);
-    if (!res->err)
-        store_cookies(u, res);
-    const ccd_header_t *location = redirect_to_follow(u, res);
+    header_scan_t scan = scan_headers(u, res);
+    const ccd_header_t *location = redirect_to_follow(u, res, &scan);
     int64_t elapsed = u->elapsed_acc + res->elapsed_us;
     size_t elen = 0;
     const char *err = failure_text(e, res, &elen), *decode_err = NULL;
-    ccd_slice_t body = decoded_body(e, res, &decode_err);
+    ccd_slice_t body = decoded_body(e, res, &scan, &decode_err);
     if (decode_err && !err) {
         err = decode_err;
         elen = strlen(err);
@@ -609,7 +636,7 @@ static void on_response(void *ud, const ccd_http_response_t *res)
         lua_pushlstring(co, err, elen);
     else
         lua_pushnil(co);
-    push_raw_headers(co, e, res);
+    push_raw_headers(co, e, res, scan.raw_len);
     if (location)
         lua_pushlstring(co, location->value.base, location->value.len);
     else

@@ -37,11 +37,43 @@ static int l_sleep(lua_State *L)
     return 0;
 }
 
-/* wait(seconds) -> whether the user must yield: the wait between two tasks. */
+/* The outcome of a wait between two tasks, as l_wait pushes it: 0 (nil) go on, 1 (true) yield,
+ * 2 (false) stop. */
+static int wait_outcome(ccd_user_t *u, double seconds)
+{
+    if (ccd_user_stopping(u))
+        return 2;
+    return ccd_user_wait(u, seconds) ? 1 : 0;
+}
+
+/* wait_outcome for the loop's compiled code, called through LuaJIT's FFI (see l_user_handle):
+ * a lua_CFunction would end the trace there, where an FFI call is compiled into it. It touches
+ * no Lua state and raises nothing. */
+static int ffi_wait(void *u, double seconds)
+{
+    return wait_outcome(u, seconds != seconds || seconds < 0 ? 0 : seconds);
+}
+
+/* user_handle() -> the running user as a light userdata, for ffi_wait; ffi_wait's address is
+ * core.ffi_wait. */
+static int l_user_handle(lua_State *L)
+{
+    lua_pushlightuserdata(L, ccd_engine_blocking_user(L, ccd_lcore_engine(L), "a user handle"));
+    return 1;
+}
+
+/* wait(seconds) -> true when the wait is armed and the user must yield, nil when it goes on
+ * with its next task at once, false when it must stop (no wait armed then): the wait between
+ * two tasks, with the stop check the loop needs there folded in, so that a task costs the loop
+ * one C call. */
 static int l_wait(lua_State *L)
 {
     ccd_user_t *u = ccd_engine_blocking_user(L, ccd_lcore_engine(L), "waiting");
-    lua_pushboolean(L, ccd_user_wait(u, luaL_checknumber(L, 1)));
+    int outcome = wait_outcome(u, luaL_checknumber(L, 1));
+    if (outcome == 0)
+        lua_pushnil(L);
+    else
+        lua_pushboolean(L, outcome == 1);
     return 1;
 }
 
@@ -141,6 +173,7 @@ void ccd_lcore_open(lua_State *L, ccd_engine_t *eng, void *ud)
         {"now", l_now},
         {"stopping", l_stopping},
         {"set_self", l_set_self},
+        {"user_handle", l_user_handle},
         {"host", l_host},
         {"record", l_record},
         {"stop_test", l_stop_test},
@@ -165,6 +198,8 @@ void ccd_lcore_open(lua_State *L, ccd_engine_t *eng, void *ud)
     ccd_lsocket_register(L, eng);
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");
+    lua_pushlightuserdata(L, (void *)(uintptr_t)ffi_wait);
+    lua_setfield(L, -2, "ffi_wait");
     lua_pushstring(L, CICADA_VERSION);
     lua_setfield(L, -2, "version");
     ccd_ldataset_register(L);

@@ -51,6 +51,44 @@ Test(browser_session, redirects_are_followed_and_counted_once)
     h_run_free(&r);
 }
 
+/* A response's derived fields (headers, url, error, history) are made on first use: they must
+ * read the same when read late, after the user made other requests, and on the responses a
+ * redirect chain went through. */
+Test(browser_session, response_fields_read_late_and_after_redirects)
+{
+    h_run_t r;
+    run_checked(
+        &r, "local cicada = require 'cicada'\n"
+            "local U = cicada.user('R', { wait_time = cicada.constant(0.05), tasks = { t = 1 } })\n"
+            "function U:t()\n"
+            "  local plain = self.client:get('/bytes/5', { name = 'plain' })\n"
+            "  local r = self.client:get('/redirect/2', { name = 'chain' })\n"
+            "  local other = self.client:get('/hello', { name = 'other' })\n"
+            "  assert(other.body == 'Hello, World!', 'other body ' .. other.body)\n"
+            "  assert(plain.headers['content-length'] == '5', 'late headers')\n"
+            "  assert(plain.url == self.host .. '/bytes/5', 'late url ' .. plain.url)\n"
+            "  assert(plain.error == nil and plain.ok, 'plain error')\n"
+            "  local h = plain.history\n"
+            "  assert(type(h) == 'table' and #h == 0 and plain.history == h, 'plain history')\n"
+            "  assert(other.history ~= h, 'one history per response')\n"
+            "  assert(r.status == 200 and r.body == 'redirects done\\n', 'chain ' .. r.status)\n"
+            "  assert(r.headers['content-length'] == '15', 'chain headers')\n"
+            "  assert(r.url == self.host .. '/redirect/0', 'chain url ' .. r.url)\n"
+            "  assert(#r.history == 2, 'chain history ' .. #r.history)\n"
+            "  for i, hop in ipairs(r.history) do\n"
+            "    assert(hop.status == 302 and hop.ok, 'hop status ' .. i)\n"
+            "    assert(hop.headers.location == '/redirect/' .. (2 - i), 'hop location ' .. i)\n"
+            "    assert(hop.url == self.host .. '/redirect/' .. (3 - i), 'hop url ' .. hop.url)\n"
+            "    assert(hop.body == 'redirecting\\n' and hop.name == 'chain', 'hop body ' .. i)\n"
+            "    assert(type(hop.history) == 'table' and #hop.history == 0, 'hop history ' .. i)\n"
+            "    assert(hop.error == nil, 'hop error ' .. i)\n"
+            "  end\n"
+            "end\n");
+    cr_expect_gt(h_requests(r.json, "GET", "chain"), 0);
+    cr_expect_eq(h_failures(r.json, "GET", "chain"), 0);
+    h_run_free(&r);
+}
+
 Test(browser_session, redirect_limits_and_opting_out)
 {
     h_run_t r;

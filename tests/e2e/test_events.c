@@ -209,6 +209,32 @@ Test(events, request_event_carries_the_absolute_url_and_response)
     h_run_free(&r);
 }
 
+/* A listener removed is called no more; the others still are. */
+static const char *removed =
+    "local cicada = require 'cicada'\n"
+    "local kept, gone = 0, 0\n"
+    "cicada.events.request:add(function() kept = kept + 1 end)\n"
+    "local fn = cicada.events.request:add(function() gone = gone + 1 end)\n"
+    "local U = cicada.user('U', { wait_time = cicada.constant(0.05), tasks = { t = 1 } })\n"
+    "function U:t()\n"
+    "  self.client:get('/hello', { name = 't' })\n"
+    "  if kept == 2 then cicada.events.request:remove(fn) end\n"
+    "  if gone ~= math.min(kept, 2) then error('removed listener: ' .. gone .. '/' .. kept) end\n"
+    "end\n";
+
+Test(events, removed_listener_is_not_called)
+{
+    h_run_t r;
+    cr_assert_eq(h_cicada(&r, NULL, removed, "-H", host(), "-u", "1", "-r", "10", "-t", "1s",
+                          H_LOAD_FLAGS, NULL),
+                 0);
+    H_ASSERT_JSON(&r);
+    H_EXPECT_NO_EXCEPTIONS(&r);
+    H_ASSERT_EXIT(&r, 0);
+    cr_expect_gt(h_requests(r.json, "GET", "t"), 3);
+    h_run_free(&r);
+}
+
 /* cicada.record counts a request of any protocol and fires the request event for it. */
 static const char *recorded =
     "local cicada = require 'cicada'\n"

@@ -90,6 +90,33 @@ Test(failures, refused_connection_is_a_failure)
     expect_transport_failures(port, "connection refused");
 }
 
+/* A request that got no response: status 0, r.ok false and the failure text in r.error. */
+Test(failures, transport_failure_fills_the_response_error)
+{
+    int port = h_free_port();
+    cr_assert_gt(port, 0);
+    h_run_t r;
+    cr_assert_eq(
+        h_cicada(&r, NULL,
+                 "local cicada = require 'cicada'\n"
+                 "local U = cicada.user('F', { wait_time = cicada.constant(0.05),\n"
+                 "                             tasks = { probe = 1 } })\n"
+                 "function U:probe()\n"
+                 "  local r = self.client:get('/probe', { name = 'probe' })\n"
+                 "  assert(r.status == 0 and r.ok == false, 'status ' .. r.status)\n"
+                 "  assert(r.error and r.error:find('connection refused', 1, true),\n"
+                 "         'error ' .. tostring(r.error))\n"
+                 "  assert(r.body == '' and next(r.headers) == nil and #r.history == 0, 'rest')\n"
+                 "end\n",
+                 "-H", h_strf("http://%s:%d", H_HOST, port), SHORT_RUN, NULL),
+        0);
+    H_ASSERT_EXIT(&r, 1);
+    H_ASSERT_JSON(&r);
+    H_EXPECT_NO_EXCEPTIONS(&r);
+    expect_all_failed(r.json, "probe", "connection refused");
+    h_run_free(&r);
+}
+
 Test(failures, reset_connection_is_a_failure)
 {
     int port = h_rst_server_start();

@@ -71,6 +71,49 @@ Test(lifecycle, task_error_is_counted_and_the_user_goes_on)
     h_run_free(&r);
 }
 
+/* A task that raises inside a sequence of a group: the sequence goes on from the next task
+ * (the order holds across errors), each error is counted once, and its traceback shows the
+ * script's frames only, down to the task (no frame of the library's loop). The checks raise
+ * other messages than "seq boom" on a mismatch. */
+static const char *raising_in_sequence =
+    "local cicada = require \"cicada\"\n"
+    "local order = ''\n"
+    "local seq = cicada.sequence { tasks = {\n"
+    "  function(self) order = order .. 'a'; self.client:get('/hello', { name = 'a' }) end,\n"
+    "  function(self) order = order .. 'b'; error('seq boom') end,\n"
+    "  function(self)\n"
+    "    order = order .. 'c'\n"
+    "    if order ~= ('abc'):rep(#order / 3) then error('order ' .. order) end\n"
+    "    if #order >= 30 then self:interrupt() end\n"
+    "  end,\n"
+    "} }\n"
+    "local U = cicada.user(\"Seq\", { wait_time = cicada.constant(0.01), tasks = { seq } })\n";
+
+Test(lifecycle, task_error_in_a_sequence_keeps_its_order)
+{
+    h_target_t t;
+    h_run_t r;
+    start_target(&t);
+    cr_assert_eq(h_cicada(&r, NULL, raising_in_sequence, "-H",
+                          h_strf("http://%s:%d", H_HOST, t.port), "-u", "1", "-r", "10", "-t", "2s",
+                          H_LOAD_FLAGS, NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 1);
+    H_ASSERT_JSON(&r);
+    long a = h_requests(r.json, "GET", "a");
+    cr_expect_gt(a, 5, "the sequence stopped (%ld runs of its first task)", a);
+    long booms = h_exception_count(r.json, "seq boom");
+    cr_expect(booms == a || booms == a - 1, "%ld errors for %ld runs", booms, a);
+    cr_expect_eq(json_array_size(json_object_get(r.json, "exceptions")), 1,
+                 "an exception other than the task's");
+    json_t *e = h_exception(r.json, "seq boom");
+    cr_assert_not_null(e);
+    const char *tb = json_string_value(json_object_get(e, "traceback"));
+    cr_expect(h_contains(tb, "scenario.lua:5: in function <"), "traceback: %s", tb);
+    cr_expect(!h_contains(tb, "\tcicada:"), "library frames in the traceback: %s", tb);
+    h_run_free(&r);
+}
+
 static const char *steady = "local cicada = require \"cicada\"\n"
                             "local U = cicada.user(\"Steady\", {\n"
                             "  wait_time = cicada.constant(0.01),\n"
