@@ -62,7 +62,11 @@ Test(lifecycle, task_error_is_counted_and_the_user_goes_on)
     long before = h_requests(r.json, "GET", "before");
     cr_expect_gt(before, 20, "users stopped after their first error (%ld requests)", before);
     cr_expect_eq(h_failures(r.json, "GET", "before"), 0);
-    cr_expect_eq(h_exception_count(r.json, "boom"), before, "one exception per task run");
+    /* One exception per task run; a user stopped while its request is in flight gets that
+     * request counted, but its task ends there, before the raise: up to one per user less. */
+    long booms = h_exception_count(r.json, "boom");
+    cr_expect(booms <= before && booms >= before - 2, "%ld exceptions for %ld task runs", booms,
+              before);
     json_t *e = h_exception(r.json, "boom");
     cr_assert_not_null(e, "no exception with message \"boom\"");
     const char *tb = json_string_value(json_object_get(e, "traceback"));
