@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/error.h"
 #include "report/format.h"
 
@@ -36,7 +37,7 @@ static double num(const json_t *o, const char *key)
 
 static ccd_compare_entry_t *push(ccd_compare_run_t *run, const char *method, const char *name)
 {
-    ccd_compare_entry_t *v = realloc(run->v, (run->n + 1) * sizeof(*v));
+    ccd_compare_entry_t *v = ccd_array_grow(run->v, &run->cap, run->n + 1, sizeof(*v), 16);
     if (!v)
         return NULL;
     run->v = v;
@@ -107,7 +108,7 @@ static int load_doc(ccd_compare_run_t *run, const json_t *doc, char *err, size_t
 typedef struct {
     double *ms;
     double *count;
-    size_t n;
+    size_t n, cap_ms, cap_count;
 } buckets_t;
 
 static int buckets_add(buckets_t *b, double ms, double count)
@@ -115,10 +116,10 @@ static int buckets_add(buckets_t *b, double ms, double count)
     for (size_t i = 0; i < b->n; i++)
         if (b->ms[i] == ms)
             return b->count[i] += count, 0;
-    double *m = realloc(b->ms, (b->n + 1) * sizeof(double));
+    double *m = ccd_array_grow(b->ms, &b->cap_ms, b->n + 1, sizeof(*m), 64);
     if (m)
         b->ms = m;
-    double *c = m ? realloc(b->count, (b->n + 1) * sizeof(double)) : NULL;
+    double *c = m ? ccd_array_grow(b->count, &b->cap_count, b->n + 1, sizeof(*c), 64) : NULL;
     if (!c)
         return CCD_ENOMEM;
     b->count = c;

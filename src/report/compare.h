@@ -28,7 +28,7 @@ typedef struct {
 typedef struct {
     char *path;             /* owned copy of the file name */
     ccd_compare_entry_t *v; /* the entries, then the Aggregated row */
-    size_t n;               /* entries, Aggregated included */
+    size_t n, cap;          /* entries, Aggregated included; room for them */
     json_t *history;        /* the run document's "history", or NULL (Locust's form) */
     double start_time;      /* epoch seconds; 0 when unknown */
     char *profile;          /* --profile label or NULL */

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "base/duration.h"
+#include "base/buf.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "web/web_int.h"
@@ -110,7 +111,7 @@ typedef struct {
     struct MHD_PostProcessor *pp;
     char *fields[F_COUNT];
     char **classes;
-    size_t nclasses;
+    size_t nclasses, capclasses;
     bool too_long;
 } form_t;
 
@@ -157,7 +158,7 @@ static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind, const char *
         }
     if (strcmp(key, "user_classes") == 0 || strcmp(key, "user_classes[]") == 0) {
         if (off == 0) {
-            char **v = realloc(f->classes, (f->nclasses + 1) * sizeof(*v));
+            char **v = ccd_array_grow(f->classes, &f->capclasses, f->nclasses + 1, sizeof(*v), 8);
             if (!v)
                 return MHD_NO;
             f->classes = v;
