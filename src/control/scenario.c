@@ -59,8 +59,10 @@ int ccd_scenario_open(ccd_scenario_t *s, const ccd_options_t *o, char *err, size
         snprintf(err, errlen, "cannot read scenario file '%s': %s", o->scenario, strerror(errno));
         return CCD_EINVAL;
     }
-    ccd_lcore_config_t lcore = {
-        .tags = o->tags, .exclude_tags = o->exclude_tags, .equal_weights = o->equal_weights};
+    ccd_lcore_config_t lcore = {.tags = o->tags,
+                                .exclude_tags = o->exclude_tags,
+                                .equal_weights = o->equal_weights,
+                                .config_users = o->config_users};
     ccd_script_env_t env = {.open = open_loading_only, .ud = &lcore, .seed = 1};
     /* The init event's listener errors are logged, yet ccd_script_open() also leaves their text
      * in err: it is emptied after a success, so that no later failure prints it. */
