@@ -356,6 +356,10 @@ local function check_definition(name, def)
   if type(name) ~= "string" or name == "" then
     error("cicada.user(name, definition): name must be a non-empty string", 3)
   end
+  local other = classes[name] and classes[name]._file
+  if other and other ~= M._file then
+    error("user class '" .. name .. "' is defined in both " .. other .. " and " .. tostring(M._file), 3)
+  end
   if classes[name] then error("user class '" .. name .. "' is defined twice", 3) end
   if def ~= nil and type(def) ~= "table" then
     error("cicada.user('" .. name .. "', definition): definition must be a table", 3)
@@ -389,6 +393,7 @@ end
 function M.user(name, def)
   def = check_definition(name, def)
   def._is_class = true
+  def._file = M._file -- the -f file defining it, when -f names several
   def.__index = def
   setmetatable(def, { __index = def.extends or UserBase })
   if rawget(def, "abstract") == nil then def.abstract = false end
