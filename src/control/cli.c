@@ -59,6 +59,8 @@ enum {
     O_PROFILE,
     O_EQUAL_WEIGHTS,
     O_TASK_RATIO_JSON,
+    /* The user classes from later Locust versions. */
+    O_CONFIG_USERS,
 };
 
 static const struct option long_opts[] = {
@@ -105,6 +107,7 @@ static const struct option long_opts[] = {
     {"profile", required_argument, NULL, O_PROFILE},
     {"equal-weights", no_argument, NULL, O_EQUAL_WEIGHTS},
     {"show-task-ratio-json", no_argument, NULL, O_TASK_RATIO_JSON},
+    {"config-users", required_argument, NULL, O_CONFIG_USERS},
     {NULL, 0, NULL, 0},
 };
 
@@ -209,6 +212,7 @@ static int apply_report_value(ccd_options_t *o, int id, const char *v)
     case O_SUMMARY_MD: o->summary_md = v; return 0;
     case O_BASELINE: o->baseline = v; return 0;
     case O_PROFILE: o->profile = v; return 0;
+    case O_CONFIG_USERS: o->config_users = v; return 0;
     }
     return CCD_EINVAL;
 }
@@ -582,7 +586,8 @@ void ccd_cli_usage(FILE *out)
           "Runs a load test whose users are written in Lua. Option names follow Locust's.\n"
           "\n"
           "Common options:\n"
-          "  -f, --scenario FILE       the Lua scenario to run (also --locustfile)\n"
+          "  -f, --scenario FILE       the Lua scenario to run (also --locustfile); several\n"
+          "                            files comma-separated, or a directory of *.lua files\n"
           "  -H, --host URL            host to load test (overrides the classes' host)\n"
           "  -u, --users N             peak number of concurrent users (default 1)\n"
           "  -r, --spawn-rate R        users started per second, in total (default 1)\n"
@@ -593,6 +598,9 @@ void ccd_cli_usage(FILE *out)
           "      --show-task-ratio-json  the same as Locust's JSON (per_class and total)\n"
           "      --equal-weights       every task of a class equally likely (groups dissolved)\n"
           "                            and every class weight 1, as Locust\n"
+          "      --config-users JSON   per-class settings, as Locust: a JSON object or array of\n"
+          "                            {\"user_class_name\", \"fixed_count\", \"weight\",\n"
+          "                            \"tasks\": [names], \"host\"}, or a file holding it\n"
           "      --config FILE         read options from FILE (default: ./cicada.conf if present)\n"
           "  UserClass ...             run only these user classes\n"
           "\n"

@@ -56,7 +56,8 @@ typedef struct {
     const char *profile;     /* --profile: a label of the run shown in every report */
     bool equal_weights;      /* --equal-weights: every task of a class equally likely */
     bool show_task_ratio_json;
-    char **_owned; /* strings copied from the configuration file and environment */
+    const char *config_users; /* --config-users: JSON text (starts with [ or {) or a file */
+    char **_owned;            /* strings copied from the configuration file and environment */
     size_t _nowned, _capowned;
 } ccd_options_t;
 

@@ -52,8 +52,10 @@ int ccd_engines_start(ccd_engines_t *es, unsigned n, const ccd_options_t *o,
     for (size_t i = 0; i < s->script.nclasses; i++)
         hosts[i] = o->host ? o->host : s->script.classes[i].host;
     /* The bindings are opened while each engine starts: the tag lists are copied then. */
-    ccd_lcore_config_t lcore = {
-        .tags = o->tags, .exclude_tags = o->exclude_tags, .equal_weights = o->equal_weights};
+    ccd_lcore_config_t lcore = {.tags = o->tags,
+                                .exclude_tags = o->exclude_tags,
+                                .equal_weights = o->equal_weights,
+                                .config_users = o->config_users};
     ccd_engine_config_t cfg = {.scenario = o->scenario,
                                .hosts = hosts,
                                .nclasses = s->script.nclasses,

@@ -2,11 +2,9 @@
  * events and listings, all through the cicada library's functions. */
 #include "control/scenario.h"
 
-#include <errno.h>
 #include <lauxlib.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "base/error.h"
 #include "lua/lcore.h"
@@ -55,12 +53,14 @@ int ccd_scenario_open(ccd_scenario_t *s, const ccd_options_t *o, char *err, size
 {
     memset(s, 0, sizeof(*s));
     err[0] = '\0';
-    if (access(o->scenario, R_OK) != 0) {
-        snprintf(err, errlen, "cannot read scenario file '%s': %s", o->scenario, strerror(errno));
+    ccd_script_files_t files;
+    if (ccd_script_files(&files, o->scenario, err, errlen))
         return CCD_EINVAL;
-    }
-    ccd_lcore_config_t lcore = {
-        .tags = o->tags, .exclude_tags = o->exclude_tags, .equal_weights = o->equal_weights};
+    ccd_script_files_free(&files);
+    ccd_lcore_config_t lcore = {.tags = o->tags,
+                                .exclude_tags = o->exclude_tags,
+                                .equal_weights = o->equal_weights,
+                                .config_users = o->config_users};
     ccd_script_env_t env = {.open = open_loading_only, .ud = &lcore, .seed = 1};
     /* The init event's listener errors are logged, yet ccd_script_open() also leaves their text
      * in err: it is emptied after a success, so that no later failure prints it. */

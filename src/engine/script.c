@@ -149,17 +149,34 @@ static int module_ref(lua_State *L, const char *field)
     return luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
-static int run_scenario(ccd_script_t *s, const char *path, char *err, size_t errlen)
+/* Runs one scenario file; the library's _file names it for the classes it defines (so that a
+ * class defined twice names both files). */
+static int run_file(ccd_script_t *s, const char *file, char *err, size_t errlen)
 {
     lua_State *L = s->L;
-    if (luaL_loadfile(L, path)) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->module_ref);
+    lua_pushstring(L, file);
+    lua_setfield(L, -2, "_file");
+    lua_pop(L, 1);
+    if (luaL_loadfile(L, file)) {
         snprintf(err, errlen, "%s", lua_tostring(L, -1));
+        lua_pop(L, 1);
         return CCD_ESCRIPT;
     }
     if (ccd_script_pcall(L, 0, 0, err, errlen)) {
         first_line(err);
         return CCD_ESCRIPT;
     }
+    return 0;
+}
+
+static int run_scenario(ccd_script_t *s, const char *path, const ccd_script_files_t *files,
+                        char *err, size_t errlen)
+{
+    lua_State *L = s->L;
+    for (size_t i = 0; i < files->n; i++)
+        if (run_file(s, files->paths[i], err, errlen))
+            return CCD_ESCRIPT;
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->module_ref);
     lua_getfield(L, -1, "_prepare");
     lua_remove(L, -2);
@@ -185,8 +202,13 @@ int ccd_script_open(ccd_script_t *s, const char *path, const ccd_script_env_t *e
                     size_t errlen)
 {
     memset(s, 0, sizeof(*s));
+    ccd_script_files_t files;
+    int rc = ccd_script_files(&files, path, err, errlen);
+    if (rc)
+        return CCD_ESCRIPT;
     s->L = luaL_newstate();
     if (!s->L) {
+        ccd_script_files_free(&files);
         snprintf(err, errlen, "out of memory creating the Lua state");
         return CCD_ENOMEM;
     }
@@ -196,15 +218,19 @@ int ccd_script_open(ccd_script_t *s, const char *path, const ccd_script_env_t *e
     lua_pushnumber(s->L, env->seed);
     lua_call(s->L, 1, 0);
     lua_pop(s->L, 1);
-    set_package_path(s->L, path);
-    set_scenario_dir(s->L, path);
-    int rc = load_library(s->L, env, err, errlen);
+    /* The last file's folder is searched first: it was prepended last. Data files resolve
+     * against the first file's folder. */
+    for (size_t i = 0; i < files.n; i++)
+        set_package_path(s->L, files.paths[i]);
+    set_scenario_dir(s->L, files.paths[0]);
+    rc = load_library(s->L, env, err, errlen);
     if (rc == 0) {
         s->run_ref = module_ref(s->L, "_run");
         s->stop_ref = module_ref(s->L, "_stop");
         s->module_ref = luaL_ref(s->L, LUA_REGISTRYINDEX);
-        rc = run_scenario(s, path, err, errlen);
+        rc = run_scenario(s, path, &files, err, errlen);
     }
+    ccd_script_files_free(&files);
     if (rc)
         ccd_script_close(s);
     return rc ? CCD_ESCRIPT : 0;

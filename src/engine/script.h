@@ -36,7 +36,23 @@ typedef struct {
     double seed; /* for math.random */
 } ccd_script_env_t;
 
-/* Opens a Lua state, installs the cicada library for env and runs the scenario at path. On
+/* The scenario files of a -f value, as Locust 2.31 reads -f: comma-separated paths, a
+ * directory standing for the *.lua files directly in it (sorted by name; names starting with
+ * '_' or '.' are skipped, so helper modules can sit beside scenarios). */
+typedef struct {
+    char **paths; /* owned */
+    size_t n;     /* at least 1 once listed */
+} ccd_script_files_t;
+
+/* Lists the files of spec into f, checking that each can be read. Returns 0, or CCD_EINVAL /
+ * CCD_ENOMEM with a one-line reason in err (f is then empty). Free f with
+ * ccd_script_files_free(). */
+int ccd_script_files(ccd_script_files_t *f, const char *spec, char *err, size_t errlen);
+void ccd_script_files_free(ccd_script_files_t *f);
+
+/* Opens a Lua state, installs the cicada library for env and runs the scenario at path (a -f
+ * value: its files run in order in the same state, their user classes merged; a class name
+ * defined in two files is an error naming both). On
  * failure returns CCD_ESCRIPT with the reason in err ("file:line: message" for script errors)
  * and leaves nothing to close. */
 int ccd_script_open(ccd_script_t *s, const char *path, const ccd_script_env_t *env, char *err,

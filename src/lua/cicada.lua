@@ -356,6 +356,10 @@ local function check_definition(name, def)
   if type(name) ~= "string" or name == "" then
     error("cicada.user(name, definition): name must be a non-empty string", 3)
   end
+  local other = classes[name] and classes[name]._file
+  if other and other ~= M._file then
+    error("user class '" .. name .. "' is defined in both " .. other .. " and " .. tostring(M._file), 3)
+  end
   if classes[name] then error("user class '" .. name .. "' is defined twice", 3) end
   if def ~= nil and type(def) ~= "table" then
     error("cicada.user('" .. name .. "', definition): definition must be a table", 3)
@@ -389,6 +393,7 @@ end
 function M.user(name, def)
   def = check_definition(name, def)
   def._is_class = true
+  def._file = M._file -- the -f file defining it, when -f names several
   def.__index = def
   setmetatable(def, { __index = def.extends or UserBase })
   if rawget(def, "abstract") == nil then def.abstract = false end
@@ -531,10 +536,94 @@ local function flatten(root)
   return flat
 end
 
-local function prepare_class(class)
+-- --config-users, as Locust 2.21's update_user_class(): per class, its settings replace the
+-- class's fields (weight, fixed_count, host, or any other the class reads as self.<key>), and
+-- "tasks" keeps only the named tasks of the class's own list.
+local function read_config_users()
+  local text = core.config_users
+  if text == nil or text == "" then return {} end
+  if not text:match("^%s*[%[{]") then
+    local f, err = io.open(text, "r")
+    if not f then error("--config-users: cannot read " .. tostring(err), 0) end
+    text = f:read("*a")
+    f:close()
+  end
+  local ok, cfg = pcall(core.json_decode, text)
+  if not ok or type(cfg) ~= "table" then
+    error("--config-users: not a JSON object or array: " .. tostring(cfg), 0)
+  end
+  if cfg.user_class_name ~= nil then cfg = { cfg } end
+  return cfg
+end
+
+local function check_setting(where, key, v)
+  local count = key == "fixed_count" or key == "weight"
+  if count and (type(v) ~= "number" or v < 0 or v ~= floor(v)) then
+    error(where .. ": " .. key .. " must be a whole number >= 0", 0)
+  elseif key == "host" and type(v) ~= "string" then
+    error(where .. ": host must be a string", 0)
+  elseif key == "tasks" and (type(v) ~= "table" or (next(v) ~= nil and #v == 0)) then
+    error(where .. ": tasks must be an array of task names", 0)
+  end
+end
+
+-- Applies the settings to the classes in list; returns {class = {task name = true}} for the
+-- classes whose tasks were narrowed.
+local function apply_config_users(list)
+  local by_name, keep = {}, {}
+  for _, class in ipairs(list) do by_name[class.name] = class end
+  for i, c in ipairs(read_config_users()) do
+    local where = "--config-users entry " .. i
+    if type(c) ~= "table" or type(c.user_class_name) ~= "string" then
+      error(where .. ": user_class_name is missing", 0)
+    end
+    local class = by_name[c.user_class_name]
+    if not class then error(where .. ": unknown user class '" .. c.user_class_name .. "' (see --list)", 0) end
+    where = where .. " (" .. class.name .. ")"
+    for key, v in pairs(c) do
+      check_setting(where, key, v)
+      if key == "tasks" then
+        keep[class] = {}
+        for _, name in ipairs(v) do keep[class][tostring(name)] = true end
+      elseif key ~= "user_class_name" then
+        class[key] = v
+      end
+    end
+  end
+  return keep
+end
+
+-- The names a class's own task list declares (as -l shows them).
+local function task_names(class, where)
+  local names = {}
+  for _, kv in ipairs(declared(class, where)) do
+    names[type(kv[2]) == "string" and kv[2] or tostring(kv[1])] = true
+  end
+  return names
+end
+
+-- Keeps root's tasks named in want (the class's own list, before --equal-weights dissolves it).
+local function narrow(root, class, want, where)
+  local known = task_names(class, where)
+  for name in pairs(want) do
+    if not known[name] then error("--config-users: " .. where .. " has no task '" .. name .. "'", 0) end
+  end
+  local out = { _list = {}, _entries = {}, _sequential = root._sequential,
+                wait_time = root.wait_time, _node = root._node }
+  for _, e in ipairs(root._entries) do
+    if want[e.name] then
+      out._entries[#out._entries + 1] = e
+      for _ = 1, (root._sequential and 1 or e.weight) do out._list[#out._list + 1] = e.target end
+    end
+  end
+  return out
+end
+
+local function prepare_class(class, want)
   local where = "user class '" .. class.name .. "'"
   if class.host ~= nil and type(class.host) ~= "string" then error(where .. ": host must be a string", 0) end
   local root = prepare_node(class, class, tag_set({}, class.tags), class.wait_time or M.constant(0), where, 0)
+  if want then root = narrow(root, class, want, where) end
   if core.equal_weights then root = flatten(root) end
   class._root = root
   class._runnable = #root._list > 0
@@ -553,9 +642,9 @@ end
 function M._prepare()
   local list = runnable_classes()
   if #list == 0 then error("the scenario defines no user class to run (use cicada.user)", 0) end
-  local out = {}
+  local out, keep = {}, apply_config_users(list)
   for _, class in ipairs(list) do
-    prepare_class(class)
+    prepare_class(class, keep[class])
     local weight = core.equal_weights and 1 or class.weight or 1
     out[#out + 1] = { name = class.name, weight = weight, host = class.host,
                       fixed_count = class.fixed_count or 0, insecure = class.insecure and 1 or 0,

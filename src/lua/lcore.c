@@ -195,6 +195,8 @@ void ccd_lcore_open(lua_State *L, ccd_engine_t *eng, void *ud)
     lua_setfield(L, -2, "exclude_tags");
     lua_pushboolean(L, cfg && cfg->equal_weights);
     lua_setfield(L, -2, "equal_weights");
+    lua_pushstring(L, cfg && cfg->config_users ? cfg->config_users : "");
+    lua_setfield(L, -2, "config_users");
     ccd_lsocket_register(L, eng);
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");

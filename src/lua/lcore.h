@@ -9,11 +9,12 @@
 #include "engine/engine.h"
 
 /* What the bindings need besides the engine: the -T/-E tag lists, comma-separated (NULL:
- * none), and --equal-weights. */
+ * none), --equal-weights and --config-users. */
 typedef struct {
     const char *tags;
     const char *exclude_tags;
     bool equal_weights;
+    const char *config_users; /* --config-users: JSON text or a file name (NULL: none) */
 } ccd_lcore_config_t;
 
 /* Pushes the table of core functions bound to eng (NULL: a loading-only state in which the

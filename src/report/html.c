@@ -68,8 +68,38 @@ static json_t *stats_json(const ccd_stats_t *s)
     return a;
 }
 
+/* A value of a per-name column: null where the name had no request in the window. The
+ * history keeps these as floats: rounding to the microsecond drops float noise (20.72800064). */
+static json_t *maybe_ms(bool any, double ms)
+{
+    return any ? json_real(round(ms * 1000) / 1000) : json_null();
+}
+
+/* The sampled names' p50/p95/p99 columns, aligned with the history's time column:
+ * [{"method", "name", "p50": [...], "p95": [...], "p99": [...]}] (at most CCD_HISTORY_NAMES). */
+static json_t *names_json(const ccd_history_t *h)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && h && i < ccd_history_names(h); i++) {
+        const char *method, *name;
+        ccd_history_name(h, i, &method, &name);
+        json_t *p[3] = {json_array(), json_array(), json_array()};
+        for (size_t j = 0; p[0] && p[1] && p[2] && j < ccd_history_count(h); j++) {
+            double ms[3];
+            bool any = ccd_history_name_percentiles(h, i, j, ms);
+            for (int k = 0; k < 3; k++)
+                json_array_append_new(p[k], maybe_ms(any, ms[k]));
+        }
+        json_t *o = json_pack("{s:s, s:s, s:o*, s:o*, s:o*}", "method", method, "name", name, "p50",
+                              p[0], "p95", p[1], "p99", p[2]);
+        if (!o || json_array_append_new(a, o))
+            return json_decref(a), NULL;
+    }
+    return a;
+}
+
 /* The history as columns (uPlot's data layout): time, users, rps, fail_per_sec, p50, p95,
- * p99. */
+ * p99, and "names", the same three percentiles per request name. */
 static json_t *history_json(const ccd_history_t *h)
 {
     static const char *const keys[] = {"time", "users", "rps", "fail_per_sec", "p50", "p95", "p99"};
@@ -87,6 +117,8 @@ static json_t *history_json(const ccd_history_t *h)
             if (json_array_append_new(col[k], json_real(v[k])))
                 return json_decref(o), NULL;
     }
+    if (put(o, "names", names_json(h)))
+        return json_decref(o), NULL;
     return o;
 }
 

@@ -29,16 +29,24 @@ typedef struct {
     size_t n, cap;
 } snap_t;
 
+/* The current p50, p95 and p99 of a named series at one sample, in ms (NAN: none). */
+typedef float point_t[3];
+
 typedef struct {
     char *method, *name;
     size_t method_len, name_len;
     snap_t ring[SLOTS];
+    size_t first;    /* a named series: the index of the sample its first point belongs to */
+    point_t *points; /* a named series: one per sample from `first` on */
+    size_t npoints, cappoints;
 } series_t;
 
 struct ccd_history {
     bool per_entry;
     series_t **series;
     size_t nseries, capseries;
+    series_t *named[CCD_HISTORY_NAMES]; /* the request names with points, in order of arrival */
+    size_t nnamed;
     ccd_htab_t idx;
     ccd_history_sample_t *samples;
     size_t nsamples, capsamples;
@@ -104,6 +112,7 @@ static void series_free(series_t *s)
 {
     for (int i = 0; i < SLOTS; i++)
         free(s->ring[i].pairs);
+    free(s->points);
     free(s->method);
     free(s->name);
     free(s);
@@ -257,6 +266,46 @@ static int track(ccd_history_t *h, const ccd_stats_entry_t *e, int64_t second)
     return s ? snap_take(s, &e->hist, second) : CCD_ENOMEM;
 }
 
+/* Stores the point of named series s for the last sample (its window is read before this
+ * second's snapshot replaces anything); samples it missed (the entry was gone after a reset)
+ * read as no value. */
+static int add_point(ccd_history_t *h, series_t *s, const ccd_stats_entry_t *e, double now)
+{
+    size_t at = h->nsamples - 1 - s->first;
+    point_t *p = ccd_array_grow(s->points, &s->cappoints, at + 1, sizeof(*p), 64);
+    if (!p)
+        return CCD_ENOMEM;
+    s->points = p;
+    for (; s->npoints < at; s->npoints++)
+        p[s->npoints][0] = p[s->npoints][1] = p[s->npoints][2] = NAN;
+    static const double q[3] = {0.5, 0.95, 0.99};
+    for (int k = 0; k < 3; k++) {
+        double ms;
+        p[at][k] = window_percentile(s, e, q[k], now, &ms) ? (float)ms : NAN;
+    }
+    s->npoints = at + 1;
+    return 0;
+}
+
+/* Keeps the window of entry e when every entry is tracked or e is one of the first
+ * CCD_HISTORY_NAMES names, and the points of the latter. */
+static int track_entry(ccd_history_t *h, const ccd_stats_entry_t *e, int64_t second, double now)
+{
+    series_t *s = series_find(h, e);
+    bool named = false;
+    for (size_t i = 0; s && i < h->nnamed && !named; i++)
+        named = h->named[i] == s;
+    if (!s && h->nnamed < CCD_HISTORY_NAMES) {
+        if (!(s = series_get(h, e)))
+            return CCD_ENOMEM;
+        s->first = h->nsamples - 1;
+        h->named[h->nnamed++] = s;
+        named = true;
+    }
+    int rc = named ? add_point(h, s, e, now) : 0;
+    return rc == 0 && (named || h->per_entry) ? track(h, e, second) : rc;
+}
+
 int ccd_history_tick(ccd_history_t *h, const ccd_stats_t *s, unsigned user_count, double now)
 {
     const ccd_stats_entry_t *t = ccd_stats_total(s);
@@ -277,9 +326,31 @@ int ccd_history_tick(ccd_history_t *h, const ccd_stats_t *s, unsigned user_count
     window_percentile(agg, t, 0.95, now, &smp->current_p95_ms);
     window_percentile(agg, t, 0.99, now, &smp->current_p99_ms);
     int rc = track(h, t, second);
-    for (size_t i = 0; h->per_entry && rc == 0 && i < ccd_stats_count(s); i++)
-        rc = track(h, ccd_stats_get(s, i), second);
+    for (size_t i = 0; rc == 0 && i < ccd_stats_count(s); i++)
+        rc = track_entry(h, ccd_stats_get(s, i), second, now);
     return rc;
+}
+
+size_t ccd_history_names(const ccd_history_t *h)
+{
+    return h->nnamed;
+}
+
+void ccd_history_name(const ccd_history_t *h, size_t i, const char **method, const char **name)
+{
+    *method = h->named[i]->method;
+    *name = h->named[i]->name;
+}
+
+bool ccd_history_name_percentiles(const ccd_history_t *h, size_t i, size_t j, double ms[3])
+{
+    const series_t *s = h->named[i];
+    bool any = j >= s->first && j - s->first < s->npoints;
+    for (int k = 0; k < 3; k++) {
+        ms[k] = any ? s->points[j - s->first][k] : NAN;
+        any = any && !isnan(ms[k]);
+    }
+    return any;
 }
 
 void ccd_history_reset_window(ccd_history_t *h)

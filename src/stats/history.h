@@ -31,11 +31,16 @@ typedef struct {
     uint64_t num_failures;
 } ccd_history_sample_t;
 
+/* The request names (method and name) whose p50/p95/p99 are kept a second for the HTML
+ * report's per-name chart: the first this many to appear; later names have none. */
+#define CCD_HISTORY_NAMES 50
+
 typedef struct ccd_history ccd_history_t;
 
-/* Creates an empty history. With per_entry, a window is kept for every entry as well as for
- * the aggregated one (needed by --csv-full-history); otherwise only for the aggregated entry.
- * Memory: the samples (a small struct a second) plus, per tracked entry, at most
+/* Creates an empty history. A window is kept for the aggregated entry and for the first
+ * CCD_HISTORY_NAMES entries (their p50/p95/p99 are sampled each second as well); with
+ * per_entry, for every entry (needed by --csv-full-history). Memory: the samples (a small
+ * struct a second), 12 bytes a second per sampled name, plus, per tracked entry, at most
  * CCD_HISTORY_WINDOW + 1 sparse copies of its histogram (16 bytes per non-empty bucket).
  * Returns NULL when out of memory. */
 ccd_history_t *ccd_history_new(bool per_entry);
@@ -55,6 +60,16 @@ void ccd_history_reset_window(ccd_history_t *h);
 /* The samples, oldest first; a pointer is valid until the next tick. */
 size_t ccd_history_count(const ccd_history_t *h);
 const ccd_history_sample_t *ccd_history_get(const ccd_history_t *h, size_t i);
+
+/* The names sampled so far (at most CCD_HISTORY_NAMES), in order of appearance; name i's
+ * method and name are valid as long as h. */
+size_t ccd_history_names(const ccd_history_t *h);
+void ccd_history_name(const ccd_history_t *h, size_t i, const char **method, const char **name);
+
+/* The current p50, p95 and p99 (ms) of sampled name i at sample j, as the aggregated ones are
+ * computed. Returns false (and NAN in ms) when that sample has none: the name had not appeared
+ * yet, or no request of it arrived in the window. */
+bool ccd_history_name_percentiles(const ccd_history_t *h, size_t i, size_t j, double ms[3]);
 
 /* The current q-percentile (q in [0, 1]) of entry e (one of s's entries, or its total), in ms:
  * the ceil(q * n)-th smallest of the n requests counted since the snapshot nearest to

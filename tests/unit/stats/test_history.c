@@ -196,7 +196,9 @@ Test(history, per_entry_windows)
     const ccd_stats_entry_t *fast = ccd_stats_get(s, 0), *slow = ccd_stats_get(s, 1);
     cr_assert_str_eq(slow->name, "/slow");
     double ms;
-    cr_expect_not(ccd_history_current_percentile_ms(agg_only, slow, 0.5, T0 + 19.9, &ms));
+    /* The first CCD_HISTORY_NAMES names have windows without per_entry too. */
+    cr_assert(ccd_history_current_percentile_ms(agg_only, slow, 0.5, T0 + 19.9, &ms));
+    expect_ms(ms, 300.0);
     cr_assert(ccd_history_current_percentile_ms(full, slow, 0.5, T0 + 19.9, &ms));
     expect_ms(ms, 300.0);
     expect_ms(ccd_stats_percentile_ms(slow, 0.5), 50.0);
@@ -225,6 +227,55 @@ Test(history, json_samples)
     expect_ms(json_real_value(json_object_get(last, "response_time_percentile_50")), 7.0);
     expect_ms(json_real_value(json_object_get(last, "response_time_percentile_95")), 12.0);
     json_decref(a);
+    ccd_history_free(h);
+    ccd_stats_free(s);
+}
+
+/* Each request name's p50/p95/p99 are sampled every second, null-free once its window exists;
+ * a name that appears later has no values before it. */
+Test(history, per_name_percentiles)
+{
+    ccd_stats_t *s = ccd_stats_new(T0);
+    ccd_history_t *h = ccd_history_new(false);
+    for (int i = 0; i < 14; i++) {
+        rec(s, "/a", 2000, NULL, T0 + i + 0.1);
+        if (i >= 5)
+            rec(s, "/b", 7000, NULL, T0 + i + 0.2);
+        cr_assert_eq(ccd_history_tick(h, s, 1, T0 + i + 0.9), 0);
+    }
+    cr_assert_eq(ccd_history_names(h), 2);
+    const char *method, *name;
+    ccd_history_name(h, 1, &method, &name);
+    cr_expect_str_eq(method, "GET");
+    cr_expect_str_eq(name, "/b");
+    double ms[3];
+    cr_expect_not(ccd_history_name_percentiles(h, 0, 1, ms), "no window yet");
+    cr_assert(ccd_history_name_percentiles(h, 0, 13, ms));
+    expect_ms(ms[0], 2.0);
+    expect_ms(ms[2], 2.0);
+    cr_expect_not(ccd_history_name_percentiles(h, 1, 4, ms), "/b had not appeared");
+    cr_expect_not(ccd_history_name_percentiles(h, 1, 5, ms), "/b's first second: no window");
+    cr_expect_not(ccd_history_name_percentiles(h, 1, 99, ms));
+    cr_assert(ccd_history_name_percentiles(h, 1, 13, ms), "/b's window exists");
+    expect_ms(ms[1], 7.0);
+    ccd_history_free(h);
+    ccd_stats_free(s);
+}
+
+/* Only the first CCD_HISTORY_NAMES names are sampled (and windowed, without per_entry):
+ * memory stays bounded. */
+Test(history, per_name_bound)
+{
+    ccd_stats_t *s = ccd_stats_new(T0);
+    ccd_history_t *h = ccd_history_new(false);
+    char name[16];
+    for (int k = 0; k < CCD_HISTORY_NAMES + 10; k++) {
+        snprintf(name, sizeof(name), "/n%d", k);
+        rec(s, name, 1000, NULL, T0 + 0.1);
+    }
+    cr_assert_eq(ccd_history_tick(h, s, 1, T0 + 0.9), 0);
+    cr_assert_eq(ccd_history_tick(h, s, 1, T0 + 1.9), 0);
+    cr_expect_eq(ccd_history_names(h), CCD_HISTORY_NAMES);
     ccd_history_free(h);
     ccd_stats_free(s);
 }
