@@ -58,6 +58,7 @@ typedef struct xfer {
     ccd_connect_t connect; /* opens the connection when the session has none to the origin */
     int64_t t0, elapsed_us;
     double timeout, connect_timeout;
+    size_t max_body;
     int err;
     bool head, in_send;
     conn_t *origin; /* the connection's struct, kept after x->c is cleared: its host */
@@ -248,7 +249,7 @@ static void deliver(xfer_t *x)
         res.headers = x->ctx->hdrs;
         res.nheaders = p->nheaders;
         res.body = p->body;
-        res.bytes = p->body.len;
+        res.bytes = p->body_bytes;
     } else {
         res.reason = res.body = (ccd_slice_t){"", 0};
     }
@@ -313,11 +314,18 @@ static void complete(xfer_t *x, bool extra_bytes)
     finish(x, 0);
 }
 
+/* A response that had begun to arrive says where it stopped: a slow server and a silent one
+ * are told apart. */
 static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 {
     xfer_t *x = w->data;
     char t[32];
-    fail(x, CCD_ETIMEDOUT, "timeout after %s", ccd_duration_format(x->timeout, t, sizeof(t)));
+    const char *after = ccd_duration_format(x->timeout, t, sizeof(t));
+    if (x->c && x->c->state == C_BUSY && x->parser.started)
+        fail(x, CCD_ETIMEDOUT, "timeout after %s (response incomplete, in %s)", after,
+             ccd_http_parser_where(&x->parser));
+    else
+        fail(x, CCD_ETIMEDOUT, "timeout after %s", after);
 }
 
 /* ---- socket plumbing ---- */
@@ -370,7 +378,8 @@ static void on_eof(xfer_t *x)
         return;
     }
     if (x->parser.started)
-        fail(x, CCD_ECLOSED, "connection closed before the response completed");
+        fail(x, CCD_ECLOSED, "connection closed before the response completed (in %s)",
+             ccd_http_parser_where(&x->parser));
     else if (x->c->served > 0)
         fail(x, CCD_ECLOSED, "connection closed without a response (reused keep-alive connection)");
     else
@@ -391,7 +400,8 @@ static void on_parse_error(xfer_t *x, int rc)
         return;
     }
     if (rc == CCD_EPROTO) {
-        fail(x, rc, "malformed response: %s", error_reason(x));
+        fail(x, rc, "malformed response: %s (in %s)", error_reason(x),
+             ccd_http_parser_where(&x->parser));
         return;
     }
     fail(x, rc, "%s", ccd_strerror(rc));
@@ -433,6 +443,7 @@ static void start_write(xfer_t *x)
     x->c->state = C_BUSY;
     x->woff = 0;
     ccd_http_parser_reset(&x->parser, x->head);
+    x->parser.max_body = x->max_body;
     do_write(x);
 }
 
@@ -572,6 +583,7 @@ static void xfer_start(xfer_t *x, ccd_http_session_t *s, const ccd_http_request_
     x->head = ccd_slice_eq_str(req->method, "HEAD");
     x->timeout = req->timeout;
     x->connect_timeout = req->connect_timeout;
+    x->max_body = req->limit_body ? req->max_body : SIZE_MAX;
     x->t0 = ccd_clock_us();
 }
 

@@ -30,6 +30,9 @@ typedef struct {
     double connect_timeout; /* seconds to establish TCP (and TLS); <= 0: none */
     double timeout;         /* seconds for the whole request; <= 0: none */
     bool insecure;          /* skip TLS certificate and host name verification */
+    bool limit_body;        /* keep only max_body bytes of the response body: the rest is read
+                             * and counted in the response's bytes, not kept */
+    size_t max_body;
 } ccd_http_request_t;
 
 /* The outcome of a request. All pointers are valid only during the completion callback. */
@@ -44,7 +47,7 @@ typedef struct {
     ccd_slice_t body;   /* decoded of chunked framing; not of content-encoding */
     int64_t elapsed_us; /* from ccd_http_send() (connection set-up included when one was
                          * needed) to the last byte of the response */
-    uint64_t bytes;     /* body length received */
+    uint64_t bytes;     /* body length received: more than body.len when max_body cut it */
     ccd_slice_t host;   /* the host the request went to (no port, IPv6 without brackets) */
     ccd_slice_t target; /* the request-target: path and query */
 } ccd_http_response_t;

@@ -9,6 +9,9 @@
 /* Header-collection states: between headers, inside a name, inside a value. */
 enum { H_NONE, H_NAME, H_VALUE };
 
+/* The part of the response being read, for error messages. */
+enum { PH_STATUS, PH_HEADERS, PH_BODY };
+
 static ccd_http_parser_t *parser_of(llhttp_t *ll)
 {
     return ll->data;
@@ -39,6 +42,12 @@ static int on_status(llhttp_t *ll, const char *at, size_t n)
     ccd_http_parser_t *p = parser_of(ll);
     p->_reason_len += n;
     return hbuf_append(p, at, n);
+}
+
+static int on_status_complete(llhttp_t *ll)
+{
+    parser_of(ll)->_phase = PH_HEADERS;
+    return 0;
 }
 
 static int on_header_field(llhttp_t *ll, const char *at, size_t n)
@@ -99,14 +108,19 @@ static int on_headers_complete(llhttp_t *ll)
     ccd_http_parser_t *p = parser_of(ll);
     p->status = ll->status_code;
     p->_in_body = true;
+    p->_phase = PH_BODY;
+    p->_chunked = (ll->flags & F_CHUNKED) != 0;
     bool informational = p->status >= 100 && p->status < 200;
     return p->_head || informational || p->status == 204 || p->status == 304;
 }
 
+/* Bytes past max_body are counted and dropped: a large download costs no memory. */
 static int on_body(llhttp_t *ll, const char *at, size_t n)
 {
     ccd_http_parser_t *p = parser_of(ll);
-    int rc = append(&p->_b, at, n, SIZE_MAX);
+    p->body_bytes += n;
+    size_t room = p->max_body - p->_b.len;
+    int rc = append(&p->_b, at, n < room ? n : room, SIZE_MAX);
     return rc ? fail(p, rc) : 0;
 }
 
@@ -117,9 +131,11 @@ static void clear_message(ccd_http_parser_t *p)
     p->nheaders = 0;
     p->_h.len = 0;
     p->_b.len = 0;
+    p->body_bytes = 0;
     p->_reason_len = 0;
     p->_hstate = H_NONE;
-    p->_in_body = false;
+    p->_phase = PH_STATUS;
+    p->_in_body = p->_chunked = false;
 }
 
 /* The header buffer no longer grows once the message is complete: slices can point into it. */
@@ -152,6 +168,7 @@ static int on_message_complete(llhttp_t *ll)
 
 static const llhttp_settings_t settings = {
     .on_status = on_status,
+    .on_status_complete = on_status_complete,
     .on_header_field = on_header_field,
     .on_header_field_complete = on_header_field_complete,
     .on_header_value = on_header_value,
@@ -189,6 +206,7 @@ void ccd_http_parser_reset(ccd_http_parser_t *p, bool head)
     p->reason = p->body = (ccd_slice_t){"", 0};
     p->keep_alive = false;
     p->started = false;
+    p->max_body = SIZE_MAX;
     p->_err = 0;
     p->_head = head;
     p->_done = false;
@@ -212,6 +230,15 @@ int ccd_http_parser_feed(ccd_http_parser_t *p, const char *buf, size_t len, size
         return CCD_HTTP_PARSE_DONE;
     }
     return p->_err ? p->_err : CCD_EPROTO;
+}
+
+const char *ccd_http_parser_where(const ccd_http_parser_t *p)
+{
+    if (p->_phase == PH_STATUS)
+        return "the status line";
+    if (p->_phase == PH_HEADERS)
+        return "the headers";
+    return p->_chunked ? "the chunked body" : "the body";
 }
 
 int ccd_http_parser_finish(ccd_http_parser_t *p)

@@ -21,10 +21,12 @@ enum { CCD_HTTP_PARSE_MORE = 0, CCD_HTTP_PARSE_DONE = 1 };
 typedef struct {
     int status;
     ccd_slice_t reason;
-    size_t nheaders;  /* see ccd_http_parser_header(); trailers of a chunked body are dropped */
-    ccd_slice_t body; /* decoded of chunked framing */
-    bool keep_alive;  /* the connection may carry another request */
-    bool started;     /* at least one byte of a response was fed */
+    size_t nheaders;     /* see ccd_http_parser_header(); trailers of a chunked body are dropped */
+    ccd_slice_t body;    /* decoded of chunked framing; its first max_body bytes */
+    bool keep_alive;     /* the connection may carry another request */
+    bool started;        /* at least one byte of a response was fed */
+    size_t max_body;     /* body bytes kept (a reset makes it SIZE_MAX); the rest is dropped */
+    uint64_t body_bytes; /* body bytes received (decoded of chunked framing), kept or not */
 
     llhttp_t _ll;
     ccd_buf_t _h;                           /* status reason, then header names and values */
@@ -34,8 +36,8 @@ typedef struct {
                                              * a parser exists per request in flight */
     size_t _reason_len;
     int _err;
-    uint8_t _hstate;
-    bool _head, _in_body, _done;
+    uint8_t _hstate, _phase;
+    bool _head, _in_body, _chunked, _done;
 } ccd_http_parser_t;
 
 /* Initialises a parser with no storage (nothing allocated until bytes arrive). */
@@ -46,7 +48,7 @@ void ccd_http_parser_free(ccd_http_parser_t *p);
 void ccd_http_parser_trim(ccd_http_parser_t *p, size_t max);
 
 /* Prepares for the next response, keeping the buffers. head: the request was a HEAD, so the
- * response has no body whatever its headers say. */
+ * response has no body whatever its headers say. Set max_body after it to keep less. */
 void ccd_http_parser_reset(ccd_http_parser_t *p, bool head);
 
 /* Feeds len bytes. Returns CCD_HTTP_PARSE_MORE (all consumed, the response is incomplete),
@@ -57,6 +59,10 @@ int ccd_http_parser_feed(ccd_http_parser_t *p, const char *buf, size_t len, size
 
 /* Header i (< nheaders) of a complete response, pointing into the parser's buffer. */
 ccd_header_t ccd_http_parser_header(const ccd_http_parser_t *p, size_t i);
+
+/* Where in the response the parser stands, for an error message: "the status line", "the
+ * headers", "the body" or "the chunked body" (a static string). */
+const char *ccd_http_parser_where(const ccd_http_parser_t *p);
 
 /* Tells the parser the peer closed the connection. Returns CCD_HTTP_PARSE_DONE when that
  * completes the response (a body read until close), else CCD_ECLOSED. */

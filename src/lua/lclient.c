@@ -256,6 +256,21 @@ static double opt_seconds(lua_State *L, int t, const char *key, double absent)
     return v;
 }
 
+/* opts.max_body: how many bytes of the response body to keep (nil or false: all). */
+static void read_max_body(lua_State *L, int t, ccd_http_request_t *req)
+{
+    lua_getfield(L, t, "max_body");
+    bool num = lua_isnumber(L, -1);
+    double v = num ? lua_tonumber(L, -1) : 0;
+    if (num && v >= 0 && v <= 1e15 && v == (double)(int64_t)v) {
+        req->limit_body = true;
+        req->max_body = (size_t)v;
+    } else if (num || (!lua_isnil(L, -1) && !(lua_isboolean(L, -1) && !lua_toboolean(L, -1)))) {
+        luaL_error(L, "option 'max_body' must be a whole number of bytes >= 0 (false: no limit)");
+    }
+    lua_pop(L, 1);
+}
+
 /* The body from opts.body, opts.json or opts.form (one at most); returns the default
  * Content-Type for it, or NULL. */
 static const char *read_body(lua_State *L, lclient_t *e, int t, ccd_http_request_t *req)
@@ -363,6 +378,7 @@ static void read_opts(lua_State *L, lclient_t *e, hclient_t *u, int t, int d,
         read_auth(L, e, t, &n);
         req->timeout = opt_seconds(L, t, "timeout", req->timeout);
         req->connect_timeout = opt_seconds(L, t, "connect_timeout", 0);
+        read_max_body(L, t, req);
         lua_getfield(L, t, "insecure");
         if (!lua_isnil(L, -1))
             req->insecure = lua_toboolean(L, -1);
@@ -582,12 +598,13 @@ static const ccd_header_t *redirect_to_follow(hclient_t *u, const ccd_http_respo
 }
 
 /* The body as the script sees it: decoded of its Content-Encoding (gzip, deflate). A body
- * that does not decode is a failure of the request. */
+ * that does not decode is a failure of the request; one cut at max_body is left as it came
+ * (its start alone cannot always be decoded). */
 static ccd_slice_t decoded_body(lclient_t *e, const ccd_http_response_t *res,
                                 const header_scan_t *s, const char **err)
 {
     const ccd_header_t *ce = s->encoding;
-    if (!ce || res->err)
+    if (!ce || res->err || res->bytes > res->body.len)
         return res->body;
     e->decoded.len = 0;
     int rc =
@@ -627,7 +644,7 @@ static void on_response(void *ud, const ccd_http_response_t *res)
         u->elapsed_acc = elapsed;
     } else if (!u->catch_response) {
         ccd_engine_record(e->eng, u->req_method, u->req_method_len, u->req_name, u->req_name_len,
-                          elapsed, body.len, err, elen);
+                          elapsed, res->bytes > res->body.len ? res->bytes : body.len, err, elen);
     }
     lua_pushinteger(co, res->status);
     lua_pushlstring(co, body.base ? body.base : "", body.len);

@@ -170,6 +170,47 @@ long h_target_requests(const h_target_t *t, long want);
 /* Returns by_path[path] from the target's /stats, or -1. */
 long h_target_path_count(const h_target_t *t, const char *path);
 
+/* ---- The fault server (harness_fault.c) ------------------------------------------------- */
+
+/* The paths of the fault server, each a way for a reply to go wrong (or right). */
+typedef enum {
+    H_FAULT_OK,         /* 200 "ok", keep-alive */
+    H_FAULT_RESET,      /* the request is read, then the connection reset (RST) */
+    H_FAULT_GARBAGE,    /* bytes that are not HTTP, then close */
+    H_FAULT_TRUNCATE,   /* Content-Length: 100, 10 body bytes, then close */
+    H_FAULT_BAD_CHUNK,  /* a chunked body whose second chunk size is "zz", then close */
+    H_FAULT_BIG_HEADER, /* a 70 KB header line (over cicada's 64 KB), then close */
+    H_FAULT_NEVER,      /* the request is read, no reply; closed when the client closes */
+    H_FAULT_CLOSE,      /* 200 without Content-Length: H_FAULT_CLOSE_BODY then close */
+    H_FAULT_DRIP,       /* 200 "ok" (40 bytes) one byte every 100 ms, keep-alive */
+    H_FAULT_BIG_BODY,   /* 200 with a body of H_FAULT_BIG_LEN bytes, keep-alive */
+    H_FAULT_OTHER,      /* any other path: 404 */
+    H_FAULT_N
+} h_fault_path_t;
+
+#define H_FAULT_CLOSE_BODY "a body that ends when the connection does"
+#define H_FAULT_BIG_LEN    (50L * 1024 * 1024)
+
+typedef struct {
+    pid_t pid;
+    int port;
+    long *seen; /* requests read, by path (H_FAULT_N counters shared with the server) */
+} h_fault_t;
+
+/* The path of p, as requested ("/reset"). */
+const char *h_fault_path(h_fault_path_t p);
+
+/* Starts the fault server on 127.0.0.1:port (0: a free port, stored in f->port). A process
+ * per connection, each dying with the server; the server dies with the test. Zero f first; on
+ * a restart (f->seen kept) the counts go on from where they were. 0 or -1. */
+int h_fault_start(h_fault_t *f, int port);
+
+/* Kills the server (SIGKILL) and with it every connection it holds. */
+void h_fault_kill(h_fault_t *f);
+
+/* The count of requests read on path p, re-read for up to 1 s until it equals want. */
+long h_fault_seen(const h_fault_t *f, h_fault_path_t p, long want);
+
 /* ---- nginx (harness_nginx.c) --------------------------------------------------------------- */
 
 typedef struct {

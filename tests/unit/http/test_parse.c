@@ -173,6 +173,60 @@ Test(http_parse, truncated_response_is_closed_early)
     ccd_http_parser_free(&p);
 }
 
+/* Feeds msg whole (then EOF when eof) and returns where the parser stopped. */
+static const char *stopped_in(const char *msg, bool eof)
+{
+    ccd_http_parser_t p;
+    size_t used;
+    ccd_http_parser_init(&p);
+    int rc = ccd_http_parser_feed(&p, msg, strlen(msg), &used);
+    if (rc == CCD_HTTP_PARSE_MORE && eof)
+        rc = ccd_http_parser_finish(&p);
+    cr_assert(rc < 0, "%s: rc %d", msg, rc);
+    const char *where = ccd_http_parser_where(&p);
+    ccd_http_parser_free(&p);
+    return where;
+}
+
+Test(http_parse, errors_say_where_the_response_broke)
+{
+    cr_assert_str_eq(stopped_in("HTTP/1.1 20", true), "the status line");
+    cr_assert_str_eq(stopped_in("nonsense\r\n", false), "the status line");
+    cr_assert_str_eq(stopped_in("HTTP/1.1 200 OK\r\nX-A: b", true), "the headers");
+    cr_assert_str_eq(stopped_in("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nab", true),
+                     "the body");
+    cr_assert_str_eq(
+        stopped_in("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", false),
+        "the chunked body");
+}
+
+/* Past max_body the body is counted, not kept, however it is split and framed. */
+Test(http_parse, max_body_keeps_the_start_and_counts_the_rest)
+{
+    const char *msgs[] = {"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789",
+                          "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          "3\r\n012\r\n7\r\n3456789\r\n0\r\n\r\n"};
+    ccd_http_parser_t p;
+    ccd_http_parser_init(&p);
+    for (size_t m = 0; m < 2; m++) {
+        for (size_t max = 0; max <= 12; max++) {
+            size_t len = strlen(msgs[m]), used = 0;
+            ccd_http_parser_reset(&p, false);
+            p.max_body = max;
+            int rc = CCD_HTTP_PARSE_MORE;
+            for (size_t i = 0; i < len && rc == CCD_HTTP_PARSE_MORE; i++)
+                rc = ccd_http_parser_feed(&p, msgs[m] + i, 1, &used);
+            cr_assert_eq(rc, CCD_HTTP_PARSE_DONE);
+            cr_assert_eq(p.body_bytes, 10);
+            cr_assert_eq(p.body.len, max < 10 ? max : 10);
+            cr_assert(memcmp(p.body.base, "0123456789", p.body.len) == 0);
+        }
+    }
+    ccd_http_parser_reset(&p, false);
+    cr_assert_eq(p.max_body, SIZE_MAX, "a reset keeps the whole body again");
+    ccd_http_parser_free(&p);
+}
+
 Test(http_parse, two_responses_in_one_buffer)
 {
     const char *two =
