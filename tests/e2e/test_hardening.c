@@ -175,3 +175,56 @@ Test(hardening, a_report_lost_at_the_end_makes_exit_code_4)
     cr_expect(h_contains(r.err, "cannot write the run report"), "no message:\n%s", r.err);
     h_run_free(&r);
 }
+
+/* ---- Hosts checked before the start ---------------------------------------------------------- */
+
+Test(hardening, bad_hosts_are_rejected_before_the_start)
+{
+    const char *cases[][2] = {
+        {"notaurl", "missing scheme"},
+        {"127.0.0.1:8080", "missing scheme"},
+        {"http://127.0.0.1:99999", "bad port"},
+        {"http://127.0.0.1:8x", "bad port"},
+        {"http://", "invalid host"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        h_run_t r;
+        cr_assert_eq(h_cicada(&r, NULL, one_get, "-H", cases[i][0], "-u", "1", "-t", "2s",
+                              H_LOAD_FLAGS, NULL),
+                     0);
+        H_ASSERT_EXIT(&r, 2);
+        cr_expect(h_contains(r.err, "-H/--host") && h_contains(r.err, cases[i][0]) &&
+                      h_contains(r.err, cases[i][1]),
+                  "-H %s: expected \"%s\":\n%s", cases[i][0], cases[i][1], r.err);
+        h_run_free(&r);
+    }
+}
+
+static const char *bad_class_host = "local cicada = require \"cicada\"\n"
+                                    "local U = cicada.user(\"Shop\", {\n"
+                                    "  host = \"shop.example:80\",\n"
+                                    "  tasks = { t = 1 },\n"
+                                    "})\n"
+                                    "function U:t() self.client:get(\"/\") end\n";
+
+Test(hardening, a_bad_class_host_is_rejected_before_the_start)
+{
+    h_run_t r;
+    cr_assert_eq(h_cicada(&r, NULL, bad_class_host, "-u", "1", "-t", "2s", H_LOAD_FLAGS, NULL), 0);
+    H_ASSERT_EXIT(&r, 2);
+    cr_expect(h_contains(r.err, "class Shop") && h_contains(r.err, "missing scheme"), "%s", r.err);
+    h_run_free(&r);
+}
+
+/* Another scheme is a warning only: scenarios that speak Redis or raw TCP name their server so. */
+Test(hardening, another_scheme_is_warned_about)
+{
+    h_run_t r;
+    cr_assert_eq(h_cicada(&r, NULL, one_get, "-H", "ftp://127.0.0.1:1", "-u", "1", "-t", "1s",
+                          H_LOAD_FLAGS, NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 1);
+    cr_expect(h_contains(r.err, "ftp://127.0.0.1:1") && h_contains(r.err, "not an http(s) URL"),
+              "%s", r.err);
+    h_run_free(&r);
+}
