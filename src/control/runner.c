@@ -496,13 +496,55 @@ static void begin_test(runner_t *r)
     ui_publish(r);
 }
 
+/* ---- Signals before the loop ----------------------------------------------------------------
+ * The scenario loads (in this thread, then in every engine) before the loop's watchers exist;
+ * a signal meanwhile is only remembered, then handled as if it came once the test started. */
+
+static volatile sig_atomic_t early_signal;
+
+static void on_early_signal(int sig)
+{
+    if (!early_signal) {
+        early_signal = sig;
+        return;
+    }
+    static const char msg[] = "cicada: second signal while starting: exiting without reports\n";
+    ssize_t w = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+    (void)w;
+    _exit(128 + sig);
+}
+
+void ccd_runner_catch_signals(void)
+{
+    struct sigaction sa = {.sa_handler = on_early_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* A signal that came while starting: the test stops before its first user. */
+static bool stop_if_signalled(runner_t *r)
+{
+    int sig = early_signal;
+    if (!sig)
+        return false;
+    r->signals = 1;
+    r->quitting = true;
+    if (r->engines.n > 0)
+        begin_stop(r, sig == SIGINT ? "Interrupted (SIGINT) while starting"
+                                    : "Terminated (SIGTERM) while starting");
+    return r->engines.n == 0;
+}
+
 static void run(runner_t *r)
 {
-    start_timers(r);
+    start_timers(r); /* the loop's signal watchers replace the early handlers */
     if (r->engines.n > 0)
         begin_test(r);
     else
-        ui_publish(r);  /* ready: the web UI starts the test */
+        ui_publish(r); /* ready: the web UI starts the test */
+    if (stop_if_signalled(r))
+        return;
     ev_run(r->loop, 0); /* until the engines stopped and the run ends */
 }
 

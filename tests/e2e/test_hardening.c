@@ -228,3 +228,62 @@ Test(hardening, another_scheme_is_warned_about)
               "%s", r.err);
     h_run_free(&r);
 }
+
+/* ---- Signals while starting, misspellings ---------------------------------------------------- */
+
+/* The scenario takes ~0.6 s to load (in the main thread, then in the engine): a SIGINT at
+ * 0.2 s ends the run cleanly, with no user started and the reports written. */
+static const char *slow_load = "local cicada = require \"cicada\"\n"
+                               "local t0 = os.clock()\n"
+                               "while os.clock() - t0 < 0.6 do end\n"
+                               "local U = cicada.user(\"Slow\", {\n"
+                               "  wait_time = cicada.constant(0.1),\n"
+                               "  tasks = { t = 1 },\n"
+                               "})\n"
+                               "function U:t() self.client:get(\"/hello\", { name = \"t\" }) end\n";
+
+Test(hardening, a_signal_while_the_scenario_loads_ends_the_run_cleanly)
+{
+    h_target_t t;
+    h_run_t r;
+    const char *url = target_url(&t);
+    h_run_opts_t o = {.timeout_s = 20, .signal_after_s = 0.2, .signal = SIGINT};
+    cr_assert_eq(h_cicada(&r, &o, slow_load, "-H", url, "-u", "5", "-r", "100", "-t", "10s",
+                          "--threads", "1", H_LOAD_FLAGS, NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 0);
+    H_ASSERT_JSON(&r);
+    cr_expect(h_contains(r.err, "Interrupted (SIGINT) while starting"), "%s", r.err);
+    cr_expect_eq(h_total_requests(r.json), 0);
+    cr_expect_lt(r.elapsed_s, 5, "the run went on after the signal");
+    h_run_free(&r);
+}
+
+Test(hardening, a_misspelled_flag_gets_the_nearest_option)
+{
+    h_run_t r;
+    cr_assert_eq(h_cicada(&r, NULL, one_get, "--usres", "5", "--headless", NULL), 0);
+    H_ASSERT_EXIT(&r, 2);
+    cr_expect(h_contains(r.err, "unknown option '--usres'; did you mean --users?"), "%s", r.err);
+    h_run_free(&r);
+    cr_assert_eq(h_cicada(&r, NULL, one_get, "--spawn_rate=5", "--headless", NULL), 0);
+    H_ASSERT_EXIT(&r, 2);
+    cr_expect(h_contains(r.err, "did you mean --spawn-rate?"), "%s", r.err);
+    h_run_free(&r);
+}
+
+Test(hardening, a_misspelled_environment_variable_is_warned_about)
+{
+    h_target_t t;
+    h_run_t r;
+    const char *url = target_url(&t);
+    const char *env[] = {"CICADA_RUN_TIEM=1s", "CICADA_SOMETHING_ELSE=1", NULL};
+    h_run_opts_t o = {.env = env};
+    cr_assert_eq(h_cicada(&r, &o, one_get, "-H", url, "-t", "1s", H_LOAD_FLAGS, NULL), 0);
+    H_ASSERT_EXIT(&r, 0);
+    cr_expect(h_contains(r.err, "CICADA_RUN_TIEM is not an option of cicada and is ignored; did "
+                                "you mean CICADA_RUN_TIME?"),
+              "%s", r.err);
+    cr_expect(!h_contains(r.err, "CICADA_SOMETHING_ELSE"), "an unrelated variable was judged");
+    h_run_free(&r);
+}
