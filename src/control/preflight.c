@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/log.h"
 #include "report/html.h"
 
 /* The directory part of path ("." when it has none), into dir. */
@@ -77,4 +79,29 @@ int ccd_preflight_outputs(const ccd_options_t *o, char *err, size_t errlen)
     if (!rc && o->summary_md)
         rc = check_path("--summary-md", o->summary_md, err, errlen);
     return rc;
+}
+
+/* Descriptors besides the users' connections: per engine its loop, wake-up and DNS sockets,
+ * plus the process's own (logs, reports, the web UI's listener and clients). */
+#define FD_MARGIN_BASE       64
+#define FD_MARGIN_PER_ENGINE 8
+
+void ccd_preflight_fd_limit(unsigned users, unsigned engines)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        struct rlimit raised = {rl.rlim_max, rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+            rl.rlim_cur = rl.rlim_max;
+    }
+    rlim_t need = (rlim_t)users + FD_MARGIN_BASE + (rlim_t)engines * FD_MARGIN_PER_ENGINE;
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+        return;
+    ccd_log(CCD_LOG_WARNING,
+            "the open-files limit is %llu, but %u users need about %llu (one connection each, "
+            "plus cicada's own): connections beyond it will fail as generator errors, not the "
+            "target's; raise the limit (ulimit -n, or LimitNOFILE in a systemd unit) or lower -u",
+            (unsigned long long)rl.rlim_cur, users, (unsigned long long)need);
 }

@@ -12,4 +12,9 @@
  * and what is wrong in err. Nothing is created. */
 int ccd_preflight_outputs(const ccd_options_t *o, char *err, size_t errlen);
 
+/* Raises the soft open-files limit to the hard one (as Locust does) and warns, before the test,
+ * when users connections plus a margin for the engines, DNS, the web UI and the reports cannot
+ * fit: the connections beyond it would fail as generator errors. */
+void ccd_preflight_fd_limit(unsigned users, unsigned engines);
+
 #endif

@@ -453,6 +453,8 @@ static int prepare(runner_t *r, char *err, size_t errlen)
         return rc;
     rc = ccd_scenario_open(&r->scenario, o, err, errlen);
     r->nengines = o->threads ? o->threads : usable_cpus();
+    if (rc == 0 && !o->list && !o->show_task_ratio)
+        ccd_preflight_fd_limit(o->users, r->nengines);
     if (rc || (rc = ccd_scenario_plan(&r->scenario, r->nengines, &r->plan, err, errlen)) ||
         (rc = ccd_scenario_thresholds(&r->scenario, o->thresholds, err, errlen)))
         return rc;

@@ -2,6 +2,7 @@
  * itself, on_start errors, catch_response decisions, early signals, misspellings, saturation. */
 #include <criterion/criterion.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -285,5 +286,31 @@ Test(hardening, a_misspelled_environment_variable_is_warned_about)
                                 "you mean CICADA_RUN_TIME?"),
               "%s", r.err);
     cr_expect(!h_contains(r.err, "CICADA_SOMETHING_ELSE"), "an unrelated variable was judged");
+    h_run_free(&r);
+}
+
+/* ---- Out of descriptors: a generator error, warned about before the test ------------------- */
+
+/* Each user keeps its own connection; with a hard limit of 64 descriptors, 120 users cannot
+ * all connect. cicada warns before the test, and the connections that cannot be opened are
+ * reported as generator errors, not as the target's. */
+Test(hardening, out_of_descriptors_is_a_generator_error)
+{
+    h_target_t t;
+    h_run_t r;
+    const char *url = target_url(&t);
+    struct rlimit rl = {64, 64};
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    cr_assert_eq(h_cicada(&r, NULL, one_get, "-H", url, "-u", "120", "-r", "1000", "-t", "2s",
+                          "--threads", "1", H_LOAD_FLAGS, NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 1);
+    H_ASSERT_JSON(&r);
+    cr_expect(h_contains(r.err, "the open-files limit is 64"), "no warning before the test:\n%s",
+              r.err);
+    json_t *e = h_error(r.json, "GET", "t", "generator error, not the target's: too many open");
+    cr_expect_not_null(e, "descriptor failures not reported as generator errors");
+    cr_expect_gt(h_requests(r.json, "GET", "t"), h_failures(r.json, "GET", "t"),
+                 "the users that could connect made requests");
     h_run_free(&r);
 }
