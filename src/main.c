@@ -31,6 +31,7 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "compare") == 0)
         return ccd_compare_command(argc - 1, argv + 1);
+    ccd_runner_catch_signals();
     ccd_options_t o;
     char err[512];
     if (ccd_cli_parse(argc, argv, environ, &o, err, sizeof(err))) {

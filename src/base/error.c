@@ -16,6 +16,7 @@ const char *ccd_strerror(int err)
     case CCD_ECANCELED: return "canceled";
     case CCD_ESCRIPT: return "script error";
     case CCD_ECONNTIMEOUT: return "connect timeout";
+    case CCD_EREPORT: return "a report could not be written";
     case CCD_ETIMEDOUT: return "timeout";
     case CCD_ECONNREFUSED: return "connection refused";
     case CCD_ECONNRESET: return "connection reset by peer";

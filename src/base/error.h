@@ -23,6 +23,7 @@ enum {
     CCD_ECANCELED = -1007,    /* operation canceled by cicada (user stopped) */
     CCD_ESCRIPT = -1008,      /* scenario script error */
     CCD_ECONNTIMEOUT = -1009, /* connect timeout */
+    CCD_EREPORT = -1010,      /* a report or output file could not be written */
 };
 
 /* Returns a static, human-readable description of an error code (never NULL). */

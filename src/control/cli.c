@@ -14,6 +14,8 @@
 
 #include "base/duration.h"
 #include "base/error.h"
+#include "base/log.h"
+#include "base/suggest.h"
 
 enum {
     O_SCENARIO = 'f',
@@ -319,6 +321,38 @@ static const struct option *find_long(const char *name)
     return NULL;
 }
 
+/* The long option nearest to a misspelled name (dashes, no "--"), or NULL. */
+static const char *nearest_option(const char *name)
+{
+    const char *names[sizeof(long_opts) / sizeof(long_opts[0])];
+    size_t n = 0;
+    for (const struct option *opt = long_opts; opt->name; opt++)
+        names[n++] = opt->name;
+    return ccd_suggest(name, names, n);
+}
+
+/* "; did you mean --users?" for a misspelled option name in the style of its source: "--"
+ * for flags and configuration keys, "CICADA_" in capitals for the environment; "" when no
+ * option is near. */
+static const char *did_you_mean(const char *name, bool env, char *buf, size_t len)
+{
+    char norm[64];
+    size_t i = 0;
+    for (; name[i] && i + 1 < sizeof(norm); i++)
+        norm[i] = name[i] == '_' ? '-' : (char)tolower((unsigned char)name[i]);
+    norm[i] = '\0';
+    const struct option *exact = find_long(norm);
+    const char *near = exact ? exact->name : nearest_option(norm);
+    if (!near)
+        return "";
+    char shown[64];
+    for (i = 0; near[i] && i + 1 < sizeof(shown); i++)
+        shown[i] = env ? (near[i] == '-' ? '_' : (char)toupper((unsigned char)near[i])) : near[i];
+    shown[i] = '\0';
+    snprintf(buf, len, "; did you mean %s%s?", env ? "CICADA_" : "--", shown);
+    return buf;
+}
+
 /* Keeps a copy of a string from a source that does not outlive parsing. */
 static const char *own(ccd_options_t *o, const char *s)
 {
@@ -344,10 +378,17 @@ static int apply_named(ccd_options_t *o, const char *name, const char *value, co
         return rc;
     }
     const struct option *opt = find_long(name);
+    char hint[96];
+    if (!opt && ignore_unknown) {
+        /* Other programs may own CICADA_ variables: only a near miss of an option is ours. */
+        if (*did_you_mean(name, true, hint, sizeof(hint)))
+            ccd_log(CCD_LOG_WARNING, "%s is not an option of cicada and is ignored%s", from->where,
+                    hint);
+        return 0;
+    }
     if (!opt) {
-        if (ignore_unknown)
-            return 0;
-        snprintf(from->err, from->errlen, "%s: unknown option '%s'", from->where, name);
+        snprintf(from->err, from->errlen, "%s: unknown option '%s'%s", from->where, name,
+                 did_you_mean(name, false, hint, sizeof(hint)));
         return CCD_EINVAL;
     }
     if (opt->has_arg == no_argument) {
@@ -460,10 +501,16 @@ static void defaults(ccd_options_t *o)
 static int unknown(char **argv, char *err, size_t errlen)
 {
     const char *arg = argv[optind - 1];
-    if (optopt && optopt < 256)
+    char name[64], hint[96] = "";
+    if (optopt && optopt < 256) {
         snprintf(err, errlen, "unknown option '-%c' (see --help)", optopt);
-    else
-        snprintf(err, errlen, "unknown option '%s' (see --help)", arg);
+        return CCD_EINVAL;
+    }
+    if (strncmp(arg, "--", 2) == 0) {
+        snprintf(name, sizeof(name), "%.*s", (int)strcspn(arg + 2, "="), arg + 2);
+        did_you_mean(name, false, hint, sizeof(hint));
+    }
+    snprintf(err, errlen, "unknown option '%s'%s (see --help)", arg, hint);
     return CCD_EINVAL;
 }
 
@@ -661,7 +708,8 @@ void ccd_cli_usage(FILE *out)
           "which wins over the file.\n"
           "\n"
           "Exit codes: 0 success; 1 (--exit-code-on-error) a request failed or a task raised;\n"
-          "2 usage or configuration error; 3 a threshold was breached.\n"
+          "2 usage or configuration error; 3 a threshold was breached; 4 a report could not\n"
+          "be written at the end of the run.\n"
           "\n"
           "Examples:\n"
           "  cicada -f examples/basic.lua -H http://127.0.0.1:8080 -u 100 -r 10 -t 1m --headless\n"

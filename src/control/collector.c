@@ -129,13 +129,16 @@ void ccd_collector_print(const ccd_collector_t *c, FILE *out, double now)
 int ccd_collector_finish(ccd_collector_t *c, const ccd_run_summary_t *run)
 {
     ccd_history_tick(c->history, c->stats, 0, run->end_time);
+    int lost = 0;
     if (c->csv) { /* the final rows are written even when the statistics files were not */
-        ccd_csv_write(c->csv, c->stats);
-        append_history(c, 0, run->end_time);
-        ccd_csv_close(c->csv);
+        lost = ccd_csv_write(c->csv, c->stats) != 0;
+        lost |= append_history(c, 0, run->end_time) != 0;
+        lost |= ccd_csv_close(c->csv) != 0;
         c->csv = NULL;
+        if (lost)
+            ccd_log(CCD_LOG_ERROR, "cannot write the CSV files (%s_*.csv)", c->o->csv_prefix);
     }
-    return ccd_final_report_write(c->o, c->stats, c->history, run);
+    return ccd_final_report_write(c->o, c->stats, c->history, run, lost);
 }
 
 const ccd_stats_t *ccd_collector_stats(const ccd_collector_t *c)

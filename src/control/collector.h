@@ -63,7 +63,7 @@ void ccd_collector_print(const ccd_collector_t *c, FILE *out, double now);
 /* Writes everything a run leaves behind: a last history sample (0 users) and the CSV files
  * (then closed), the final console tables on stderr, the threshold results, the JSON and HTML
  * reports. Call once, after the last delta. Returns the number of threshold breaches (0 or
- * more), or CCD_ENOMEM. */
+ * more), CCD_EREPORT when an output could not be written, or CCD_ENOMEM. */
 int ccd_collector_finish(ccd_collector_t *c, const ccd_run_summary_t *run);
 
 /* The merged statistics and the history; valid until the next call that changes c. */

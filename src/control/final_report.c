@@ -16,11 +16,16 @@ typedef struct {
     const ccd_run_summary_t *run;
 } json_report_t;
 
-static void write_html(const ccd_options_t *o, const json_report_t *j)
+/* Returns 1 when the report could not be written (logged), else 0. */
+static int write_html(const ccd_options_t *o, const json_report_t *j)
 {
     char *path = NULL;
-    if (!o->html || ccd_html_expand_name(o->html, o->users, o->spawn_rate, o->run_time, &path))
-        return;
+    if (!o->html)
+        return 0;
+    if (ccd_html_expand_name(o->html, o->users, o->spawn_rate, o->run_time, &path)) {
+        ccd_log(CCD_LOG_ERROR, "out of memory writing the HTML report %s", o->html);
+        return 1;
+    }
     ccd_html_meta_t meta = {.start_time = j->run->start_time,
                             .end_time = j->run->end_time,
                             .host = o->host,
@@ -35,6 +40,7 @@ static void write_html(const ccd_options_t *o, const json_report_t *j)
     else
         ccd_log(CCD_LOG_INFO, "HTML report written to %s", path);
     free(path);
+    return rc != 0;
 }
 
 static void print_summary(FILE *out, const ccd_stats_t *s)
@@ -49,14 +55,14 @@ static void print_summary(FILE *out, const ccd_stats_t *s)
 }
 
 int ccd_final_report_write(const ccd_options_t *o, const ccd_stats_t *s, const ccd_history_t *h,
-                           const ccd_run_summary_t *run)
+                           const ccd_run_summary_t *run, int lost)
 {
     json_report_t j = {s, h, run};
     print_summary(stderr, s);
     int breaches = ccd_thresholds_check(o->thresholds, s, stderr);
     fflush(stderr);
     ccd_run_info_t info = {run->start_time, run->duration, run->peak_users};
-    ccd_run_reports_write(o, s, h, &info);
-    write_html(o, &j);
-    return breaches;
+    lost += ccd_run_reports_write(o, s, h, &info);
+    lost += write_html(o, &j);
+    return lost ? CCD_EREPORT : breaches;
 }

@@ -18,9 +18,10 @@ typedef struct {
 /* Prints the final tables (statistics, percentiles, errors, exceptions, requests abandoned in
  * flight) and the threshold results on stderr, then writes the documents for tools
  * (control/run_reports.h: --json, --json-file, --report-json, --junit, --summary-md) and the
- * --html report; write failures are logged. Returns the number of threshold breaches, or
- * CCD_ENOMEM. */
+ * --html report; write failures are logged. lost counts the outputs the caller could not
+ * write (the CSV files). Returns the number of threshold breaches, CCD_EREPORT when an output
+ * could not be written (lost or here), or CCD_ENOMEM. */
 int ccd_final_report_write(const ccd_options_t *o, const ccd_stats_t *s, const ccd_history_t *h,
-                           const ccd_run_summary_t *run);
+                           const ccd_run_summary_t *run, int lost);
 
 #endif

@@ -93,36 +93,43 @@ static int fill_summary(FILE *f, const void *ud)
     return rc;
 }
 
-static void write_file(const char *path, int (*fill)(FILE *, const void *), const docs_t *d,
-                       const char *what)
+/* Returns 1 when the document could not be written (logged), else 0. */
+static int write_file(const char *path, int (*fill)(FILE *, const void *), const docs_t *d,
+                      const char *what)
 {
     int rc = ccd_outfile_write(path, fill, d);
     if (rc)
         ccd_log(CCD_LOG_ERROR, "cannot write the %s to %s: %s", what, path, ccd_strerror(rc));
+    return rc != 0;
 }
 
-static void to_stdout(int (*fill)(FILE *, const void *), const docs_t *d)
+static int to_stdout(int (*fill)(FILE *, const void *), const docs_t *d, const char *what)
 {
-    fill(stdout, d);
-    fflush(stdout);
+    int rc = fill(stdout, d);
+    if (fflush(stdout) || ferror(stdout) || rc) {
+        ccd_log(CCD_LOG_ERROR, "cannot write the %s to stdout", what);
+        return 1;
+    }
+    return 0;
 }
 
 /* --json-file NAME writes NAME.json, as Locust's save_stats_json(). */
-static void write_locust_file(const docs_t *d)
+static int write_locust_file(const docs_t *d)
 {
     size_t n = strlen(d->o->json_file) + sizeof(".json");
     char *path = malloc(n);
     if (!path) {
         ccd_log(CCD_LOG_ERROR, "out of memory writing %s.json", d->o->json_file);
-        return;
+        return 1;
     }
     snprintf(path, n, "%s.json", d->o->json_file);
-    write_file(path, fill_locust, d, "JSON statistics");
+    int lost = write_file(path, fill_locust, d, "JSON statistics");
     free(path);
+    return lost;
 }
 
-void ccd_run_reports_write(const ccd_options_t *o, const ccd_stats_t *s, const ccd_history_t *h,
-                           const ccd_run_info_t *run)
+int ccd_run_reports_write(const ccd_options_t *o, const ccd_stats_t *s, const ccd_history_t *h,
+                          const ccd_run_info_t *run)
 {
     docs_t d = {.o = o, .s = s, .h = h, .run = run};
     ccd_threshold_result_t *results = NULL;
@@ -130,18 +137,20 @@ void ccd_run_reports_write(const ccd_options_t *o, const ccd_stats_t *s, const c
         ccd_log(CCD_LOG_ERROR, "out of memory evaluating the thresholds for the reports");
     d.results = results;
     d.doc = run_doc(&d);
+    int lost = 0;
     if (o->json)
-        to_stdout(fill_locust, &d);
+        lost += to_stdout(fill_locust, &d, "JSON statistics");
     if (o->json_file)
-        write_locust_file(&d);
+        lost += write_locust_file(&d);
     if (o->report_json && strcmp(o->report_json, "-") == 0)
-        to_stdout(fill_run, &d);
+        lost += to_stdout(fill_run, &d, "run report");
     else if (o->report_json)
-        write_file(o->report_json, fill_run, &d, "run report");
+        lost += write_file(o->report_json, fill_run, &d, "run report");
     if (o->junit)
-        write_file(o->junit, fill_junit, &d, "JUnit report");
+        lost += write_file(o->junit, fill_junit, &d, "JUnit report");
     if (o->summary_md)
-        write_file(o->summary_md, fill_summary, &d, "Markdown summary");
+        lost += write_file(o->summary_md, fill_summary, &d, "Markdown summary");
     json_decref(d.doc);
     free(results);
+    return lost;
 }

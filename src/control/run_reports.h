@@ -17,8 +17,8 @@ typedef struct {
 
 /* Writes every document o asks for; stdout gets Locust's entries (--json) or the run document
  * (--report-json -), then is flushed. Files are written whole or not at all; failures are
- * logged and the other documents are still written. */
-void ccd_run_reports_write(const ccd_options_t *o, const ccd_stats_t *s, const ccd_history_t *h,
-                           const ccd_run_info_t *run);
+ * logged and the other documents are still written. Returns how many could not be written. */
+int ccd_run_reports_write(const ccd_options_t *o, const ccd_stats_t *s, const ccd_history_t *h,
+                          const ccd_run_info_t *run);
 
 #endif

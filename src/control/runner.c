@@ -20,6 +20,7 @@
 #include "control/engines.h"
 #include "control/scenario.h"
 #include "control/keys.h"
+#include "control/preflight.h"
 #include "control/shape.h"
 #include "control/ui.h"
 #include "engine/engine.h"
@@ -27,7 +28,6 @@
 
 #define PRINT_INTERVAL     2.0
 #define BUSY_WARN_PERMILLE 900
-#define BUSY_WARN_EVERY    10.0
 
 typedef struct {
     const ccd_options_t *o;
@@ -47,7 +47,7 @@ typedef struct {
     unsigned ramp_moved;            /* users started or stopped since then */
     double test_start;              /* monotonic seconds */
     double test_start_wall;         /* epoch seconds, for the reports */
-    double last_busy_warn;          /* monotonic seconds; 0 before the first warning */
+    bool busy_warned;               /* the saturation warning is given once per run */
     double last_progress;           /* monotonic seconds of the last spawning progress line */
     bool progress_open;             /* a terminal's progress line awaits its line end */
     bool ramped, reset_done, stopping;
@@ -235,16 +235,18 @@ static void begin_stop(runner_t *r, const char *why)
     ccd_engines_post_all(&r->engines, CCD_MSG_STOP, (long)(r->o->stop_timeout * 1000));
 }
 
+/* Once per run, as Locust's CPU warning: a saturated generator delays its own requests, and
+ * repeating the warning every few seconds would bury the tables. */
 static void warn_busy(runner_t *r, int engine, long permille)
 {
-    double now = mono_now();
-    if (permille < BUSY_WARN_PERMILLE ||
-        (r->last_busy_warn > 0 && now - r->last_busy_warn < BUSY_WARN_EVERY))
+    if (permille < BUSY_WARN_PERMILLE || r->busy_warned)
         return;
-    r->last_busy_warn = now;
+    r->busy_warned = true;
     ccd_log(CCD_LOG_WARNING,
             "engine thread %d was busy %ld%% of the last second: cicada itself is saturated, so "
-            "response times include its own delays; add --threads or lower the load",
+            "its response times include its own delays and the load may fall short of what was "
+            "asked; add --threads (one per core), lower the users, or make the tasks cheaper "
+            "(this warning is given once)",
             engine, permille / 10);
 }
 
@@ -383,8 +385,12 @@ static void start_timers(runner_t *r)
     ev_signal_start(r->loop, &r->sigterm);
 }
 
+/* 4 (an output was lost) wins over 3 (thresholds) and 1 (failures): without its reports a
+ * run's other verdicts cannot be checked. */
 static int exit_code(const runner_t *r, int breaches)
 {
+    if (breaches < 0)
+        return 4;
     if (breaches > 0)
         return 3;
     const ccd_stats_t *s = ccd_collector_stats(r->collector);
@@ -442,8 +448,13 @@ static unsigned usable_cpus(void)
 static int prepare(runner_t *r, char *err, size_t errlen)
 {
     const ccd_options_t *o = r->o;
-    int rc = ccd_scenario_open(&r->scenario, o, err, errlen);
+    int rc = ccd_preflight_outputs(o, err, errlen);
+    if (rc)
+        return rc;
+    rc = ccd_scenario_open(&r->scenario, o, err, errlen);
     r->nengines = o->threads ? o->threads : usable_cpus();
+    if (rc == 0 && !o->list && !o->show_task_ratio)
+        ccd_preflight_fd_limit(o->users, r->nengines);
     if (rc || (rc = ccd_scenario_plan(&r->scenario, r->nengines, &r->plan, err, errlen)) ||
         (rc = ccd_scenario_thresholds(&r->scenario, o->thresholds, err, errlen)))
         return rc;
@@ -487,13 +498,55 @@ static void begin_test(runner_t *r)
     ui_publish(r);
 }
 
+/* ---- Signals before the loop ----------------------------------------------------------------
+ * The scenario loads (in this thread, then in every engine) before the loop's watchers exist;
+ * a signal meanwhile is only remembered, then handled as if it came once the test started. */
+
+static volatile sig_atomic_t early_signal;
+
+static void on_early_signal(int sig)
+{
+    if (!early_signal) {
+        early_signal = sig;
+        return;
+    }
+    static const char msg[] = "cicada: second signal while starting: exiting without reports\n";
+    ssize_t w = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+    (void)w;
+    _exit(128 + sig);
+}
+
+void ccd_runner_catch_signals(void)
+{
+    struct sigaction sa = {.sa_handler = on_early_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* A signal that came while starting: the test stops before its first user. */
+static bool stop_if_signalled(runner_t *r)
+{
+    int sig = early_signal;
+    if (!sig)
+        return false;
+    r->signals = 1;
+    r->quitting = true;
+    if (r->engines.n > 0)
+        begin_stop(r, sig == SIGINT ? "Interrupted (SIGINT) while starting"
+                                    : "Terminated (SIGTERM) while starting");
+    return r->engines.n == 0;
+}
+
 static void run(runner_t *r)
 {
-    start_timers(r);
+    start_timers(r); /* the loop's signal watchers replace the early handlers */
     if (r->engines.n > 0)
         begin_test(r);
     else
-        ui_publish(r);  /* ready: the web UI starts the test */
+        ui_publish(r); /* ready: the web UI starts the test */
+    if (stop_if_signalled(r))
+        return;
     ev_run(r->loop, 0); /* until the engines stopped and the run ends */
 }
 
@@ -552,7 +605,7 @@ static int run_test(runner_t *r)
 int ccd_runner_run_ui(const ccd_options_t *o, ccd_ui_t *ui)
 {
     if (o->logfile && ccd_log_open(o->logfile)) {
-        fprintf(stderr, "cicada: cannot open log file '%s': %s\n", o->logfile, strerror(errno));
+        fprintf(stderr, "cicada: --logfile %s: cannot open it: %s\n", o->logfile, strerror(errno));
         return 2;
     }
     runner_t r = {.o = o,

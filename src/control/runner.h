@@ -11,6 +11,12 @@
  * (with a one-line message already printed). */
 int ccd_runner_run(const ccd_options_t *o);
 
+/* Installs handlers for SIGINT and SIGTERM that only remember the signal until the runner's
+ * loop takes them over: a Ctrl-C while the scenario loads then ends the run cleanly (no user
+ * starts, the reports are written) instead of killing the process. A second signal meanwhile
+ * exits at once (130 or 143) after a message. Call first thing in main(). */
+void ccd_runner_catch_signals(void);
+
 /* The same with a user interface (NULL: none): without --autostart the runner waits in state
  * ready for the UI's first test, and after a test ends keeps running until a signal or
  * --autoquit. ui must stay valid until the call returns; its stop() has returned by then. */

@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "lua/lcore.h"
 #include "base/log.h"
+#include "http/url.h"
 
 /* Resolves positional class names into the selection; every class when none is named. */
 static int select_classes(ccd_scenario_t *s, const ccd_options_t *o, char *err, size_t errlen)
@@ -49,6 +50,34 @@ static void open_loading_only(lua_State *L, void *ud)
     ccd_lcore_open(L, NULL, ud);
 }
 
+/* -H, else the selected classes' own hosts: requests to a URL that cannot be requested would
+ * all fail, so the test does not start. */
+static int check_host(const char *what, const char *host, char *err, size_t errlen)
+{
+    bool other;
+    const char *why = ccd_url_base_problem(host, &other);
+    if (why && other)
+        ccd_log(CCD_LOG_WARNING, "%s '%s': %s", what, host, why);
+    if (!why || other)
+        return 0;
+    snprintf(err, errlen, "%s '%s': %s", what, host, why);
+    return CCD_EINVAL;
+}
+
+static int check_hosts(const ccd_scenario_t *s, const ccd_options_t *o, char *err, size_t errlen)
+{
+    if (o->host)
+        return check_host("-H/--host", o->host, err, errlen);
+    char what[300];
+    for (size_t i = 0; i < s->nsel; i++) {
+        const ccd_class_t *c = &s->script.classes[s->sel[i]];
+        snprintf(what, sizeof(what), "class %s: host", c->name);
+        if (c->host && check_host(what, c->host, err, errlen))
+            return CCD_EINVAL;
+    }
+    return 0;
+}
+
 int ccd_scenario_open(ccd_scenario_t *s, const ccd_options_t *o, char *err, size_t errlen)
 {
     memset(s, 0, sizeof(*s));
@@ -67,7 +96,8 @@ int ccd_scenario_open(ccd_scenario_t *s, const ccd_options_t *o, char *err, size
     int rc = ccd_script_open(&s->script, o->scenario, &env, err, errlen);
     if (rc == 0)
         err[0] = '\0';
-    if (rc == 0 && (rc = select_classes(s, o, err, errlen)) == 0)
+    if (rc == 0 && (rc = select_classes(s, o, err, errlen)) == 0 &&
+        (rc = check_hosts(s, o, err, errlen)) == 0)
         s->has_shape = has_shape(s);
     if (rc && !err[0])
         snprintf(err, errlen, "cannot load scenario file '%s': %s", o->scenario, ccd_strerror(rc));

@@ -139,3 +139,41 @@ int ccd_url_parse(const char *s, size_t len, ccd_url_t *out)
         return CCD_EURL;
     return parse_target(auth_end, (size_t)(end - auth_end), out);
 }
+
+/* The port part of the authority of a URL whose scheme is known, or NULL when it has none. */
+static const char *port_of(const char *s, size_t *len)
+{
+    const char *auth = strstr(s, "://") + 3, *end = auth + strcspn(auth, "/?#");
+    const char *at = memchr(auth, '@', (size_t)(end - auth)), *colon = NULL;
+    if (at)
+        auth = at + 1;
+    const char *close = *auth == '[' ? memchr(auth, ']', (size_t)(end - auth)) : NULL;
+    for (const char *p = close ? close : auth; p < end; p++)
+        if (*p == ':')
+            colon = p;
+    if (!colon)
+        return NULL;
+    *len = (size_t)(end - colon - 1);
+    return colon + 1;
+}
+
+const char *ccd_url_base_problem(const char *s, bool *other_scheme)
+{
+    ccd_url_t u;
+    const char *sep = strstr(s, "://");
+    *other_scheme = false;
+    if (!sep || !scheme_valid(s, (size_t)(sep - s)))
+        return "missing scheme: write it as http://HOST[:PORT] or https://HOST[:PORT]";
+    if (ccd_url_parse(s, strlen(s), &u) == 0) {
+        *other_scheme = u.scheme_kind == CCD_URL_OTHER;
+        return *other_scheme ? "not an http(s) URL: the HTTP client's requests to it will fail "
+                               "(fine for a scenario that opens its own sockets)"
+                             : NULL;
+    }
+    size_t plen;
+    uint16_t port;
+    const char *p = port_of(s, &plen);
+    if (p && parse_port(p, plen, &port))
+        return "bad port: a port is a number from 1 to 65535";
+    return "invalid host";
+}

@@ -204,11 +204,10 @@ function Response:json()
   return v
 end
 
--- With catch_response, the script decides the outcome: success() or failure(message). A
--- response left undecided is recorded as it stands when its task ends.
-local function decide(r, err)
-  if r._decided then return end
-  r._decided = true
+-- With catch_response, the script decides the outcome: success() or failure(message), the last
+-- call winning (as in Locust, where the outcome is read when the `with` block ends). The
+-- response is recorded when its task ends (settle), decided or as it stands.
+local function record(r, err)
   core.record(r._method, r.name, r.elapsed * 1000, #r.body, err)
   if request_event._active then
     request_event:fire { request_type = r._method, name = r.name, response_time = r.elapsed * 1000,
@@ -216,10 +215,14 @@ local function decide(r, err)
   end
 end
 
-function Response:success() decide(self, nil) end
+function Response:success()
+  self._decided = true
+  self._verdict = nil
+end
 
 function Response:failure(message)
-  decide(self, message ~= nil and tostring(message) or "failure")
+  self._decided = true
+  self._verdict = message ~= nil and tostring(message) or "failure"
 end
 
 local Client = {}
@@ -328,13 +331,14 @@ function Client:rename(name, fn)
   if not ok then error(e, 0) end
 end
 
--- Records the catch_response responses a task left undecided.
+-- Records the catch_response responses of a task that ended: as decided last, else as they
+-- stand.
 local function settle(user)
   local pending = user._pending
   for i = 1, #pending do
     local r = pending[i]
     pending[i] = nil
-    if not r._decided then decide(r, r._failure) end
+    if r._decided then record(r, r._verdict) else record(r, r._failure) end
   end
 end
 
@@ -818,6 +822,15 @@ local function run_fn(fn, self)
   return failed(self, e)
 end
 
+-- Runs an on_start: as run_fn, but an error (reported) returns STOP_USER, as in Locust: the
+-- user (or group) must not go on without what on_start should have done, such as a login.
+local function run_start(fn, self)
+  local ok, e = xpcall(fn, on_error, self)
+  if self._pending[1] then settle(self) end
+  if ok then return nil end
+  return failed(self, e) or STOP_USER
+end
+
 -- The seconds wait_time asks for after a task (1 when it fails), or nil when it raised a
 -- control signal (no wait then).
 local function wait_seconds(self, wait_time, known)
@@ -861,9 +874,13 @@ local CONTINUE, DONE = {}, {}
 local function run_group(self, group)
   local node = group._node
   local sig
-  if node.on_start then sig = run_fn(node.on_start, self) end
+  local start_failed
+  if node.on_start then
+    sig = run_start(node.on_start, self)
+    start_failed = sig == STOP_USER
+  end
   if sig == nil then sig = run_node(self, group, true) end
-  if node.on_stop and sig ~= STOP_USER then
+  if node.on_stop and (sig ~= STOP_USER or start_failed) then
     local s = run_fn(node.on_stop, self)
     if s == STOP_USER then sig = s end
   end
@@ -980,7 +997,7 @@ function M._run(class_index)
   -- A cdata pointer: the JIT does not convert a light userdata to void *.
   self._handle = has_ffi and ffi.cast("void *", core.user_handle()) or false
   local sig
-  if class.on_start then sig = run_fn(class.on_start, self) end
+  if class.on_start then sig = run_start(class.on_start, self) end
   if sig ~= STOP_USER then run_node(self, class._root, false) end
   if class.on_stop then run_fn(class.on_stop, self) end
 end
@@ -988,6 +1005,7 @@ end
 -- Runs on_stop for a user whose coroutine was abandoned (stopped while waiting).
 function M._stop(class_index, self)
   local class = M._runnable[class_index]
+  if self._pending[1] then settle(self) end
   if class.on_stop then run_fn(class.on_stop, self) end
 end
 

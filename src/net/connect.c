@@ -5,6 +5,7 @@
 #include "base/duration.h"
 #include "base/error.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -111,10 +112,30 @@ static void start_tls(ccd_connect_t *m)
 
 /* ---- TCP: each address in turn ---- */
 
-/* Every address failed; soerr is why the last one did (0 when there was none). */
+/* What to do about a failure of this machine rather than of the target: out of descriptors,
+ * kernel buffers or local ports. NULL for any other error. */
+static const char *local_advice(int err)
+{
+    switch (-err) {
+    case EMFILE:
+    case ENFILE: return "raise the open-files limit (ulimit -n) or lower the users";
+    case EADDRNOTAVAIL: return "out of local ports: lower the users or reuse connections";
+    case ENOBUFS:
+    case ENOMEM: return "the system is out of buffers or memory";
+    }
+    return NULL;
+}
+
+/* Every address failed; soerr is why the last one did (0 when there was none). A local
+ * failure says so first, so that it is not read as the target's. */
 static void connect_failed(ccd_connect_t *m, int soerr)
 {
     int err = soerr ? -soerr : CCD_ECONNREFUSED;
+    const char *advice = local_advice(err);
+    if (advice) {
+        fail(m, err, "generator error, not the target's: %s (%s)", ccd_strerror(err), advice);
+        return;
+    }
     if (!m->_o.name_address) {
         fail(m, err, "%s", ccd_strerror(err));
         return;

@@ -1,0 +1,316 @@
+/* Regression tests of the hardening issue: checks before the start, errors of the generator
+ * itself, on_start errors, catch_response decisions, early signals, misspellings, saturation. */
+#include <criterion/criterion.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+TestSuite(hardening, .fini = h_cleanup, .timeout = 90);
+
+static const char *target_url(h_target_t *t)
+{
+    cr_assert_eq(h_target_start(t, 1), 0, "cicada-target did not start");
+    return h_strf("http://%s:%d", H_HOST, t->port);
+}
+
+/* on_start fails after its request: the user stops (no task runs), on_stop runs, and the error
+ * is reported once per user with its traceback. */
+static const char *failing_start = "local cicada = require \"cicada\"\n"
+                                   "local U = cicada.user(\"Login\", {\n"
+                                   "  wait_time = cicada.constant(0.05),\n"
+                                   "  tasks = { work = 1 },\n"
+                                   "})\n"
+                                   "function U:on_start()\n"
+                                   "  self.client:get(\"/hello\", { name = \"login\" })\n"
+                                   "  error(\"login refused\")\n"
+                                   "end\n"
+                                   "function U:on_stop() self.client:get(\"/hello\", { name = "
+                                   "\"logout\" }) end\n"
+                                   "function U:work() self.client:get(\"/hello\", { name = "
+                                   "\"work\" }) end\n";
+
+Test(hardening, on_start_error_stops_the_user_and_runs_on_stop)
+{
+    h_target_t t;
+    h_run_t r;
+    const char *url = target_url(&t);
+    cr_assert_eq(h_cicada(&r, NULL, failing_start, "-H", url, "-u", "3", "-r", "100", "-t", "2s",
+                          H_LOAD_FLAGS, NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 1);
+    H_ASSERT_JSON(&r);
+    cr_expect_eq(h_requests(r.json, "GET", "login"), 3);
+    cr_expect_eq(h_requests(r.json, "GET", "logout"), 3);
+    cr_expect_eq(h_requests(r.json, "GET", "work"), -1, "tasks ran after on_start failed");
+    cr_expect_eq(h_exception_count(r.json, "login refused"), 3);
+    json_t *e = h_exception(r.json, "login refused");
+    cr_assert_not_null(e);
+    const char *tb = json_string_value(json_object_get(e, "traceback"));
+    cr_expect(h_contains(tb, "scenario.lua:8"), "traceback lacks the raising line: %s",
+              tb ? tb : "(none)");
+    h_run_free(&r);
+}
+
+/* Two decisions on one catch_response: the last wins, both ways. */
+static const char *two_decisions =
+    "local cicada = require \"cicada\"\n"
+    "local U = cicada.user(\"Decider\", {\n"
+    "  wait_time = cicada.constant(0.05),\n"
+    "  tasks = { flip = 1 },\n"
+    "})\n"
+    "function U:flip()\n"
+    "  local a = self.client:get(\"/hello\", { name = \"fail_then_ok\", catch_response = true })\n"
+    "  a:failure(\"first\")\n"
+    "  a:success()\n"
+    "  local b = self.client:get(\"/hello\", { name = \"ok_then_fail\", catch_response = true })\n"
+    "  b:success()\n"
+    "  b:failure(\"second wins\")\n"
+    "end\n";
+
+Test(hardening, catch_response_last_decision_wins)
+{
+    h_target_t t;
+    h_run_t r;
+    const char *url = target_url(&t);
+    cr_assert_eq(
+        h_cicada(&r, NULL, two_decisions, "-H", url, "-u", "1", "-t", "1s", H_LOAD_FLAGS, NULL), 0);
+    H_ASSERT_JSON(&r);
+    long n = h_requests(r.json, "GET", "fail_then_ok");
+    cr_expect_gt(n, 3);
+    cr_expect_eq(h_failures(r.json, "GET", "fail_then_ok"), 0);
+    long m = h_requests(r.json, "GET", "ok_then_fail");
+    cr_expect_gt(m, 3);
+    cr_expect_eq(h_failures(r.json, "GET", "ok_then_fail"), m);
+    cr_expect_not_null(h_error(r.json, "GET", "ok_then_fail", "second wins"));
+    cr_expect_null(h_error(r.json, NULL, "fail_then_ok", "first"));
+    H_EXPECT_NO_EXCEPTIONS(&r);
+    h_run_free(&r);
+}
+
+/* A task that only burns CPU keeps its engine busy all the time: the saturation warning is
+ * given once (the run outlasts the old 10 s repeat), with its advice. */
+static const char *spinning = "local cicada = require \"cicada\"\n"
+                              "local U = cicada.user(\"Spinner\", {\n"
+                              "  wait_time = cicada.constant(0),\n"
+                              "  tasks = { spin = 1 },\n"
+                              "})\n"
+                              "function U:spin()\n"
+                              "  local x = 0\n"
+                              "  for i = 1, 200000 do x = x + i % 7 end\n"
+                              "end\n";
+
+Test(hardening, saturated_engine_is_warned_once)
+{
+    h_run_t r;
+    cr_assert_eq(h_cicada(&r, NULL, spinning, "-H", "http://127.0.0.1:1", "-u", "1", "--threads",
+                          "1", "-t", "12s", H_LOAD_FLAGS, NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 0);
+    H_ASSERT_JSON(&r);
+    long n = h_count(r.err, "cicada itself is saturated");
+    cr_expect_eq(n, 1, "saturation warned %ld times:\n%s", n, r.err);
+    cr_expect(h_contains(r.err, "add --threads"), "no advice:\n%s", r.err);
+    h_run_free(&r);
+}
+
+/* ---- Output paths: checked before the start, a late failure changes the exit code --------- */
+
+static const char *one_get = "local cicada = require \"cicada\"\n"
+                             "local U = cicada.user(\"One\", {\n"
+                             "  wait_time = cicada.constant(0.1),\n"
+                             "  tasks = { t = 1 },\n"
+                             "})\n"
+                             "function U:t() self.client:get(\"/hello\", { name = \"t\" }) end\n";
+
+Test(hardening, unwritable_output_paths_fail_before_the_start)
+{
+    h_target_t t;
+    const char *url = target_url(&t);
+    const char *dir = h_tmpdir();
+    const char *file = h_strf("%s/plain", dir);
+    cr_assert_eq(h_write_file(file, "x", 1), 0);
+    const char *cases[][2] = {
+        {"--html", h_strf("%s/missing/report.html", dir)},
+        {"--json-file", h_strf("%s/missing/stats", dir)},
+        {"--report-json", h_strf("%s/plain/run.json", dir)},
+        {"--csv", h_strf("%s/missing/run", dir)},
+        {"--junit", h_strf("%s/missing/junit.xml", dir)},
+        {"--summary-md", dir},
+        {"--logfile", h_strf("%s/missing/cicada.log", dir)},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        h_run_t r;
+        cr_assert_eq(h_cicada(&r, NULL, one_get, "-H", url, "-u", "1", "-t", "2s", cases[i][0],
+                              cases[i][1], "--headless", "--only-summary", NULL),
+                     0);
+        H_ASSERT_EXIT(&r, 2);
+        cr_expect(h_contains(r.err, cases[i][0]) && h_contains(r.err, cases[i][1]),
+                  "%s: the message names neither the option nor the path:\n%s", cases[i][0], r.err);
+        cr_expect_lt(r.elapsed_s, 1.5, "%s: the test ran before the check", cases[i][0]);
+        h_run_free(&r);
+    }
+    cr_expect_eq(h_target_requests(&t, 0), 0, "requests were made");
+}
+
+/* The directory of --report-json vanishes during the run: the report is lost, and the exit
+ * code says so (4), not 0. */
+Test(hardening, a_report_lost_at_the_end_makes_exit_code_4)
+{
+    h_target_t t;
+    h_run_t r;
+    const char *url = target_url(&t);
+    const char *dir = h_strf("%s/out", h_tmpdir());
+    cr_assert_eq(mkdir(dir, 0755), 0);
+    pid_t pid = h_fork();
+    if (pid == 0) {
+        h_sleep(1.0);
+        _exit(rmdir(dir) == 0 ? 0 : 1);
+    }
+    cr_assert_eq(h_cicada(&r, NULL, one_get, "-H", url, "-u", "1", "-t", "2s", "--report-json",
+                          h_strf("%s/run.json", dir), "--headless", "--only-summary", NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 4);
+    cr_expect(h_contains(r.err, "cannot write the run report"), "no message:\n%s", r.err);
+    h_run_free(&r);
+}
+
+/* ---- Hosts checked before the start ---------------------------------------------------------- */
+
+Test(hardening, bad_hosts_are_rejected_before_the_start)
+{
+    const char *cases[][2] = {
+        {"notaurl", "missing scheme"},
+        {"127.0.0.1:8080", "missing scheme"},
+        {"http://127.0.0.1:99999", "bad port"},
+        {"http://127.0.0.1:8x", "bad port"},
+        {"http://", "invalid host"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        h_run_t r;
+        cr_assert_eq(h_cicada(&r, NULL, one_get, "-H", cases[i][0], "-u", "1", "-t", "2s",
+                              H_LOAD_FLAGS, NULL),
+                     0);
+        H_ASSERT_EXIT(&r, 2);
+        cr_expect(h_contains(r.err, "-H/--host") && h_contains(r.err, cases[i][0]) &&
+                      h_contains(r.err, cases[i][1]),
+                  "-H %s: expected \"%s\":\n%s", cases[i][0], cases[i][1], r.err);
+        h_run_free(&r);
+    }
+}
+
+static const char *bad_class_host = "local cicada = require \"cicada\"\n"
+                                    "local U = cicada.user(\"Shop\", {\n"
+                                    "  host = \"shop.example:80\",\n"
+                                    "  tasks = { t = 1 },\n"
+                                    "})\n"
+                                    "function U:t() self.client:get(\"/\") end\n";
+
+Test(hardening, a_bad_class_host_is_rejected_before_the_start)
+{
+    h_run_t r;
+    cr_assert_eq(h_cicada(&r, NULL, bad_class_host, "-u", "1", "-t", "2s", H_LOAD_FLAGS, NULL), 0);
+    H_ASSERT_EXIT(&r, 2);
+    cr_expect(h_contains(r.err, "class Shop") && h_contains(r.err, "missing scheme"), "%s", r.err);
+    h_run_free(&r);
+}
+
+/* Another scheme is a warning only: scenarios that speak Redis or raw TCP name their server so. */
+Test(hardening, another_scheme_is_warned_about)
+{
+    h_run_t r;
+    cr_assert_eq(h_cicada(&r, NULL, one_get, "-H", "ftp://127.0.0.1:1", "-u", "1", "-t", "1s",
+                          H_LOAD_FLAGS, NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 1);
+    cr_expect(h_contains(r.err, "ftp://127.0.0.1:1") && h_contains(r.err, "not an http(s) URL"),
+              "%s", r.err);
+    h_run_free(&r);
+}
+
+/* ---- Signals while starting, misspellings ---------------------------------------------------- */
+
+/* The scenario takes ~0.6 s to load (in the main thread, then in the engine): a SIGINT at
+ * 0.2 s ends the run cleanly, with no user started and the reports written. */
+static const char *slow_load = "local cicada = require \"cicada\"\n"
+                               "local t0 = os.clock()\n"
+                               "while os.clock() - t0 < 0.6 do end\n"
+                               "local U = cicada.user(\"Slow\", {\n"
+                               "  wait_time = cicada.constant(0.1),\n"
+                               "  tasks = { t = 1 },\n"
+                               "})\n"
+                               "function U:t() self.client:get(\"/hello\", { name = \"t\" }) end\n";
+
+Test(hardening, a_signal_while_the_scenario_loads_ends_the_run_cleanly)
+{
+    h_target_t t;
+    h_run_t r;
+    const char *url = target_url(&t);
+    h_run_opts_t o = {.timeout_s = 20, .signal_after_s = 0.2, .signal = SIGINT};
+    cr_assert_eq(h_cicada(&r, &o, slow_load, "-H", url, "-u", "5", "-r", "100", "-t", "10s",
+                          "--threads", "1", H_LOAD_FLAGS, NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 0);
+    H_ASSERT_JSON(&r);
+    cr_expect(h_contains(r.err, "Interrupted (SIGINT) while starting"), "%s", r.err);
+    cr_expect_eq(h_total_requests(r.json), 0);
+    cr_expect_lt(r.elapsed_s, 5, "the run went on after the signal");
+    h_run_free(&r);
+}
+
+Test(hardening, a_misspelled_flag_gets_the_nearest_option)
+{
+    h_run_t r;
+    cr_assert_eq(h_cicada(&r, NULL, one_get, "--usres", "5", "--headless", NULL), 0);
+    H_ASSERT_EXIT(&r, 2);
+    cr_expect(h_contains(r.err, "unknown option '--usres'; did you mean --users?"), "%s", r.err);
+    h_run_free(&r);
+    cr_assert_eq(h_cicada(&r, NULL, one_get, "--spawn_rate=5", "--headless", NULL), 0);
+    H_ASSERT_EXIT(&r, 2);
+    cr_expect(h_contains(r.err, "did you mean --spawn-rate?"), "%s", r.err);
+    h_run_free(&r);
+}
+
+Test(hardening, a_misspelled_environment_variable_is_warned_about)
+{
+    h_target_t t;
+    h_run_t r;
+    const char *url = target_url(&t);
+    const char *env[] = {"CICADA_RUN_TIEM=1s", "CICADA_SOMETHING_ELSE=1", NULL};
+    h_run_opts_t o = {.env = env};
+    cr_assert_eq(h_cicada(&r, &o, one_get, "-H", url, "-t", "1s", H_LOAD_FLAGS, NULL), 0);
+    H_ASSERT_EXIT(&r, 0);
+    cr_expect(h_contains(r.err, "CICADA_RUN_TIEM is not an option of cicada and is ignored; did "
+                                "you mean CICADA_RUN_TIME?"),
+              "%s", r.err);
+    cr_expect(!h_contains(r.err, "CICADA_SOMETHING_ELSE"), "an unrelated variable was judged");
+    h_run_free(&r);
+}
+
+/* ---- Out of descriptors: a generator error, warned about before the test ------------------- */
+
+/* Each user keeps its own connection; with a hard limit of 64 descriptors, 120 users cannot
+ * all connect. cicada warns before the test, and the connections that cannot be opened are
+ * reported as generator errors, not as the target's. */
+Test(hardening, out_of_descriptors_is_a_generator_error)
+{
+    h_target_t t;
+    h_run_t r;
+    const char *url = target_url(&t);
+    struct rlimit rl = {64, 64};
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    cr_assert_eq(h_cicada(&r, NULL, one_get, "-H", url, "-u", "120", "-r", "1000", "-t", "2s",
+                          "--threads", "1", H_LOAD_FLAGS, NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 1);
+    H_ASSERT_JSON(&r);
+    cr_expect(h_contains(r.err, "the open-files limit is 64"), "no warning before the test:\n%s",
+              r.err);
+    json_t *e = h_error(r.json, "GET", "t", "generator error, not the target's: too many open");
+    cr_expect_not_null(e, "descriptor failures not reported as generator errors");
+    cr_expect_gt(h_requests(r.json, "GET", "t"), h_failures(r.json, "GET", "t"),
+                 "the users that could connect made requests");
+    h_run_free(&r);
+}
