@@ -2,6 +2,8 @@
 BUILD    ?= build
 SANITIZE ?=
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 15
 comma    := ,
 
 ifneq ($(SANITIZE),)
@@ -11,7 +13,7 @@ else
 BUILD_TYPE := RelWithDebInfo
 endif
 
-.PHONY: all deps configure demo check bench install clean format format-check
+.PHONY: all deps configure demo check fuzz bench install clean format format-check
 
 all: configure
 	cmake --build $(BUILD) -j$(JOBS)
@@ -27,6 +29,12 @@ demo: deps all
 
 check: deps all
 	cd $(BUILD) && ctest --output-on-failure --timeout 300
+
+# Every libFuzzer driver (clang, ASan and UBSan), each run FUZZ_SECONDS from its corpus.
+fuzz: deps
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DFUZZ=ON >/dev/null
+	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzzers
+	@scripts/fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 bench: deps all
 	@bench/compare $(BUILD)
