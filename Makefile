@@ -2,6 +2,7 @@
 BUILD    ?= build
 SANITIZE ?=
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
+CHECK_TESTS  ?=
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 15
 comma    := ,
@@ -27,8 +28,13 @@ deps:
 demo: deps all
 	@scripts/demo $(BUILD)
 
+# CHECK_TESTS: a ctest -R regular expression to run only some tests. Under SANITIZE=thread a
+# report (a tsan.<pid> file from any process) fails the check.
 check: deps all
-	cd $(BUILD) && ctest --output-on-failure --timeout 300
+	@rm -f $(BUILD)/tsan.*
+	cd $(BUILD) && ctest --output-on-failure --timeout 300 $(if $(CHECK_TESTS),-R '$(CHECK_TESTS)')
+	@if ls $(BUILD)/tsan.* >/dev/null 2>&1; then cat $(BUILD)/tsan.*; \
+	    echo "ThreadSanitizer reported races (above)" >&2; exit 1; fi
 
 # Every libFuzzer driver (clang, ASan and UBSan), each run FUZZ_SECONDS from its corpus.
 fuzz: deps
