@@ -548,7 +548,9 @@ static int take_thresholds(ccd_options_t *o, int *argc, char **argv, char *err, 
 
 static int parse_argv(ccd_options_t *o, int argc, char **argv, char *err, size_t errlen)
 {
-    optind = 1;
+    /* 0, not 1: glibc then forgets a short-option cluster a previous parse stopped inside,
+     * which would otherwise be read from that parse's argv, perhaps freed. */
+    optind = 0;
     opterr = 0;
     int c, idx = -1;
     while ((c = getopt_long(argc, argv, ":f:H:u:r:t:T:E:L:P:lVh", long_opts, &idx)) != -1) {

@@ -6,7 +6,8 @@
 
 #include "base/buf.h"
 
-/* The largest decoded body ccd_decode_body() produces. */
+/* The largest decoded body ccd_decode_body() produces (a decompression bomb stops there; the
+ * binding's message says "256 MB"). */
 #define CCD_DECODE_MAX ((size_t)256 << 20)
 
 /* Decodes body[0..len) as the Content-Encoding value ce[0..ce_len) (NULL when absent) says,

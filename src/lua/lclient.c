@@ -611,7 +611,9 @@ static ccd_slice_t decoded_body(lclient_t *e, const ccd_http_response_t *res,
         ccd_decode_body(ce->value.base, ce->value.len, res->body.base, res->body.len, &e->decoded);
     if (rc == 0)
         return (ccd_slice_t){e->decoded.base ? e->decoded.base : "", e->decoded.len};
-    if (rc < 0)
+    if (rc == CCD_ETOOBIG)
+        *err = "decoded body larger than 256 MB (Content-Encoding)";
+    else if (rc < 0)
         *err = "cannot decode the body (Content-Encoding)";
     return res->body;
 }

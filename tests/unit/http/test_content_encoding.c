@@ -248,3 +248,12 @@ Test(decode, random_damage_is_handled)
     ccd_buf_free(&out);
     free(data);
 }
+
+/* The fuzzer's driver, replayed over the checked-in corpus (a failure aborts). */
+#include "../corpus.h"
+#include "../../fuzz/fuzz_content_encoding.c"
+
+Test(content_encoding_fuzz, corpus_replays)
+{
+    cr_assert_gt(replay_corpus("content_encoding", LLVMFuzzerTestOneInput), 10);
+}

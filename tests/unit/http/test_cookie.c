@@ -467,3 +467,12 @@ Test(cookie_jar, random_headers)
     ccd_buf_free(&out);
     ccd_cookie_jar_free(jar);
 }
+
+/* The fuzzer's driver, replayed over the checked-in corpus (a failure aborts). */
+#include "../corpus.h"
+#include "../../fuzz/fuzz_cookie.c"
+
+Test(cookie_fuzz, corpus_replays)
+{
+    cr_assert_gt(replay_corpus("cookie", LLVMFuzzerTestOneInput), 10);
+}
