@@ -8,80 +8,11 @@
 //
 // --url drives a server already running instead of starting one. Exit 0: passed; 1: failed;
 // 77: skipped (no chromium here), which CTest reports as skipped.
-import { spawn } from "node:child_process";
-import { createRequire } from "node:module";
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, existsSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join, resolve, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { args, check, freePort, log, openPage, run, setup, start, waitHttp } from "./harness.mjs";
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
-const DEADLINE_MS = 180000;
-
-const args = {};
-for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, "")] = process.argv[i + 1];
-
-if (!existsSync(CHROMIUM)) {
-  console.log(`SKIPPED: no chromium at ${CHROMIUM} (scripts/install-deps installs it)`);
-  process.exit(77);
-}
-const require = createRequire(resolve(args.modules || join(HERE, "../../build/npm/node_modules")) + "/");
-const { chromium } = require("playwright-core");
-
-const started = [];   // the processes this test started, killed by their pid at the end
-let browser = null;
-const profile = mkdtempSync(join(tmpdir(), "cicada-ui-"));
-const shots = resolve(args.shots || join(profile, "shots"));
-mkdirSync(shots, { recursive: true });
-
-function log(msg) { console.log(`[${(process.uptime()).toFixed(1)}s] ${msg}`); }
-
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once("error", fail);
-    s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => ok(p)); });
-  });
-}
-
-function start(bin, argv, name) {
-  // From this folder: the scenario's short path is what tracebacks (and the screenshots) show.
-  const p = spawn(resolve(bin), argv, { cwd: HERE, stdio: ["ignore", "pipe", "pipe"] });
-  p.out = "";
-  p.stdout.on("data", (d) => { p.out += d; });
-  p.stderr.on("data", (d) => { p.out += d; });
-  p.name = name;
-  started.push(p);
-  return p;
-}
-
-async function waitHttp(url, ms) {
-  const end = Date.now() + ms;
-  for (;;) {
-    try { const r = await fetch(url); if (r.status < 500) return; } catch (e) { /* not yet */ }
-    if (Date.now() > end) throw new Error(`${url} did not answer within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function cleanup() {
-  if (browser) await browser.close().catch(() => {});
-  for (const p of started) {
-    if (p.exitCode === null && p.signalCode === null) p.kill("SIGTERM");
-  }
-  await new Promise((r) => setTimeout(r, 300));
-  for (const p of started) {
-    if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
-  }
-  rmSync(join(profile, "browser"), { recursive: true, force: true });
-}
-
-function check(cond, what) {
-  if (!cond) throw new Error(`check failed: ${what}`);
-  log(`ok: ${what}`);
-}
+const { dir: profile, shots } = setup("cicada-ui-");
 
 // The statistics table's cell under `header` in the row named `name`, as text.
 async function cell(page, name, header) {
@@ -132,16 +63,8 @@ async function main() {
   }
   log(`UI at ${url}`);
 
-  const launchArgs = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                      "--disable-component-update", "--disable-sync", "--no-first-run"];
-  browser = await chromium.launchPersistentContext(join(profile, "browser"), {
-    executablePath: CHROMIUM, headless: true, args: launchArgs, acceptDownloads: true,
-    viewport: { width: 1280, height: 760 }
-  });
-  const page = browser.pages()[0] || await browser.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(String(e)));
-  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  const page = await openPage({ acceptDownloads: true, viewport: { width: 1280, height: 760 } });
+  const errors = page.errors;
   await page.goto(url);
 
   // The start form opens by itself on a fresh server; the command line's users are offered.
@@ -230,16 +153,4 @@ async function main() {
   log(`screenshots in ${shots}`);
 }
 
-const timer = setTimeout(() => { console.error(`FAILED: still running after ${DEADLINE_MS} ms`); cleanup().then(() => process.exit(1)); }, DEADLINE_MS);
-main().then(async () => {
-  clearTimeout(timer);
-  await cleanup();
-  console.log("PASSED");
-  process.exit(0);
-}, async (e) => {
-  clearTimeout(timer);
-  console.error(`FAILED: ${e.stack || e}`);
-  for (const p of started) console.error(`--- ${p.name} output (last 2000 chars):\n${p.out.slice(-2000)}`);
-  await cleanup();
-  process.exit(1);
-});
+run(main, 180000, true);
