@@ -16,7 +16,7 @@ enum {
 
     CCD_EDNS = -1001,         /* name resolution failed */
     CCD_ETLS = -1002,         /* TLS handshake or certificate verification failed */
-    CCD_EPROTO = -1003,       /* malformed HTTP response */
+    CCD_EPROTO = -1003,       /* malformed response or message */
     CCD_ECLOSED = -1004,      /* peer closed the connection before the response completed */
     CCD_ETOOBIG = -1005,      /* response headers larger than the limit */
     CCD_EURL = -1006,         /* URL that cannot be requested */

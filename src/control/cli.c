@@ -63,6 +63,17 @@ enum {
     O_TASK_RATIO_JSON,
     /* The user classes from later Locust versions. */
     O_CONFIG_USERS,
+    /* Distributed runs. */
+    O_PROCESSES = 'w',
+    O_MASTER = 400,
+    O_WORKER,
+    O_MASTER_HOST,
+    O_MASTER_PORT,
+    O_MASTER_BIND_HOST,
+    O_MASTER_BIND_PORT,
+    O_EXPECT_WORKERS,
+    O_EXPECT_WAIT,
+    O_MASTER_TIMEOUT,
 };
 
 static const struct option long_opts[] = {
@@ -110,6 +121,16 @@ static const struct option long_opts[] = {
     {"equal-weights", no_argument, NULL, O_EQUAL_WEIGHTS},
     {"show-task-ratio-json", no_argument, NULL, O_TASK_RATIO_JSON},
     {"config-users", required_argument, NULL, O_CONFIG_USERS},
+    {"master", no_argument, NULL, O_MASTER},
+    {"worker", no_argument, NULL, O_WORKER},
+    {"master-host", required_argument, NULL, O_MASTER_HOST},
+    {"master-port", required_argument, NULL, O_MASTER_PORT},
+    {"master-bind-host", required_argument, NULL, O_MASTER_BIND_HOST},
+    {"master-bind-port", required_argument, NULL, O_MASTER_BIND_PORT},
+    {"expect-workers", required_argument, NULL, O_EXPECT_WORKERS},
+    {"expect-workers-max-wait", required_argument, NULL, O_EXPECT_WAIT},
+    {"master-timeout", required_argument, NULL, O_MASTER_TIMEOUT},
+    {"processes", required_argument, NULL, O_PROCESSES},
     {NULL, 0, NULL, 0},
 };
 
@@ -205,6 +226,25 @@ static int apply_web(ccd_options_t *o, int id, const char *v, const origin_t *fr
     return CCD_EINVAL;
 }
 
+/* Applies an option of distributed runs. */
+static int apply_dist(ccd_options_t *o, int id, const char *v, const origin_t *from)
+{
+    switch (id) {
+    case O_MASTER_HOST: o->master_host = v; return 0;
+    case O_MASTER_PORT: return set_uint(from, v, 1, 65535, &o->master_port);
+    case O_MASTER_BIND_HOST: o->master_bind_host = v; return 0;
+    case O_MASTER_BIND_PORT: return set_uint(from, v, 1, 65535, &o->master_bind_port);
+    case O_EXPECT_WORKERS: return set_uint(from, v, 1, 100000, &o->expect_workers);
+    case O_EXPECT_WAIT: return set_timeout(from, v, &o->expect_workers_max_wait);
+    case O_MASTER_TIMEOUT:
+        if (set_timeout(from, v, &o->master_timeout) || o->master_timeout <= 0)
+            return bad(from, v, "a duration > 0 such as 60, 10s, 2m");
+        return 0;
+    case O_PROCESSES: return set_uint(from, v, 1, 1024, &o->processes);
+    }
+    return CCD_EINVAL;
+}
+
 /* The report options and Locust's later ones, kept together. */
 static int apply_report_value(ccd_options_t *o, int id, const char *v)
 {
@@ -270,7 +310,7 @@ static int apply_value(ccd_options_t *o, int id, const char *v, const origin_t *
     case O_LOGFILE: o->logfile = v; return 0;
     case O_CONFIG: return 0; /* read before everything else */
     }
-    if (apply_web(o, id, v, from) == 0)
+    if (apply_web(o, id, v, from) == 0 || apply_dist(o, id, v, from) == 0)
         return 0;
     return apply_report_value(o, id, v);
 }
@@ -290,6 +330,8 @@ static int apply_flag(ccd_options_t *o, int id, bool on)
     case O_TASK_RATIO: o->show_task_ratio = on; return 0;
     case O_VERSION: o->show_version = on; return 0;
     case O_HELP: o->show_help = on; return 0;
+    case O_MASTER: o->master = on; return 0;
+    case O_WORKER: o->worker = on; return 0;
     }
     return apply_report_flag(o, id, on);
 }
@@ -495,6 +537,13 @@ static void defaults(ccd_options_t *o)
     o->web_host = "0.0.0.0";
     o->web_port = 8089;
     o->autoquit = -1;
+    o->master_host = "127.0.0.1";
+    o->master_port = 5557;
+    o->master_bind_host = "*";
+    o->master_bind_port = 5557;
+    o->expect_workers = 1;
+    o->expect_workers_max_wait = 60;
+    o->master_timeout = 60;
 }
 
 /* getopt's own messages are off: every error is reported once, in our words. */
@@ -553,7 +602,7 @@ static int parse_argv(ccd_options_t *o, int argc, char **argv, char *err, size_t
     optind = 0;
     opterr = 0;
     int c, idx = -1;
-    while ((c = getopt_long(argc, argv, ":f:H:u:r:t:T:E:L:P:lVh", long_opts, &idx)) != -1) {
+    while ((c = getopt_long(argc, argv, ":f:H:u:r:t:T:E:L:P:w:lVh", long_opts, &idx)) != -1) {
         if (c == '?')
             return unknown(argv, err, errlen);
         if (c == ':') {
@@ -605,6 +654,12 @@ int ccd_cli_parse(int argc, char **argv, char **envp, ccd_options_t *o, char *er
     free(args);
     if (rc == 0 && !o->tls_cert != !o->tls_key) {
         snprintf(err, errlen, "--tls-cert and --tls-key go together: give both, or neither");
+        rc = CCD_EINVAL;
+    }
+    if (rc == 0 && (o->master + o->worker + (o->processes > 0)) > 1) {
+        snprintf(err, errlen, "--master, --worker and --processes exclude each other: a "
+                              "process is one of a master, a worker or a local master with "
+                              "worker processes");
         rc = CCD_EINVAL;
     }
     if (rc == 0 && !o->scenario && !o->show_help && !o->show_version) {
@@ -671,6 +726,22 @@ void ccd_cli_usage(FILE *out)
           "      --autostart           start the test at once, as headless, with the UI up\n"
           "      --autoquit N          quit N seconds after the test ended (default: keep\n"
           "                            serving until Ctrl-C)\n"
+          "\n"
+          "Distributed runs (Locust's protocol: cicada and Locust nodes mix):\n"
+          "      --master              run no users: drive the workers that connect, merge\n"
+          "                            their statistics\n"
+          "      --master-bind-host A  address the master listens on (default *: all)\n"
+          "      --master-bind-port P  port the master listens on (default 5557)\n"
+          "      --expect-workers N    headless: start once N workers connected (default 1)\n"
+          "      --expect-workers-max-wait S  give up waiting after S seconds (default 60;\n"
+          "                            0: forever)\n"
+          "      --worker              run the users a master asks for\n"
+          "      --master-host HOST    the master to connect to (default 127.0.0.1)\n"
+          "      --master-port PORT    its port (default 5557)\n"
+          "      --master-timeout S    stop the users when the master is silent for S seconds\n"
+          "                            (default 60)\n"
+          "  -w, --processes N         a master and N worker processes on this machine, in one\n"
+          "                            command\n"
           "\n"
           "Statistics and reports:\n"
           "      --print-stats         print the statistics table every 2 s (default headless)\n"

@@ -57,6 +57,19 @@ typedef struct {
     bool equal_weights;      /* --equal-weights: every task of a class equally likely */
     bool show_task_ratio_json;
     const char *config_users; /* --config-users: JSON text (starts with [ or {) or a file */
+    /* Distributed runs (Locust's option names and defaults). */
+    bool master;                    /* --master: run no users, drive workers */
+    bool worker;                    /* --worker: run the users a master asks for */
+    const char *master_host;        /* --master-host (default 127.0.0.1) */
+    unsigned master_port;           /* --master-port (default 5557) */
+    const char *master_bind_host;   /* --master-bind-host (default "*": every address) */
+    unsigned master_bind_port;      /* --master-bind-port (default 5557) */
+    unsigned expect_workers;        /* --expect-workers: headless start waits for N (default 1) */
+    double expect_workers_max_wait; /* seconds; 0: wait forever (default 60) */
+    double master_timeout;          /* --master-timeout: a worker gives up on a master silent
+                                     * for this long, seconds (default 60) */
+    unsigned processes;             /* --processes/-w N: a local master and N worker processes;
+                                     * 0: not asked */
     char **_owned;            /* strings copied from the configuration file and environment */
     size_t _nowned, _capowned;
 } ccd_options_t;

@@ -9,6 +9,7 @@
 
 #include "base/queue.h"
 #include "control/cli.h"
+#include "control/fleet.h"
 #include "stats/history.h"
 #include "stats/stats.h"
 
@@ -45,6 +46,9 @@ typedef struct {
     const unsigned *users; /* users of each class now */
     const char *tasks;     /* Locust's /tasks document (JSON text), or NULL */
     bool has_shape;        /* a load shape drives the users: /swarm's counts are ignored */
+    bool master;           /* a master: users run on workers */
+    size_t nworkers;       /* the master's workers */
+    const ccd_fleet_worker_t *workers;
 } ccd_ui_view_t;
 
 enum { CCD_UI_SWARM = 1, CCD_UI_STOP, CCD_UI_RESET, CCD_UI_CALL };
