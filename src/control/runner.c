@@ -74,13 +74,13 @@ typedef struct {
     ev_timer autoquit_timer;
     ccd_keys_t keys;
     /* A master: the users run on remote workers (see "A master's workers" below). */
-    ccd_fleet_t *fleet;     /* NULL: local engines */
-    bool remote_test;       /* the workers run a test (what engines.n > 0 says locally) */
-    bool awaiting_workers;  /* a headless master waits for --expect-workers */
-    ev_timer expect_timer;  /* --expect-workers-max-wait */
-    unsigned *class_counts; /* users of each selected class, for the fleet */
+    ccd_fleet_t *fleet;       /* NULL: local engines */
+    bool remote_test;         /* the workers run a test (what engines.n > 0 says locally) */
+    bool awaiting_workers;    /* a headless master waits for --expect-workers */
+    ev_timer expect_timer;    /* --expect-workers-max-wait */
+    unsigned *class_counts;   /* users of each selected class, for the fleet */
     const char **class_names; /* their names */
-    int early_exit;         /* an exit code decided before the test ran (-1: none) */
+    int early_exit;           /* an exit code decided before the test ran (-1: none) */
 } runner_t;
 
 static void ui_publish(runner_t *r);
@@ -1032,8 +1032,7 @@ static void start_when_ready(runner_t *r)
         return;
     r->awaiting_workers = false;
     ev_timer_stop(r->loop, &r->expect_timer);
-    ccd_log(CCD_LOG_INFO, "%u worker%s connected: starting the test", ready,
-            ready == 1 ? "" : "s");
+    ccd_log(CCD_LOG_INFO, "%u worker%s connected: starting the test", ready, ready == 1 ? "" : "s");
     r->remote_test = true;
     begin_test(r);
 }
