@@ -76,9 +76,9 @@ Test(channel, router_and_dealer, .timeout = 30)
 {
     fixture_t f = {.loop = ev_loop_new(EVFLAG_AUTO)};
     char err[256] = "";
-    cr_assert_eq(ccd_channel_bind(&f.router, f.loop, "127.0.0.1", 0, on_router, &f, err,
-                                  sizeof(err)),
-                 0, "%s", err);
+    cr_assert_eq(
+        ccd_channel_bind(&f.router, f.loop, "127.0.0.1", 0, on_router, &f, err, sizeof(err)), 0,
+        "%s", err);
     unsigned port = ccd_channel_port(f.router);
     cr_assert_gt(port, 0);
     cr_assert_eq(ccd_channel_connect(&f.dealer, f.loop, "127.0.0.1", port, "worker-1", on_dealer,
@@ -120,23 +120,20 @@ Test(channel, refusals)
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
     ccd_channel_t *a = NULL, *b = NULL;
     char err[256] = "";
-    cr_assert_eq(ccd_channel_bind(&a, loop, "127.0.0.1", 0, on_router, NULL, err, sizeof(err)),
-                 0);
+    cr_assert_eq(ccd_channel_bind(&a, loop, "127.0.0.1", 0, on_router, NULL, err, sizeof(err)), 0);
     unsigned port = ccd_channel_port(a);
     /* The port is taken. */
-    cr_assert_lt(ccd_channel_bind(&b, loop, "127.0.0.1", port, on_router, NULL, err,
-                                  sizeof(err)),
+    cr_assert_lt(ccd_channel_bind(&b, loop, "127.0.0.1", port, on_router, NULL, err, sizeof(err)),
                  0);
     cr_assert_null(b);
     cr_assert(strstr(err, "tcp://127.0.0.1:"), "%s", err);
-    cr_assert_lt(ccd_channel_bind(&b, loop, "not an address", 1, on_router, NULL, err,
-                                  sizeof(err)),
+    cr_assert_lt(ccd_channel_bind(&b, loop, "not an address", 1, on_router, NULL, err, sizeof(err)),
                  0);
     cr_assert_lt(ccd_channel_connect(&b, loop, "127.0.0.1", 0, "id", on_dealer, NULL, NULL, err,
                                      sizeof(err)),
                  0);
-    cr_assert_lt(ccd_channel_connect(&b, loop, "127.0.0.1", port, "", on_dealer, NULL, NULL,
-                                     err, sizeof(err)),
+    cr_assert_lt(ccd_channel_connect(&b, loop, "127.0.0.1", port, "", on_dealer, NULL, NULL, err,
+                                     sizeof(err)),
                  0);
     ccd_channel_close(a, 0);
     ccd_channel_close(NULL, 0);
