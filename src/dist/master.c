@@ -81,7 +81,12 @@ typedef struct {
     ccd_buf_t out;
     ev_timer tick;  /* once a second: heartbeats in both directions */
     ev_timer check; /* while stopping: the Locust workers' grace */
-    char **warned;  /* message types already warned about */
+    /* Workers' reports are merged here as they come and handed to the runner a few times a
+     * second: one delta per interval, whatever the number of workers. */
+    ccd_stats_t *pending;
+    bool pending_used;
+    ev_timer flush;
+    char **warned; /* message types already warned about */
     size_t nwarned, capwarned;
     unsigned malformed;
     pid_t *children;
@@ -109,6 +114,22 @@ static void post_text(master_t *m, int type, const char *text)
     char *t = strdup(text);
     if (t || type != CCD_MSG_LOG)
         post(m, type, 0, t);
+}
+
+/* Hands the merged reports to the runner. */
+static void flush(master_t *m)
+{
+    if (!m->pending_used)
+        return;
+    ccd_stats_t *s = m->pending;
+    m->pending = ccd_stats_new(ccd_clock_wall());
+    m->pending_used = false;
+    post(m, CCD_MSG_REPORT, m->users_posted, s);
+}
+
+static void on_flush(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    flush(t->data);
 }
 
 /* ---- Sending ---------------------------------------------------------------------------- */
@@ -349,6 +370,7 @@ static void check_done(master_t *m)
         memset(m->w[i].target, 0, (m->classes_cap + 1) * sizeof(unsigned));
     }
     ev_timer_stop(m->loop, &m->check);
+    flush(m);
     post(m, CCD_MSG_DONE, 0, NULL);
 }
 
@@ -369,6 +391,7 @@ static void lost_worker(master_t *m)
         return;
     }
     if (count_ready(m) == 0) {
+        flush(m);
         post_text(m, CCD_MSG_QUIT, "The last worker went away");
         return;
     }
@@ -505,14 +528,18 @@ static void on_heartbeat(master_t *m, worker_t *w, const msgpack_object *data)
 
 static void on_stats(master_t *m, worker_t *w, const msgpack_object *data)
 {
-    ccd_stats_t *s = ccd_stats_new(ccd_clock_wall());
+    if (!m->pending && !(m->pending = ccd_stats_new(ccd_clock_wall()))) {
+        ccd_log(CCD_LOG_ERROR, "out of memory: statistics from worker %s lost", w->shown);
+        return;
+    }
     long users = -1;
     char err[256] = "";
-    int rc = s ? ccd_stats_wire_merge(s, data, &users, err, sizeof(err)) : CCD_ENOMEM;
+    int rc = ccd_stats_wire_merge(m->pending, data, &users, err, sizeof(err));
+    m->pending_used = true; /* a faulty payload may have been merged in part */
     if (rc) {
-        ccd_log(CCD_LOG_WARNING, "Statistics from worker %s ignored: %s", w->shown,
+        ccd_log(CCD_LOG_WARNING, "Statistics from worker %s ignored%s: %s", w->shown,
+                rc == CCD_EPROTO ? " (from the faulty entry on)" : "",
                 err[0] ? err : ccd_strerror(rc));
-        ccd_stats_free(s);
         return;
     }
     if (users >= 0 && w->state != W_MISSING && !w->stopped_at)
@@ -520,7 +547,8 @@ static void on_stats(master_t *m, worker_t *w, const msgpack_object *data)
     if (w->stopped_at)
         w->final_stats = true;
     sync_counts(m);
-    post(m, CCD_MSG_REPORT, m->users_posted, s);
+    if (!ev_is_active(&m->flush))
+        ev_timer_start(m->loop, &m->flush);
     check_done(m);
 }
 
@@ -715,7 +743,8 @@ static int m_start(ccd_fleet_t *f, struct ev_loop *loop, ccd_queue_t *inbox, cha
     ccd_log(CCD_LOG_INFO, "Master listening for workers on %s:%u", host, ccd_channel_port(m->ch));
     ev_timer_init(&m->tick, on_tick, 1, 1);
     ev_timer_init(&m->check, on_check, 0.25, 0.25);
-    m->tick.data = m->check.data = m;
+    ev_timer_init(&m->flush, on_flush, 0.2, 0);
+    m->tick.data = m->check.data = m->flush.data = m;
     ev_timer_start(loop, &m->tick);
     if (local)
         start_children(m, ccd_channel_port(m->ch));
@@ -843,6 +872,7 @@ static void m_close(ccd_fleet_t *f)
                 send_simple(m, &m->w[i], "quit");
         ev_timer_stop(m->loop, &m->tick);
         ev_timer_stop(m->loop, &m->check);
+        ev_timer_stop(m->loop, &m->flush);
         ccd_channel_close(m->ch, 1000);
     }
     if (m->nchildren)
@@ -863,6 +893,7 @@ static void m_close(ccd_fleet_t *f)
         free(m->warned[i]);
     free(m->warned);
     ccd_buf_free(&m->out);
+    ccd_stats_free(m->pending);
     free(m);
 }
 
