@@ -73,8 +73,8 @@ static json_t *current_pct(const ccd_ui_view_t *v, double q)
     return json_integer((json_int_t)llround(ms));
 }
 
-/* Workers that are connected and answering (Locust's worker_count: ready, spawning or running;
- * a worker reports no other state than these, "stopped" after a stop, or goes "missing"). */
+/* Workers connected and answering: all but the missing ones (Locust's worker_count counts its
+ * ready, spawning and running workers; a stopped one is as ready for the next test). */
 static size_t worker_count(const ccd_ui_view_t *v)
 {
     size_t n = 0;
