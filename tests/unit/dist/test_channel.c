@@ -139,3 +139,90 @@ Test(channel, refusals)
     ccd_channel_close(NULL, 0);
     ev_loop_destroy(loop);
 }
+
+typedef struct {
+    struct ev_loop *loop;
+    ccd_channel_t *router, *first, *second;
+    char router_got[4][16];
+    int nrouter;
+    char first_got[16], second_got[16];
+} handover_t;
+
+static void ho_router(void *ud, const char *peer, size_t peer_len, const void *data, size_t len)
+{
+    handover_t *h = ud;
+    cr_assert_eq(peer_len, 1);
+    cr_assert_eq(peer[0], 'w');
+    copy(h->router_got[h->nrouter++], data, len);
+    if (h->nrouter == 2)
+        cr_assert_eq(ccd_channel_send(h->router, "w", 1, "to-w", 4), 0);
+}
+
+static void ho_first(void *ud, const char *peer, size_t peer_len, const void *data, size_t len)
+{
+    copy(((handover_t *)ud)->first_got, data, len);
+}
+
+static void ho_second(void *ud, const char *peer, size_t peer_len, const void *data, size_t len)
+{
+    handover_t *h = ud;
+    copy(h->second_got, data, len);
+    ev_break(h->loop, EVBREAK_ALL);
+}
+
+static void ho_first_up(void *ud, bool connected)
+{
+    handover_t *h = ud;
+    if (connected)
+        cr_assert_eq(ccd_channel_send(h->first, NULL, 0, "one", 3), 0);
+}
+
+static void ho_second_up(void *ud, bool connected)
+{
+    handover_t *h = ud;
+    if (connected)
+        cr_assert_eq(ccd_channel_send(h->second, NULL, 0, "two", 3), 0);
+}
+
+static void ho_connect_second(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    handover_t *h = w->data;
+    if (h->nrouter < 1)
+        return;
+    ev_timer_stop(loop, w);
+    char err[256];
+    cr_assert_eq(ccd_channel_connect(&h->second, loop, "127.0.0.1", ccd_channel_port(h->router),
+                                     "w", ho_second, ho_second_up, h, err, sizeof(err)),
+                 0, "%s", err);
+}
+
+/* A worker that reconnects with its identity replaces the old connection (ROUTER_HANDOVER):
+ * frames to that identity go to the newest. */
+Test(channel, handover, .timeout = 30)
+{
+    handover_t h = {.loop = ev_loop_new(EVFLAG_AUTO)};
+    char err[256] = "";
+    cr_assert_eq(
+        ccd_channel_bind(&h.router, h.loop, "127.0.0.1", 0, ho_router, &h, err, sizeof(err)), 0,
+        "%s", err);
+    cr_assert_eq(ccd_channel_connect(&h.first, h.loop, "127.0.0.1", ccd_channel_port(h.router), "w",
+                                     ho_first, ho_first_up, &h, err, sizeof(err)),
+                 0, "%s", err);
+    ev_timer poll, t;
+    ev_timer_init(&poll, ho_connect_second, 0.01, 0.01);
+    poll.data = &h;
+    ev_timer_start(h.loop, &poll);
+    ev_timer_init(&t, on_timeout, 20, 0);
+    ev_timer_start(h.loop, &t);
+    ev_run(h.loop, 0);
+    ev_timer_stop(h.loop, &t);
+    ev_timer_stop(h.loop, &poll);
+    cr_assert_str_eq(h.router_got[0], "one");
+    cr_assert_str_eq(h.router_got[1], "two");
+    cr_assert_str_eq(h.second_got, "to-w");
+    cr_assert_str_eq(h.first_got, "");
+    ccd_channel_close(h.first, 0);
+    ccd_channel_close(h.second, 0);
+    ccd_channel_close(h.router, 0);
+    ev_loop_destroy(h.loop);
+}
