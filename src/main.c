@@ -7,13 +7,16 @@
 #include "base/log.h"
 #include "control/compare.h"
 #include "control/runner.h"
+#include "dist/worker.h"
 #include "web/web.h"
 
 extern char **environ;
 
-/* Headless, or with the web UI (not for the listings, which print and exit). */
+/* A worker, headless, or with the web UI (not for the listings, which print and exit). */
 static int run(const ccd_options_t *o)
 {
+    if (o->worker && !o->list && !o->show_task_ratio)
+        return ccd_worker_run(o);
     if (o->headless || o->list || o->show_task_ratio)
         return ccd_runner_run(o);
     char err[512];
