@@ -13,8 +13,8 @@ typedef struct ccd_channel ccd_channel_t;
 
 /* A frame arrived. peer is the sender's identity on a ROUTER (not NUL-terminated), NULL on a
  * DEALER. The bytes are valid for the call only. */
-typedef void (*ccd_channel_recv_fn)(void *ud, const char *peer, size_t peer_len,
-                                    const void *data, size_t len);
+typedef void (*ccd_channel_recv_fn)(void *ud, const char *peer, size_t peer_len, const void *data,
+                                    size_t len);
 /* A DEALER's connection to its peer came up (true) or went down (false): from libzmq's socket
  * monitor, with ZMTP heartbeats so that a peer that vanished without closing is noticed. */
 typedef void (*ccd_channel_state_fn)(void *ud, bool connected);
@@ -28,8 +28,8 @@ int ccd_channel_bind(ccd_channel_t **out, struct ev_loop *loop, const char *host
 /* Connects a DEALER with the given identity to tcp://host:port (host may be a name; libzmq
  * reconnects by itself until closed). on_state may be NULL. Returns 0, or a negative code
  * with a one-line reason in err. */
-int ccd_channel_connect(ccd_channel_t **out, struct ev_loop *loop, const char *host,
-                        unsigned port, const char *identity, ccd_channel_recv_fn on_recv,
+int ccd_channel_connect(ccd_channel_t **out, struct ev_loop *loop, const char *host, unsigned port,
+                        const char *identity, ccd_channel_recv_fn on_recv,
                         ccd_channel_state_fn on_state, void *ud, char *err, size_t errlen);
 
 /* Sends one frame: to peer on a ROUTER, to the connected peer on a DEALER (peer ignored).

@@ -30,7 +30,7 @@ int ccd_stats_wire_pack(msgpack_packer *pk, const ccd_stats_t *s, const ccd_stat
  * ignored. *user_count gets "user_count" (-1 when absent). Returns 0, CCD_ENOMEM, or
  * CCD_EPROTO with a one-line reason in err for a payload of the wrong shape (dst may then
  * hold the entries merged before the faulty one). */
-int ccd_stats_wire_merge(ccd_stats_t *dst, const msgpack_object *data, long *user_count,
-                         char *err, size_t errlen);
+int ccd_stats_wire_merge(ccd_stats_t *dst, const msgpack_object *data, long *user_count, char *err,
+                         size_t errlen);
 
 #endif
