@@ -657,9 +657,10 @@ int ccd_cli_parse(int argc, char **argv, char **envp, ccd_options_t *o, char *er
         rc = CCD_EINVAL;
     }
     if (rc == 0 && (o->master + o->worker + (o->processes > 0)) > 1) {
-        snprintf(err, errlen, "--master, --worker and --processes exclude each other: a "
-                              "process is one of a master, a worker or a local master with "
-                              "worker processes");
+        snprintf(err, errlen,
+                 "--master, --worker and --processes exclude each other: a "
+                 "process is one of a master, a worker or a local master with "
+                 "worker processes");
         rc = CCD_EINVAL;
     }
     if (rc == 0 && !o->scenario && !o->show_help && !o->show_version) {

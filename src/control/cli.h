@@ -70,7 +70,7 @@ typedef struct {
                                      * for this long, seconds (default 60) */
     unsigned processes;             /* --processes/-w N: a local master and N worker processes;
                                      * 0: not asked */
-    char **_owned;            /* strings copied from the configuration file and environment */
+    char **_owned;                  /* strings copied from the configuration file and environment */
     size_t _nowned, _capowned;
 } ccd_options_t;
 

@@ -63,15 +63,15 @@ typedef struct {
     /* The current test's engines and users. */
     ccd_engines_t engines;
     unsigned nengines, ndone;
-    long *have;          /* users asked of each engine: [engine * nsel + selected class] */
-    long *confirmed;     /* users the engines reported started, less those asked to stop */
-    long *moved;         /* scratch: per engine */
-    long *target;        /* scratch: per selected class */
-    unsigned *counts;    /* users of each selected class, for the messages */
-    const char **names;  /* the selected classes' names (borrowed from the scenario) */
-    unsigned pending;    /* SPAWN messages not yet answered */
-    long stop_timeout;   /* ms: the latest spawn's stop_timeout */
-    ccd_stats_t *acc;    /* the statistics since the last report */
+    long *have;         /* users asked of each engine: [engine * nsel + selected class] */
+    long *confirmed;    /* users the engines reported started, less those asked to stop */
+    long *moved;        /* scratch: per engine */
+    long *target;       /* scratch: per selected class */
+    unsigned *counts;   /* users of each selected class, for the messages */
+    const char **names; /* the selected classes' names (borrowed from the scenario) */
+    unsigned pending;   /* SPAWN messages not yet answered */
+    long stop_timeout;  /* ms: the latest spawn's stop_timeout */
+    ccd_stats_t *acc;   /* the statistics since the last report */
     wstate_t state;
     end_t ending;
     int exit_code;
@@ -79,12 +79,12 @@ typedef struct {
     /* The protocol. */
     bool acked, ever_acked;
     bool has_spawn_ts;
-    double spawn_ts;    /* the newest spawn's timestamp */
-    char *deferred;     /* a spawn that came while the users stopped (a copy of its frame) */
+    double spawn_ts; /* the newest spawn's timestamp */
+    char *deferred;  /* a spawn that came while the users stopped (a copy of its frame) */
     size_t deferred_len;
-    const void *frame;  /* the frame being handled */
+    const void *frame; /* the frame being handled */
     size_t frame_len;
-    char **warned;      /* "kind:name" of what was warned about once */
+    char **warned; /* "kind:name" of what was warned about once */
     size_t nwarned, capwarned;
     /* The master's liveness. */
     bool master_heartbeats; /* it sent at least one heartbeat */
@@ -358,8 +358,8 @@ static int start_engines(worker_t *w, const char *host, unsigned users)
     if (host && host[0])
         o.host = host;
     ccd_preflight_fd_limit(users, w->nengines);
-    int rc = ccd_engines_start(&w->engines, w->nengines, &o, &w->scenario, &w->inbox, err,
-                               sizeof(err));
+    int rc =
+        ccd_engines_start(&w->engines, w->nengines, &o, &w->scenario, &w->inbox, err, sizeof(err));
     if (rc) {
         ccd_engines_join(&w->engines);
         ccd_log(CCD_LOG_ERROR, "cannot start the users: %s", err[0] ? err : ccd_strerror(rc));
@@ -499,8 +499,14 @@ static void all_stopped(worker_t *w)
         break;
     case END_QUIT: finish(w, 0); break;
     case END_SIGNAL:
-    case END_SCENARIO: send_simple(w, "quit"); finish(w, 0); break;
-    case END_FATAL: send_simple(w, "quit"); finish(w, 2); break;
+    case END_SCENARIO:
+        send_simple(w, "quit");
+        finish(w, 0);
+        break;
+    case END_FATAL:
+        send_simple(w, "quit");
+        finish(w, 2);
+        break;
     case END_GIVE_UP: finish(w, 1); break;
     }
     if (w->ending == END_STOP && w->deferred) {
@@ -704,9 +710,7 @@ static void on_master_heartbeat(worker_t *w, const ccd_wire_msg_t *m)
 }
 
 /* Sent by Locust >= 2.x masters to every worker when spawning completed: nothing to do. */
-static void on_ignored(worker_t *w, const ccd_wire_msg_t *m)
-{
-}
+static void on_ignored(worker_t *w, const ccd_wire_msg_t *m) {}
 
 typedef void (*handler_fn)(worker_t *w, const ccd_wire_msg_t *m);
 
@@ -869,8 +873,8 @@ static int prepare(worker_t *w, char *err, size_t errlen)
     w->counts = calloc(nsel, sizeof(*w->counts));
     w->names = calloc(nsel, sizeof(*w->names));
     w->acc = ccd_stats_new(ccd_clock_wall());
-    if (!w->have || !w->confirmed || !w->moved || !w->target || !w->counts || !w->names || !w->acc ||
-        ccd_queue_init(&w->inbox, w->loop, on_engine_message, w)) {
+    if (!w->have || !w->confirmed || !w->moved || !w->target || !w->counts || !w->names ||
+        !w->acc || ccd_queue_init(&w->inbox, w->loop, on_engine_message, w)) {
         snprintf(err, errlen, "out of memory starting the worker");
         return CCD_ENOMEM;
     }
@@ -936,8 +940,8 @@ int ccd_worker_run(const ccd_options_t *o)
         return 2;
     }
     note_ignored_options(o);
-    ccd_log(CCD_LOG_INFO, "Worker %s connecting to the master %s:%u (%u engine threads)",
-            w.node_id, o->master_host, o->master_port, w.nengines);
+    ccd_log(CCD_LOG_INFO, "Worker %s connecting to the master %s:%u (%u engine threads)", w.node_id,
+            o->master_host, o->master_port, w.nengines);
     start_watchers(&w);
     sample_cpu(&w);
     send_ready(&w);
