@@ -803,7 +803,7 @@ static void on_second(struct ev_loop *loop, ev_timer *t, int revents)
 static void on_report_timer(struct ev_loop *loop, ev_timer *t, int revents)
 {
     worker_t *w = t->data;
-    if (w->ever_acked && w->state != W_STOPPING)
+    if (w->ever_acked)
         send_stats(w);
 }
 

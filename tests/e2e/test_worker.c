@@ -4,7 +4,9 @@
  * reconnect, quit, signals and a silent master. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -411,5 +413,75 @@ Test(worker, setup_errors_exit_2_with_one_line)
     cr_assert_eq(h_cicada(&r, NULL, "this is not lua", "--worker", NULL), 0);
     H_ASSERT_EXIT(&r, 2);
     cr_expect_eq(h_count(r.err, "\n"), 1, "one line: %s", r.err);
+    h_run_free(&r);
+}
+
+/* ---- Under Debian's Locust (python3-locust 2.12.1) as the master ------------------------------
+ */
+
+static const char *locustfile = "from locust import HttpUser, task, between\n"
+                                "class Counter(HttpUser):\n"
+                                "    wait_time = between(0.01, 0.03)\n"
+                                "    @task\n"
+                                "    def hello(self):\n"
+                                "        self.client.get('/hello')\n";
+
+/* Locust accepts the worker, dispatches its users to it, merges its reports (its CSV total is
+ * what the target served) and quits it at its -t. */
+Test(worker, serves_a_debian_locust_master)
+{
+    if (access("/usr/bin/locust", X_OK) != 0)
+        cr_skip_test("no /usr/bin/locust (python3-locust)");
+    h_target_t t;
+    h_run_t r;
+    cr_assert_eq(h_target_start(&t, 1), 0);
+    const char *dir = h_tmpdir(), *lf = h_strf("%s/locustfile.py", dir);
+    cr_assert_eq(h_write_file(lf, locustfile, strlen(locustfile)), 0);
+    int port = h_free_port();
+    char *argv[] = {PYTHON,
+                    "/usr/bin/locust",
+                    "-f",
+                    (char *)lf,
+                    "--master",
+                    "--headless",
+                    "-u",
+                    "4",
+                    "-r",
+                    "4",
+                    "-t",
+                    "6s",
+                    "--expect-workers",
+                    "1",
+                    "--master-bind-host",
+                    H_HOST,
+                    "--master-bind-port",
+                    (char *)h_strf("%d", port),
+                    "--csv",
+                    (char *)h_strf("%s/run", dir),
+                    "-H",
+                    (char *)h_strf("http://%s:%d", H_HOST, t.port),
+                    NULL};
+    pid_t master = h_spawn(argv, h_strf("%s/out.log", dir), h_strf("%s/err.log", dir));
+    cr_assert_gt(master, 0);
+    h_run_opts_t o = {.timeout_s = 45};
+    cr_assert_eq(h_cicada(&r, &o, scenario, "--worker", "--master-port", h_strf("%d", port), NULL),
+                 0);
+    double end = h_now() + 15;
+    while (h_alive(master) && h_now() < end)
+        h_sleep(0.1);
+    char *merr = h_read_file(h_strf("%s/err.log", dir), NULL);
+    H_ASSERT_EXIT(&r, 0);
+    cr_expect(!h_alive(master), "Locust did not end");
+    h_csv_t c;
+    cr_assert_eq(h_csv_read(&c, h_strf("%s/run_stats.csv", dir)), 0, "no CSV from Locust:\n%s",
+                 merr ? merr : "");
+    long row = h_csv_find(&c, h_csv_col(&c, "Name"), "Aggregated");
+    cr_assert_geq(row, 0);
+    long total = atol(c.rows[row][h_csv_col(&c, "Request Count")]);
+    cr_expect_gt(total, 50, "Locust counted %ld requests:\n%s", total, merr ? merr : "");
+    cr_expect_eq(h_target_requests(&t, total), total, "the target served another count");
+    cr_expect_eq(atol(c.rows[row][h_csv_col(&c, "Failure Count")]), 0);
+    h_csv_free(&c);
+    free(merr);
     h_run_free(&r);
 }
