@@ -118,15 +118,25 @@ static bool header(unsigned char b, size_t *lenbytes, uint64_t *payload, uint64_
     }
 }
 
+/* Containers nested deeper than this are refused (Locust's messages nest a few levels). */
+#define MAX_DEPTH 64
+
 /* Walks the encoding once without building anything, so that a frame announcing more
- * objects or bytes than it holds is refused before msgpack-c allocates for them (it sizes a
- * container's array from the announced count). Every object takes at least one byte, so the
- * objects still owed can never exceed the bytes left. */
+ * objects or bytes than it holds, or nesting without end, is refused before msgpack-c
+ * allocates for it (it sizes a container's array from the announced count, and its parse
+ * stack from the depth). Every object takes at least one byte, so the objects still owed can
+ * never exceed the bytes left. left[d] counts the objects still to read at depth d. */
 static int check_shape(const unsigned char *p, size_t len, char *err, size_t errlen)
 {
+    uint64_t left[MAX_DEPTH + 1], owed = 1;
+    int depth = 0;
     size_t pos = 0;
-    uint64_t owed = 1;
-    while (owed > 0) {
+    left[0] = 1;
+    while (depth >= 0) {
+        if (left[depth] == 0) {
+            depth--;
+            continue;
+        }
         if (pos >= len)
             return fail(err, errlen, "truncated message");
         size_t lenbytes;
@@ -136,6 +146,7 @@ static int check_shape(const unsigned char *p, size_t len, char *err, size_t err
             return fail(err, errlen, "not msgpack (byte 0x%02x at %zu)", p[pos], pos);
         pos++;
         owed--;
+        left[depth]--;
         if (lenbytes > len - pos)
             return fail(err, errlen, "truncated message");
         uint64_t n = be(p + pos, lenbytes);
@@ -152,6 +163,11 @@ static int check_shape(const unsigned char *p, size_t len, char *err, size_t err
         owed += children;
         if (owed > len - pos)
             return fail(err, errlen, "truncated message");
+        if (children) {
+            if (depth == MAX_DEPTH)
+                return fail(err, errlen, "not msgpack (nested deeper than %d)", MAX_DEPTH);
+            left[++depth] = children;
+        }
     }
     if (pos != len)
         return fail(err, errlen, "%zu trailing bytes after the message", len - pos);

@@ -89,6 +89,21 @@ static char *dup_bytes(const char *p, size_t len)
     return s;
 }
 
+/* Sums of counts that arrive from other processes (ccd_stats_entry_add()) saturate rather
+ * than wrap: a report is input, and a signed overflow would be undefined. */
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* Response times are never negative, so the sum saturates only upwards. */
+static int64_t add_sat_us(int64_t a, int64_t b)
+{
+    if (b < 0)
+        b = 0;
+    return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
 /* ---- per-second ring ---- */
 
 static size_t ring_slot(int64_t sec)
@@ -205,7 +220,8 @@ static int entry_merge(ccd_stats_entry_t *dst, const ccd_stats_entry_t *src)
         return rc;
     dst->num_requests += src->num_requests;
     dst->num_failures += src->num_failures;
-    dst->total_response_time_us += src->total_response_time_us;
+    dst->total_response_time_us =
+        add_sat_us(dst->total_response_time_us, src->total_response_time_us);
     if (src->min_response_time_us < dst->min_response_time_us)
         dst->min_response_time_us = src->min_response_time_us;
     if (src->max_response_time_us > dst->max_response_time_us)
@@ -571,6 +587,48 @@ int ccd_stats_abandon(ccd_stats_t *s, const char *method, size_t method_len, con
     if (!a)
         return CCD_ENOMEM;
     keyed_count(&s->abandoned, a, &a->count, 1);
+    return 0;
+}
+
+ccd_stats_entry_t *ccd_stats_entry(ccd_stats_t *s, const char *method, size_t method_len,
+                                   const char *name, size_t name_len)
+{
+    ccd_stats_entry_t *e = entry_get(s, method, method_len, name, name_len);
+    if (e)
+        s->unfolded = true;
+    return e;
+}
+
+void ccd_stats_entry_add(ccd_stats_entry_t *e, const ccd_stats_counts_t *c)
+{
+    e->num_requests = add_sat(e->num_requests, c->num_requests);
+    e->num_failures = add_sat(e->num_failures, c->num_failures);
+    e->total_response_time_us = add_sat_us(e->total_response_time_us, c->total_response_time_us);
+    if (c->min_response_time_us < e->min_response_time_us)
+        e->min_response_time_us = c->min_response_time_us < 0 ? 0 : c->min_response_time_us;
+    if (c->max_response_time_us > e->max_response_time_us)
+        e->max_response_time_us = c->max_response_time_us;
+    e->total_content_length = add_sat(e->total_content_length, c->total_content_length);
+    if (c->start_time > 0 && c->start_time < e->start_time)
+        e->start_time = c->start_time;
+    if (c->last_request_timestamp > e->last_request_timestamp)
+        e->last_request_timestamp = c->last_request_timestamp;
+}
+
+void ccd_stats_entry_add_second(ccd_stats_entry_t *e, int64_t sec, uint32_t reqs, uint32_t fails)
+{
+    if (reqs || fails)
+        ring_add(e, sec, reqs, fails);
+}
+
+int ccd_stats_error_add(ccd_stats_t *s, const char *method, size_t method_len, const char *name,
+                        size_t name_len, const char *error, size_t error_len, uint64_t n)
+{
+    lookup_t k = {NULL, {method, name, error}, {method_len, name_len, error_len}};
+    ccd_stats_error_t *err = error_get(s, &k);
+    if (!err)
+        return CCD_ENOMEM;
+    keyed_count(&s->errors, err, &err->occurrences, n);
     return 0;
 }
 

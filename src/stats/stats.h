@@ -74,6 +74,36 @@ int ccd_stats_abandon(ccd_stats_t *s, const char *method, size_t method_len, con
  * errors and exceptions by key). src is unchanged. Returns 0 or CCD_ENOMEM. */
 int ccd_stats_merge(ccd_stats_t *dst, const ccd_stats_t *src);
 
+/* Building statistics from what was counted elsewhere (a worker's report), field by field. */
+
+/* Totals of one entry to add with ccd_stats_entry_add(); times in microseconds. */
+typedef struct {
+    uint64_t num_requests, num_failures;
+    int64_t total_response_time_us;
+    int64_t min_response_time_us; /* INT64_MAX: no response time counted */
+    int64_t max_response_time_us;
+    uint64_t total_content_length;
+    double start_time;             /* epoch seconds; 0: unknown (the entry's stays) */
+    double last_request_timestamp; /* epoch seconds; 0: none */
+} ccd_stats_counts_t;
+
+/* The entry (method, name) of s, created empty on first sight, for the caller to add to with
+ * ccd_stats_entry_add(), ccd_stats_entry_add_second() and ccd_hist_record_n() on its hist.
+ * s's aggregated total follows on its next read. The pointer is valid until the next call
+ * that adds an entry to s. Returns NULL when out of memory. */
+ccd_stats_entry_t *ccd_stats_entry(ccd_stats_t *s, const char *method, size_t method_len,
+                                   const char *name, size_t name_len);
+/* Adds c to e: counters and sums added (saturating), min of mins, max of maxes, the earlier
+ * start, the later last request. The histogram and the per-second counts are the caller's. */
+void ccd_stats_entry_add(ccd_stats_entry_t *e, const ccd_stats_counts_t *c);
+/* Adds per-second request and failure counts at epoch second sec; as in recording, a second
+ * older than the entry's per-second window counts only in the totals. */
+void ccd_stats_entry_add_second(ccd_stats_entry_t *e, int64_t sec, uint32_t reqs, uint32_t fails);
+/* Counts n occurrences of the error (method, name, error), copied on first sight. Returns 0 or
+ * CCD_ENOMEM. */
+int ccd_stats_error_add(ccd_stats_t *s, const char *method, size_t method_len, const char *name,
+                        size_t name_len, const char *error, size_t error_len, uint64_t n);
+
 /* Empties the statistics, keeping allocated memory for reuse; entries restart at start_time. */
 void ccd_stats_reset(ccd_stats_t *s, double start_time);
 
