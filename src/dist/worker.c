@@ -814,6 +814,10 @@ static void on_ready_timer(struct ev_loop *loop, ev_timer *t, int revents)
         ev_timer_stop(loop, t);
         return;
     }
+    /* While the connection is down the first client_ready waits in the socket's queue, and
+     * leaves when it comes up: more copies would only reach the master together. */
+    if (!w->connected)
+        return;
     ccd_log(CCD_LOG_DEBUG, "No ack from the master %s:%u yet: client_ready again",
             w->o->master_host, w->o->master_port);
     send_ready(w);
