@@ -402,6 +402,63 @@ Test(worker, sigterm_sends_the_last_report_and_quit)
     h_run_free(&r);
 }
 
+/* A scenario that stops the test: the last report, quit, exit 0; its script errors travel as
+ * Locust exception messages with their count. */
+Test(worker, a_scenario_stopping_the_test_quits_with_its_exceptions_reported)
+{
+    h_target_t t;
+    master_t m;
+    h_run_t r;
+    const char *lua = "local cicada = require 'cicada'\n"
+                      "local n = 0\n"
+                      "local U = cicada.user('Counter', { wait_time = cicada.constant(0.02),\n"
+                      "                                  tasks = { hello = 3, boom = 1 } })\n"
+                      "function U:hello()\n"
+                      "  self.client:get('/hello')\n"
+                      "  n = n + 1\n"
+                      "  if n == 60 then cicada.stop_test('enough requests') end\n"
+                      "end\n"
+                      "function U:boom() error('kaboom') end\n";
+    cr_assert_eq(h_target_start(&t, 1), 0);
+    master_start(&m,
+                 h_strf("expect client_ready 15\n"
+                        "ack\n"
+                        "spawn {\"Counter\":2} http://%s:%d 2\n"
+                        "expect spawning_complete 10\n"
+                        "expect quit 30\n",
+                        H_HOST, t.port),
+                 0);
+    h_run_opts_t o = {.timeout_s = 40};
+    cr_assert_eq(h_cicada(&r, &o, lua, "--worker", "--master-port", worker_port_arg(&m),
+                          "--threads", "1", NULL),
+                 0);
+    json_t *log = master_finish(&m, 5);
+    H_ASSERT_EXIT(&r, 0);
+    expect_script_done(log);
+    cr_expect(h_contains(r.err, "enough requests"), "%s", r.err);
+    long quit = find_msg(log, 0, "quit"), last = -1, hello = 0, kabooms = 0;
+    for (long i = 0; (i = find_msg(log, i + 1, "stats")) >= 0;) {
+        json_t *stats = json_object_get(data_at(log, i), "stats");
+        for (size_t k = 0; k < json_array_size(stats); k++)
+            if (strcmp(json_string_value(json_object_get(json_array_get(stats, k), "name")),
+                       "/hello") == 0)
+                hello += json_int(json_array_get(stats, k), "num_requests");
+        last = i;
+    }
+    for (long i = 0; (i = find_msg(log, i + 1, "exception")) >= 0;) {
+        json_t *d = data_at(log, i);
+        cr_expect(h_contains(json_string_value(json_object_get(d, "msg")), "kaboom"));
+        cr_expect(json_is_string(json_object_get(d, "traceback")));
+        kabooms += json_int(d, "count");
+    }
+    cr_expect(last >= 0 && last < quit, "the last report comes before quit");
+    cr_expect_geq(hello, 60);
+    cr_expect_eq(h_target_requests(&t, hello), hello, "the target served another count");
+    cr_expect_gt(kabooms, 0, "no exception message");
+    json_decref(log);
+    h_run_free(&r);
+}
+
 Test(worker, setup_errors_exit_2_with_one_line)
 {
     h_run_t r;
