@@ -565,6 +565,11 @@ void ccd_runner_catch_signals(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
+int ccd_runner_early_signal(void)
+{
+    return early_signal;
+}
+
 /* A signal that came while starting: the test stops before its first user. */
 static bool stop_if_signalled(runner_t *r)
 {

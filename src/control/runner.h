@@ -18,6 +18,10 @@ int ccd_runner_run(const ccd_options_t *o);
  * exits at once (130 or 143) after a message. Call first thing in main(). */
 void ccd_runner_catch_signals(void);
 
+/* The signal those handlers remembered (SIGINT or SIGTERM), 0 when none came: another loop
+ * than the runner's (a worker's) handles it as if it came once that loop ran. */
+int ccd_runner_early_signal(void);
+
 /* The same with a user interface (NULL: none): without --autostart the runner waits in state
  * ready for the UI's first test, and after a test ends keeps running until a signal or
  * --autoquit. ui must stay valid until the call returns; its stop() has returned by then. */

@@ -8,9 +8,11 @@
 
 #include "control/cli.h"
 
-/* Runs a worker until the master says quit, a signal, or the master is given up on. Returns
- * the process exit code: 0, or 2 (with a one-line message printed) when the scenario cannot
- * load or the master's address is wrong. */
+/* Runs a worker until the master says quit, a signal, the scenario stops the test, or the
+ * master is given up on. Returns the process exit code: 0; 1 when the master was given up on
+ * (as Locust's worker, so that a supervisor restarts it); 2 (with a one-line message printed)
+ * when the scenario cannot load or the master's address is wrong, or when the engines cannot
+ * start at the master's first spawn (logged, and the master is told with `quit`). */
 int ccd_worker_run(const ccd_options_t *o);
 
 /* Writes a node id, "<hostname>_<32 hex digits>" as Locust's, into buf (at least 128 bytes). */
