@@ -523,12 +523,18 @@ static void begin_test(runner_t *r)
     r->test_active = true;
     ccd_scenario_fire(&r->scenario, "test_start", NULL);
     if (r->scenario.has_shape) {
-        ccd_log(CCD_LOG_INFO, "A load shape drives the users (%u threads)%s", r->engines.n,
+        ccd_log(CCD_LOG_INFO, "A load shape drives the users (%u %s)%s",
+                r->fleet ? r->fleet->ready(r->fleet) : r->engines.n,
+                r->fleet ? "workers" : "threads",
                 o->users_given || o->spawn_rate_given ? "; -u and -r are ignored" : "");
         shape_tick(r, 0);
     } else {
-        ccd_log(CCD_LOG_INFO, "Ramping to %u users at a rate of %.2f per second (%u threads)",
-                r->want_users, r->want_rate, r->engines.n);
+        if (r->fleet)
+            ccd_log(CCD_LOG_INFO, "Ramping to %u users at a rate of %.2f per second (%u workers)",
+                    r->want_users, r->want_rate, r->fleet->ready(r->fleet));
+        else
+            ccd_log(CCD_LOG_INFO, "Ramping to %u users at a rate of %.2f per second (%u threads)",
+                    r->want_users, r->want_rate, r->engines.n);
         ramp_to(r, r->want_users, r->want_rate);
     }
     if (r->run_time > 0) {

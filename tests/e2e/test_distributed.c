@@ -47,10 +47,11 @@ static bool locust_installed(void)
     return ok;
 }
 
-/* Starts `cicada -f path --worker --master-port port [extra...]`, output in dir/name.{out,err}. */
+/* Starts `cicada -f path --worker --master-port port [extra 2]`, output in the scenario's
+ * folder as name.out and name.err. */
 static pid_t start_worker(const char *path, int port, const char *name, const char *extra)
 {
-    const char *dir = h_tmpdir();
+    const char *dir = h_strf("%.*s", (int)(strrchr(path, '/') - path), path);
     char *argv[] = {(char *)CICADA_BIN,
                     (char *)"-f",
                     (char *)path,
@@ -123,7 +124,8 @@ Test(distributed, two_workers_count_exactly_what_the_target_served)
 {
     h_target_t t;
     cr_assert_eq(h_target_start(&t, 1), 0);
-    const char *path = write_scenario(), *dir = h_tmpdir();
+    const char *path = write_scenario(),
+               *dir = h_strf("%.*s", (int)(strrchr(path, '/') - path), path);
     int port = h_free_port();
     /* Started before the master: they connect when it appears. */
     pid_t w1 = start_worker(path, port, "w1", NULL), w2 = start_worker(path, port, "w2", NULL);
@@ -152,7 +154,8 @@ Test(distributed, a_killed_worker_is_missing_and_its_users_go_to_the_other)
 {
     h_target_t t;
     cr_assert_eq(h_target_start(&t, 1), 0);
-    const char *path = write_scenario(), *dir = h_tmpdir();
+    const char *path = write_scenario(),
+               *dir = h_strf("%.*s", (int)(strrchr(path, '/') - path), path);
     int port = h_free_port(), web = h_free_port();
     const char *report = h_strf("%s/run.json", dir), *err = h_strf("%s/master.err", dir);
     char *argv[] = {(char *)CICADA_BIN,
@@ -212,7 +215,8 @@ Test(distributed, workers_stop_their_users_when_the_master_is_killed)
 {
     h_target_t t;
     cr_assert_eq(h_target_start(&t, 1), 0);
-    const char *path = write_scenario(), *dir = h_tmpdir();
+    const char *path = write_scenario(),
+               *dir = h_strf("%.*s", (int)(strrchr(path, '/') - path), path);
     int port = h_free_port();
     char *argv[] = {(char *)CICADA_BIN,
                     (char *)"-f",
@@ -254,7 +258,8 @@ Test(distributed, garbage_on_the_master_port_is_logged_and_ignored)
     }
     h_target_t t;
     cr_assert_eq(h_target_start(&t, 1), 0);
-    const char *path = write_scenario(), *dir = h_tmpdir();
+    const char *path = write_scenario(),
+               *dir = h_strf("%.*s", (int)(strrchr(path, '/') - path), path);
     int port = h_free_port();
     const char *py = h_strf(
         "import socket, time, zmq, msgpack, os\n"
@@ -264,8 +269,8 @@ Test(distributed, garbage_on_the_master_port_is_logged_and_ignored)
         "d.connect('tcp://127.0.0.1:%d')\n"
         "d.send(os.urandom(300))\n"
         "d.send(msgpack.dumps(['stats', {'stats': [1, 2]}, 'x'])[:-3])\n"
-        "d.send(msgpack.dumps(['bogus', None, 'garbage_1']))\n"
         "d.send(msgpack.dumps(['client_ready', 'x', 'garbage_1']))\n"
+        "d.send(msgpack.dumps(['bogus', None, 'garbage_1']))\n"
         "d.send(msgpack.dumps(['stats', 'not a map', 'garbage_1']))\n"
         "d.send(msgpack.dumps(['stats', {'stats': [{'name': 5}]}, 'garbage_1']))\n"
         "d.send(msgpack.dumps(['quit', None, 'garbage_1']))\n"
@@ -321,7 +326,8 @@ Test(distributed, a_cicada_worker_under_a_locust_master)
     }
     h_target_t t;
     cr_assert_eq(h_target_start(&t, 1), 0);
-    const char *path = write_scenario(), *dir = h_tmpdir();
+    const char *path = write_scenario(),
+               *dir = h_strf("%.*s", (int)(strrchr(path, '/') - path), path);
     const char *lf = h_strf("%s/locustfile.py", dir);
     cr_assert_eq(h_write_file(lf, locustfile, strlen(locustfile)), 0);
     int port = h_free_port(), web = h_free_port();
@@ -401,7 +407,8 @@ Test(distributed, locust_workers_under_a_cicada_master)
     }
     h_target_t t;
     cr_assert_eq(h_target_start(&t, 1), 0);
-    const char *path = write_scenario(), *dir = h_tmpdir();
+    const char *path = write_scenario(),
+               *dir = h_strf("%.*s", (int)(strrchr(path, '/') - path), path);
     const char *lf = h_strf("%s/locustfile.py", dir);
     cr_assert_eq(h_write_file(lf, locustfile, strlen(locustfile)), 0);
     int port = h_free_port();
