@@ -547,8 +547,10 @@ static void on_stats(master_t *m, worker_t *w, const msgpack_object *data)
     if (w->stopped_at)
         w->final_stats = true;
     sync_counts(m);
-    if (!ev_is_active(&m->flush))
+    if (!ev_is_active(&m->flush)) { /* set again: an expired timer's start would be now */
+        ev_timer_set(&m->flush, 0.2, 0);
         ev_timer_start(m->loop, &m->flush);
+    }
     check_done(m);
 }
 
