@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,7 +126,7 @@ static void float_text(double d, char *buf, size_t len)
 static const char *key_text(const msgpack_object *k, char *buf, size_t len, size_t *n)
 {
     switch (k->type) {
-    case MSGPACK_OBJECT_STR: *n = k->via.str.size; return k->via.str.ptr;
+    case MSGPACK_OBJECT_STR: *n = k->via.str.size; return k->via.str.size ? k->via.str.ptr : "";
     case MSGPACK_OBJECT_POSITIVE_INTEGER: snprintf(buf, len, "%" PRIu64, k->via.u64); break;
     case MSGPACK_OBJECT_NEGATIVE_INTEGER: snprintf(buf, len, "%" PRId64, k->via.i64); break;
     case MSGPACK_OBJECT_FLOAT32:
@@ -152,9 +153,13 @@ static json_t *map_to_json(const msgpack_object *o, int depth, char *err, size_t
     for (uint32_t i = 0; obj && i < o->via.map.size; i++) {
         const msgpack_object_kv *kv = &o->via.map.ptr[i];
         const char *k = key_text(&kv->key, buf, sizeof(buf), &n);
-        json_t *v = k ? to_json(&kv->val, depth + 1, err, errlen) : NULL;
-        if (!k)
-            refuse(err, errlen, "a map key of a type JSON has no text for");
+        /* jansson reads no NUL in a key: what converts must pack again. */
+        bool nul = k && memchr(k, '\0', n);
+        json_t *v = k && !nul ? to_json(&kv->val, depth + 1, err, errlen) : NULL;
+        if (!k || nul)
+            refuse(err, errlen, "%s",
+                   nul ? "a map key holding a NUL byte"
+                       : "a map key of a type JSON has no text for");
         if (!v || json_object_setn_new(obj, k, n, v)) {
             json_decref(obj);
             return v ? refuse(err, errlen, "a map key is not UTF-8") : NULL;
@@ -204,7 +209,8 @@ static json_t *to_json(const msgpack_object *o, int depth, char *err, size_t err
             return refuse(err, errlen, "JSON has no infinite or NaN numbers");
         return json_real(o->via.f64);
     case MSGPACK_OBJECT_STR:
-        v = json_stringn(o->via.str.ptr, o->via.str.size);
+        /* msgpack-c leaves no pointer to an empty string */
+        v = json_stringn(o->via.str.size ? o->via.str.ptr : "", o->via.str.size);
         return v ? v : refuse(err, errlen, "a string is not UTF-8");
     case MSGPACK_OBJECT_BIN: return bin_to_json(o, err, errlen);
     case MSGPACK_OBJECT_ARRAY:
