@@ -13,6 +13,20 @@
 #include "base/base64.h"
 #include "base/error.h"
 
+/* The same list as cicada.lua's (PROTOCOL_TYPES). */
+static const char *const protocol_types[] = {
+    "client_ready",      "ack",       "heartbeat",  "spawn",          "spawning",
+    "spawning_complete", "stats",     "stop",       "client_stopped", "quit",
+    "reconnect",         "exception", "locustfile", "logs",           "update_user_class"};
+
+bool ccd_custom_type_ok(const char *type, size_t len)
+{
+    for (size_t i = 0; i < sizeof(protocol_types) / sizeof(protocol_types[0]); i++)
+        if (strlen(protocol_types[i]) == len && memcmp(protocol_types[i], type, len) == 0)
+            return false;
+    return len > 0;
+}
+
 /* ---- JSON to msgpack ------------------------------------------------------------------------ */
 
 /* The deepest nesting of arrays and objects under v (0 for a scalar), stopping once past

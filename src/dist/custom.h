@@ -5,11 +5,16 @@
 #define CCD_CUSTOM_H
 
 #include <msgpack.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/buf.h"
 #include "dist/wire.h"
 #include "engine/engine.h"
+
+/* Whether a received message of this type is a custom one (for the scenario's handlers): false
+ * for the types of Locust's own protocol, which cicada.send_message refuses too. */
+bool ccd_custom_type_ok(const char *type, size_t len);
 
 /* Packs the data object of a custom message from its JSON text (any JSON value; "null" packs
  * nil): objects become maps with string keys, arrays arrays, integers integers, other numbers

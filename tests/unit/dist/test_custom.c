@@ -412,3 +412,14 @@ Test(custom, random_frames_through_from_wire)
         ccd_wire_msg_free(&m);
     }
 }
+
+Test(custom, protocol_types_are_not_custom)
+{
+    cr_assert_not(ccd_custom_type_ok("heartbeat", 9));
+    cr_assert_not(ccd_custom_type_ok("stats", 5));
+    cr_assert_not(ccd_custom_type_ok("update_user_class", 17));
+    cr_assert_not(ccd_custom_type_ok("", 0));
+    cr_assert(ccd_custom_type_ok("heartbeats", 10));
+    cr_assert(ccd_custom_type_ok("stat", 4));
+    cr_assert(ccd_custom_type_ok("accounts", 8));
+}
