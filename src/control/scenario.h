@@ -48,7 +48,8 @@ int ccd_scenario_call(ccd_scenario_t *s, const char *name, int nargs, int nresul
 /* Fires a library event (test_start, spawning_complete...) with an optional number argument. */
 void ccd_scenario_fire(ccd_scenario_t *s, const char *event, const double *arg);
 
-/* Where the cicada.send_message calls of this state go from now on: fn(ud, type, json, to) on
+/* Where the cicada.send_message calls of this state go from now on (call it after
+ * ccd_scenario_open(), which starts without any): fn(ud, type, json, to) on
  * this thread, with the data as JSON text and the node id it is for (NULL: every worker, or the
  * master), all borrowed for the call; fn returns 0 or a negative code (the scenario's call then
  * raises an error naming it). fn NULL: sending raises an error (the default). */
