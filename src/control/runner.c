@@ -303,6 +303,36 @@ static void take_report(runner_t *r, const ccd_msg_t *m)
         ccd_stats_free(m->ptr);
 }
 
+/* ---- Custom messages -----------------------------------------------------------------------
+ * cicada.send_message / cicada.on_message. A master's scenario state talks with its workers
+ * through the fleet. A local run behaves as a master with one worker whose node id is "local":
+ * the runner's state sends to the engines' states, and theirs come back to the runner's, as
+ * Locust's LocalRunner delivers to its own handlers. */
+
+#define LOCAL_NODE "local"
+
+static void take_custom(runner_t *r, const ccd_msg_t *m)
+{
+    ccd_custom_msg_t *cm = m->ptr;
+    ccd_scenario_deliver(&r->scenario, cm->type, cm->json,
+                         m->type == CCD_MSG_CUSTOM ? cm->node : LOCAL_NODE);
+    ccd_custom_msg_free(cm);
+}
+
+static int runner_send(void *ud, const char *type, const char *json, const char *to)
+{
+    runner_t *r = ud;
+    if (r->fleet)
+        return r->fleet->send ? r->fleet->send(r->fleet, type, json, to) : -ENOTSUP;
+    if (to && strcmp(to, LOCAL_NODE) != 0) {
+        ccd_log(CCD_LOG_WARNING,
+                "message '%s' not sent: no worker '%s' in a local run (its one node is '%s')", type,
+                to, LOCAL_NODE);
+        return 0;
+    }
+    return ccd_engines_post_custom(&r->engines, type, json, LOCAL_NODE);
+}
+
 static void on_message(ccd_queue_t *q, void *ud)
 {
     runner_t *r = ud;
@@ -329,6 +359,10 @@ static void on_message(ccd_queue_t *q, void *ud)
             break;
         case CCD_MSG_UI: ui_command(r, m.ptr); break;
         case CCD_MSG_WORKERS: fleet_workers_changed(r); break;
+        case CCD_MSG_CUSTOM:      /* a worker's message, from the fleet */
+        case CCD_MSG_CUSTOM_SEND: /* a local engine's: the runner is its master */
+            take_custom(r, &m);
+            break;
         }
     }
 }
@@ -445,6 +479,8 @@ static void drain_inbox(runner_t *r)
             ccd_stats_free(m.ptr);
         else if (m.type == CCD_MSG_LOG || m.type == CCD_MSG_QUIT)
             free(m.ptr);
+        else if (m.type == CCD_MSG_CUSTOM || m.type == CCD_MSG_CUSTOM_SEND)
+            ccd_custom_msg_free(m.ptr);
     }
 }
 
@@ -489,6 +525,7 @@ static int prepare(runner_t *r, char *err, size_t errlen)
     if (rc)
         return rc;
     rc = ccd_scenario_open(&r->scenario, o, err, errlen);
+    ccd_scenario_on_send(&r->scenario, runner_send, r);
     /* A master plans per class only: the fleet divides the users among its workers. */
     r->nengines = r->fleet ? 1 : o->threads ? o->threads : usable_cpus();
     if (rc == 0 && !o->list && !o->show_task_ratio && !r->fleet)
