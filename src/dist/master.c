@@ -18,6 +18,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "dist/channel.h"
+#include "dist/custom.h"
 #include "dist/stats_wire.h"
 #include "dist/wire.h"
 #include "engine/engine.h"
@@ -612,6 +613,40 @@ static void unknown_type(master_t *m, const ccd_wire_msg_t *msg, const worker_t 
             (int)msg->type_len, msg->type, w->shown);
 }
 
+/* A worker's custom message, for the runner's scenario. */
+static void take_custom(master_t *m, worker_t *w, const ccd_wire_msg_t *msg)
+{
+    char err[256] = "";
+    ccd_custom_msg_t *cm = ccd_custom_from_wire(msg, err, sizeof(err));
+    if (cm)
+        post(m, CCD_MSG_CUSTOM, 0, cm);
+    else
+        ccd_log(CCD_LOG_WARNING, "message '%.*s' from worker %s dropped: %s", (int)msg->type_len,
+                msg->type, w->shown, err);
+}
+
+/* The runner's scenario sends: to the worker whose node id is to, or to every one. */
+static int m_send(ccd_fleet_t *f, const char *type, const char *json, const char *to)
+{
+    master_t *m = (master_t *)f;
+    worker_t *only = to ? find(m, to, strlen(to)) : NULL;
+    if (to && !only) {
+        ccd_log(CCD_LOG_WARNING, "message '%s' not sent: no worker '%s'", type, to);
+        return 0;
+    }
+    for (size_t i = 0; i < m->n; i++) {
+        if ((only && &m->w[i] != only) || !live(&m->w[i]))
+            continue;
+        ccd_wire_packer_t p;
+        ccd_wire_begin(&p, &m->out, type);
+        int rc = ccd_custom_pack(&p.pk, json);
+        if (rc)
+            return rc;
+        send_to(m, &m->w[i], &p);
+    }
+    return 0;
+}
+
 static void on_recv(void *ud, const char *peer, size_t plen, const void *data, size_t len)
 {
     master_t *m = ud;
@@ -655,6 +690,8 @@ static void on_recv(void *ud, const char *peer, size_t plen, const void *data, s
         on_quit(m, w);
     else if (ccd_wire_is(&msg, "exception"))
         on_exception(m, w, msg.data);
+    else if (ccd_custom_type_ok(msg.type, msg.type_len))
+        take_custom(m, w, &msg);
     else
         unknown_type(m, &msg, w);
     ccd_wire_msg_free(&msg);
@@ -906,7 +943,8 @@ int ccd_master_new(ccd_fleet_t **out, const ccd_options_t *o, char *const *worke
         return CCD_ENOMEM;
     m->o = o;
     m->worker_argv = worker_argv;
-    m->f = (ccd_fleet_t){.start = m_start,
+    m->f = (ccd_fleet_t){.send = m_send,
+                         .start = m_start,
                          .ready = m_ready,
                          .target = m_target,
                          .stop = m_stop,

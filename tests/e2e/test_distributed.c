@@ -440,3 +440,57 @@ Test(distributed, locust_workers_under_a_cicada_master)
     cr_expect(h_contains(r.err, "no version"), "%s", r.err);
     h_run_free(&r);
 }
+
+/* Messages between scenario code: the master's test_start tells the workers' users which path
+ * to request (before any user runs), and each worker thread thanks the master once. */
+static const char *messages_scenario =
+    "local cicada = require 'cicada'\n"
+    "local path, sent = '/not-told-yet', false\n"
+    "cicada.events.test_start:add(function() cicada.send_message('path', { p = '/hello' }) end)\n"
+    "cicada.on_message('path', function(data) path = data.p end)\n"
+    "cicada.on_message('thanks', function(data, from)\n"
+    "  print('thanks for ' .. data.p .. ' from ' .. from)\n"
+    "end)\n"
+    "local U = cicada.user('U', { wait_time = cicada.constant(0.05), tasks = { t = 1 } })\n"
+    "function U:t()\n"
+    "  self.client:get(path)\n"
+    "  if path == '/hello' and not sent then\n"
+    "    sent = true\n"
+    "    cicada.send_message('thanks', { p = path })\n"
+    "  end\n"
+    "end\n";
+
+Test(distributed, scenario_messages_between_master_and_workers)
+{
+    h_target_t t;
+    cr_assert_eq(h_target_start(&t, 1), 0);
+    const char *dir = h_tmpdir(), *path = h_strf("%s/messages.lua", dir);
+    cr_assert_eq(h_write_file(path, messages_scenario, strlen(messages_scenario)), 0);
+    int port = h_free_port();
+    pid_t w1 = start_worker(path, port, "w1", NULL), w2 = start_worker(path, port, "w2", NULL);
+    h_run_t r;
+    h_run_opts_t o = {.timeout_s = 40};
+    const char *report = h_strf("%s/run.json", dir);
+    cr_assert_eq(h_cicada(&r, &o, NULL, "-f", path, "--master", "--master-bind-port",
+                          h_strf("%d", port), "--expect-workers", "2", "-H",
+                          h_strf("http://%s:%d", H_HOST, t.port), "-u", "4", "-r", "100", "-t",
+                          "3s", "--headless", "--only-summary", "--report-json", report, NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 0);
+    char *text = h_read_file(report, NULL);
+    json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    cr_assert_not_null(doc, "no run document");
+    long hello = h_requests(doc, "GET", "/hello");
+    cr_expect_gt(hello, 20);
+    cr_expect_eq(h_requests(doc, "GET", "/not-told-yet"), -1,
+                 "a user ran before the master's message arrived");
+    json_decref(doc);
+    /* One thanks per worker thread (one thread each), printed by the master's handler. */
+    int thanks = 0;
+    for (const char *p = r.out; (p = strstr(p, "thanks for /hello from ")); p++)
+        thanks++;
+    cr_expect_eq(thanks, 2, "the master's handler ran %d times: %s", thanks, r.out);
+    cr_expect(wait_exit(w1, 5) && wait_exit(w2, 5));
+    h_run_free(&r);
+}
