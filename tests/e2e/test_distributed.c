@@ -494,3 +494,105 @@ Test(distributed, scenario_messages_between_master_and_workers)
     cr_expect(wait_exit(w1, 5) && wait_exit(w2, 5));
     h_run_free(&r);
 }
+
+/* The users of one worker of a master's UI (from /stats/requests' workers), or -1. */
+static long worker_users(int web, const char *state_wanted, long *n_in_state)
+{
+    json_t *doc = ui_stats(web);
+    json_t *ws = doc ? json_object_get(doc, "workers") : NULL;
+    long users = 0;
+    *n_in_state = 0;
+    for (size_t i = 0; ws && i < json_array_size(ws); i++) {
+        json_t *w = json_array_get(ws, i);
+        const char *st = json_string_value(json_object_get(w, "state"));
+        if (st && strcmp(st, state_wanted) == 0) {
+            (*n_in_state)++;
+            users = (long)json_integer_value(json_object_get(w, "user_count"));
+        }
+    }
+    json_decref(doc);
+    return ws ? users : -1;
+}
+
+Test(distributed, a_worker_that_comes_back_gets_users_again)
+{
+    h_target_t t;
+    cr_assert_eq(h_target_start(&t, 1), 0);
+    const char *path = write_scenario(),
+               *dir = h_strf("%.*s", (int)(strrchr(path, '/') - path), path);
+    int port = h_free_port(), web = h_free_port();
+    const char *err = h_strf("%s/master.err", dir);
+    char *argv[] = {(char *)CICADA_BIN,
+                    (char *)"-f",
+                    (char *)path,
+                    (char *)"--master",
+                    (char *)"--master-bind-port",
+                    (char *)h_strf("%d", port),
+                    (char *)"--expect-workers",
+                    (char *)"2",
+                    (char *)"--autostart",
+                    (char *)"--autoquit",
+                    (char *)"0",
+                    (char *)"--web-host",
+                    (char *)H_HOST,
+                    (char *)"-P",
+                    (char *)h_strf("%d", web),
+                    (char *)"-H",
+                    (char *)h_strf("http://%s:%d", H_HOST, t.port),
+                    (char *)"-u",
+                    (char *)"10",
+                    (char *)"-r",
+                    (char *)"100",
+                    (char *)"-t",
+                    (char *)"25s",
+                    NULL};
+    pid_t master = h_spawn(argv, NULL, err);
+    cr_assert_gt(master, 0);
+    pid_t w1 = start_worker(path, port, "w1", NULL);
+    start_worker(path, port, "w2", NULL);
+    cr_assert(wait_users(web, 10, 15), "the master never ran 10 users");
+    kill(w1, SIGSTOP); /* silent, not gone */
+    cr_assert(wait_text(err, "missing", 6), "the stopped worker was not marked missing");
+    long n = 0;
+    double end = h_now() + 8;
+    while (h_now() < end && !(worker_users(web, "running", &n) == 10 && n == 1))
+        h_sleep(0.2);
+    cr_assert_eq(worker_users(web, "running", &n), 10, "the other worker did not take all 10");
+    kill(w1, SIGCONT);
+    cr_assert(wait_text(err, "is back", 5), "the worker that came back was not noticed");
+    /* Shared again: two running workers with 5 users each. */
+    end = h_now() + 8;
+    while (h_now() < end && !(worker_users(web, "running", &n) == 5 && n == 2))
+        h_sleep(0.2);
+    cr_expect_eq(n, 2, "workers running: %ld", n);
+    cr_expect_eq(worker_users(web, "running", &n), 5);
+    cr_expect(wait_users(web, 10, 5));
+    h_stop(master, 3);
+}
+
+Test(distributed, the_test_stops_with_its_report_when_the_last_worker_dies)
+{
+    h_target_t t;
+    cr_assert_eq(h_target_start(&t, 1), 0);
+    const char *path = write_scenario();
+    int port = h_free_port();
+    pid_t w = start_worker(path, port, "w", NULL);
+    pid_t killer = h_fork();
+    if (killer == 0) {
+        usleep(4000000);
+        kill(w, SIGKILL);
+        _exit(0);
+    }
+    h_run_t r;
+    h_run_opts_t o = {.timeout_s = 40};
+    cr_assert_eq(h_cicada(&r, &o, NULL, "-f", path, "--master", "--master-bind-port",
+                          h_strf("%d", port), "-H", h_strf("http://%s:%d", H_HOST, t.port), "-u",
+                          "4", "-r", "100", "-t", "60s", H_LOAD_FLAGS, NULL),
+                 0);
+    cr_assert(r.exited && !r.timed_out, "the master did not end by itself");
+    cr_expect_lt(r.elapsed_s, 20, "the master ran %.1f s", r.elapsed_s);
+    H_ASSERT_JSON(&r);
+    cr_expect_gt(h_total_requests(r.json), 20, "the reported statistics were not kept");
+    cr_expect(h_contains(r.err, "last worker"), "%s", r.err);
+    h_run_free(&r);
+}
