@@ -196,9 +196,15 @@ function M.send_message(msg_type, data, to)
 end
 
 --- Runs the handler of a message that arrived; false when no handler takes its type.
+local unhandled_said = {}
 function M._message(msg_type, json, from)
   local fn = message_handlers[msg_type]
-  if not fn then return false end
+  if not fn then
+    -- Said once per type: a peer repeating a message nobody handles would flood the log.
+    if unhandled_said[msg_type] then return true end
+    unhandled_said[msg_type] = true
+    return false
+  end
   local data = core.json_decode(json)
   if data == core.null then data = nil end
   local ok, err = xpcall(fn, listener_error, data, from)
