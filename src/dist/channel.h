@@ -42,7 +42,9 @@ int ccd_channel_send(ccd_channel_t *ch, const char *peer, size_t peer_len, const
 unsigned ccd_channel_port(const ccd_channel_t *ch);
 
 /* Closes the socket, giving queued frames up to linger_ms to leave (0: drop them), and frees
- * ch (NULL is ignored). */
+ * ch (NULL is ignored). Each channel has its own ZeroMQ context, so the call returns once the
+ * frames left or linger_ms passed (it blocks the loop's thread that long at most). Called from
+ * the channel's own callback, it takes effect when the callback returns. */
 void ccd_channel_close(ccd_channel_t *ch, int linger_ms);
 
 #endif
