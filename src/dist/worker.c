@@ -481,6 +481,23 @@ static void finish(worker_t *w, int code)
     ev_break(w->loop, EVBREAK_ALL);
 }
 
+/* The spawn that came while the users stopped, handled now that they have. */
+static void replay_deferred(worker_t *w)
+{
+    ccd_wire_msg_t m;
+    char err[200];
+    char *frame = w->deferred;
+    if (!frame)
+        return;
+    w->deferred = NULL;
+    w->frame = frame;
+    w->frame_len = w->deferred_len;
+    if (ccd_wire_decode(&m, frame, w->deferred_len, err, sizeof(err)) == 0)
+        dispatch(w, &m);
+    ccd_wire_msg_free(&m);
+    free(frame);
+}
+
 /* Every engine reported its last delta (or none ran): the last report, then what the reason
  * for stopping asks for. */
 static void all_stopped(worker_t *w)
@@ -510,19 +527,8 @@ static void all_stopped(worker_t *w)
         break;
     case END_GIVE_UP: finish(w, 1); break;
     }
-    if (w->ending == END_STOP && w->deferred) {
-        ccd_wire_msg_t m;
-        char err[200];
-        char *frame = w->deferred;
-        size_t len = w->deferred_len;
-        w->deferred = NULL;
-        w->frame = frame;
-        w->frame_len = len;
-        if (ccd_wire_decode(&m, frame, len, err, sizeof(err)) == 0)
-            dispatch(w, &m);
-        ccd_wire_msg_free(&m);
-        free(frame);
-    }
+    if (w->ending == END_STOP)
+        replay_deferred(w);
 }
 
 static void begin_stop(worker_t *w, end_t why, const char *what)
@@ -723,7 +729,7 @@ static void on_master_heartbeat(worker_t *w, const ccd_wire_msg_t *m)
     w->master_heartbeats = true;
 }
 
-/* Sent by Locust >= 2.x masters to every worker when spawning completed: nothing to do. */
+/* Newer Locust masters tell every worker when the whole ramp completed: nothing to do. */
 static void on_ignored(worker_t *w, const ccd_wire_msg_t *m) {}
 
 typedef void (*handler_fn)(worker_t *w, const ccd_wire_msg_t *m);
