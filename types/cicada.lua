@@ -123,6 +123,20 @@ function cicada.stop_user() end
 ---@param reason? string
 function cicada.stop_test(reason) end
 
+---Registers the handler of custom messages of `type` (one per type: registering again
+---replaces it). It runs with the message's data and the sender's node id ("local" in a local
+---run); on a worker in every engine thread's Lua state, on the master in the runner's.
+---@param type string
+---@param fn fun(data: any, from: string?)
+function cicada.on_message(type, fn) end
+
+---Sends a custom message (Locust's runner.send_message): from a worker to the master; from the
+---master to every worker, or to the worker whose node id is `to`. data is any JSON-able value.
+---@param type string
+---@param data any
+---@param to? string
+function cicada.send_message(type, data, to) end
+
 ---@class cicada.Measurement
 ---@field type string the request type column ("redis", "GET", ...)
 ---@field name string the request name

@@ -656,11 +656,12 @@ int ccd_cli_parse(int argc, char **argv, char **envp, ccd_options_t *o, char *er
         snprintf(err, errlen, "--tls-cert and --tls-key go together: give both, or neither");
         rc = CCD_EINVAL;
     }
-    if (rc == 0 && (o->master + o->worker + (o->processes > 0)) > 1) {
+    if (o->worker)
+        o->processes = 0; /* a worker process of --processes inherits its configuration */
+    if (rc == 0 && o->master && (o->worker || o->processes > 0)) {
         snprintf(err, errlen,
-                 "--master, --worker and --processes exclude each other: a "
-                 "process is one of a master, a worker or a local master with "
-                 "worker processes");
+                 "--master goes with neither --worker nor --processes (which "
+                 "starts its own master)");
         rc = CCD_EINVAL;
     }
     if (rc == 0 && !o->scenario && !o->show_help && !o->show_version) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "base/error.h"
+#include "base/log.h"
 #include "lua/lcore.h"
 
 /* Starts engine number es->n. A callee may fail without a word, or leave the text of an
@@ -37,6 +38,60 @@ static int start_all(ccd_engines_t *es, unsigned n, ccd_engine_config_t *cfg, ch
         ccd_engines_join(es);
     }
     return rc;
+}
+
+static int post_copies(ccd_engines_t *es, const char *type, const char *json, const char *from)
+{
+    int rc = 0;
+    for (unsigned i = 0; i < es->n; i++) {
+        ccd_custom_msg_t *m = ccd_custom_msg_new(type, json, from);
+        if (!m || ccd_engine_post(es->v[i], CCD_MSG_CUSTOM, 0, 0, m)) {
+            ccd_custom_msg_free(m);
+            rc = CCD_ENOMEM;
+        }
+    }
+    return rc;
+}
+
+static void drop_held(ccd_engines_t *es)
+{
+    for (ccd_custom_msg_t *m = es->_held, *next; m; m = next) {
+        next = m->next;
+        ccd_custom_msg_free(m);
+    }
+    es->_held = es->_held_last = NULL;
+    es->_nheld = 0;
+}
+
+/* The messages held while no engine ran reach the new ones first, in their order. */
+static void post_held(ccd_engines_t *es)
+{
+    for (ccd_custom_msg_t *m = es->_held; m; m = m->next)
+        if (post_copies(es, m->type, m->json, m->node))
+            ccd_log(CCD_LOG_WARNING, "out of memory: message '%s' missed some engines", m->type);
+    drop_held(es);
+}
+
+int ccd_engines_post_custom(ccd_engines_t *es, const char *type, const char *json, const char *from)
+{
+    if (es->n > 0)
+        return post_copies(es, type, json, from);
+    if (es->_nheld >= CCD_ENGINES_HELD_MAX) {
+        ccd_log(CCD_LOG_WARNING,
+                "message '%s' dropped: %u messages already wait for the users to start", type,
+                es->_nheld);
+        return 0;
+    }
+    ccd_custom_msg_t *m = ccd_custom_msg_new(type, json, from);
+    if (!m)
+        return CCD_ENOMEM;
+    if (es->_held_last)
+        es->_held_last->next = m;
+    else
+        es->_held = m;
+    es->_held_last = m;
+    es->_nheld++;
+    return 0;
 }
 
 int ccd_engines_start(ccd_engines_t *es, unsigned n, const ccd_options_t *o,
@@ -71,6 +126,8 @@ int ccd_engines_start(ccd_engines_t *es, unsigned n, const ccd_options_t *o,
     int rc = start_all(es, n, &cfg, err, errlen);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     free(hosts);
+    if (rc == 0)
+        post_held(es);
     return rc;
 }
 
@@ -82,6 +139,8 @@ void ccd_engines_post_all(ccd_engines_t *es, int type, long a)
 
 void ccd_engines_join(ccd_engines_t *es)
 {
+    if (es->n == 0)
+        drop_held(es);
     for (unsigned i = 0; i < es->n; i++)
         ccd_engine_join(es->v[i]);
     free(es->v);

@@ -27,7 +27,9 @@ typedef struct {
  *   CCD_MSG_DONE     after stop(): every worker stopped or went missing; ptr = NULL
  *   CCD_MSG_LOG      ptr = malloc'd text
  *   CCD_MSG_QUIT     the last worker went away while a test ran; ptr = malloc'd reason
- *   CCD_MSG_WORKERS  the set of workers changed; a = workers ready now (not missing) */
+ *   CCD_MSG_WORKERS  the set of workers changed; a = workers ready now (not missing)
+ *   CCD_MSG_CUSTOM   a worker's custom message for the runner's scenario (engine/engine.h);
+ *                    ptr = ccd_custom_msg_t whose node is the worker's node id */
 #define CCD_MSG_WORKERS 65
 
 typedef struct ccd_fleet ccd_fleet_t;
@@ -49,6 +51,12 @@ struct ccd_fleet {
     void (*stop)(ccd_fleet_t *f);
     /* The workers now, valid until the next call into f. */
     size_t (*workers)(const ccd_fleet_t *f, const ccd_fleet_worker_t **out);
+    /* Sends a custom message of the runner's scenario (cicada.send_message): type, its data as
+     * JSON text, to the worker whose node id is to, or to every worker (to NULL); all borrowed
+     * for the call. Returns 0, or a negative code that the scenario's call raises (invalid
+     * data; a worker that is not connected is only logged, as Locust). May be NULL: the
+     * scenario's sends then fail. */
+    int (*send)(ccd_fleet_t *f, const char *type, const char *json, const char *to);
     /* Tells the workers the test is over (quit), closes the socket and frees f. */
     void (*close)(ccd_fleet_t *f);
 };

@@ -18,6 +18,7 @@
 #include "control/collector.h"
 #include "control/dispatch.h"
 #include "control/engines.h"
+#include "control/fleet.h"
 #include "control/scenario.h"
 #include "control/keys.h"
 #include "control/preflight.h"
@@ -72,6 +73,14 @@ typedef struct {
     char *tasks;           /* Locust's /tasks document, owned */
     ev_timer autoquit_timer;
     ccd_keys_t keys;
+    /* A master: the users run on remote workers (see "A master's workers" below). */
+    ccd_fleet_t *fleet;       /* NULL: local engines */
+    bool remote_test;         /* the workers run a test (what engines.n > 0 says locally) */
+    bool awaiting_workers;    /* a headless master waits for --expect-workers */
+    ev_timer expect_timer;    /* --expect-workers-max-wait */
+    unsigned *class_counts;   /* users of each selected class, for the fleet */
+    const char **class_names; /* their names */
+    int early_exit;           /* an exit code decided before the test ran (-1: none) */
 } runner_t;
 
 static void ui_publish(runner_t *r);
@@ -81,6 +90,15 @@ static void test_ended(runner_t *r);
 static void begin_test(runner_t *r);
 static int ui_setup(runner_t *r);
 static void keys_start(runner_t *r);
+static void fleet_target(runner_t *r);
+static void fleet_workers_changed(runner_t *r);
+
+/* Producers of users and statistics running a test: engine threads, or a master's workers
+ * (counted as one producer). */
+static unsigned producers(const runner_t *r)
+{
+    return r->fleet ? r->remote_test : r->engines.n;
+}
 
 /* Seconds on the monotonic clock: every interval the runner measures (spawn rate, run time,
  * shape time, duration) uses it, so that a wall-clock step cannot stretch or cut a test. */
@@ -143,6 +161,10 @@ static void log_spawned(runner_t *r)
 /* Posts the batch as SPAWN or STOP_USERS messages, one per (engine, class) with users. */
 static void post_batch(runner_t *r, int type)
 {
+    if (r->fleet) {
+        fleet_target(r);
+        return;
+    }
     size_t nsel = r->scenario.nsel;
     for (unsigned e = 0; e < r->engines.n; e++)
         for (size_t c = 0; c < nsel; c++) {
@@ -213,6 +235,8 @@ static void ramp_to(runner_t *r, unsigned target, double rate)
     r->ramped = false;
     double tick = 1.0 / rate;
     tick = tick < 0.01 ? 0.01 : tick > 1 ? 1 : tick;
+    if (r->fleet)
+        tick = 1; /* one spawn message per worker and step, as Locust's master */
     ev_timer_stop(r->loop, &r->spawn_timer);
     ev_timer_set(&r->spawn_timer, 0, tick);
     ui_state(r, CCD_STATE_SPAWNING);
@@ -232,7 +256,10 @@ static void begin_stop(runner_t *r, const char *why)
     ccd_log(CCD_LOG_INFO, "%s: stopping %u users", why, ccd_dispatch_count(r->plan));
     ev_timer_stop(r->loop, &r->spawn_timer);
     ev_timer_stop(r->loop, &r->run_timer);
-    ccd_engines_post_all(&r->engines, CCD_MSG_STOP, (long)(r->o->stop_timeout * 1000));
+    if (r->fleet)
+        r->fleet->stop(r->fleet);
+    else
+        ccd_engines_post_all(&r->engines, CCD_MSG_STOP, (long)(r->o->stop_timeout * 1000));
 }
 
 /* Once per run, as Locust's CPU warning: a saturated generator delays its own requests, and
@@ -254,20 +281,56 @@ static void warn_busy(runner_t *r, int engine, long permille)
  * for reuse, or freed when the engine has ended. */
 static void take_report(runner_t *r, const ccd_msg_t *m)
 {
+    /* A fleet's deltas count in the generation current when they arrive. */
+    long generation = m->c < 0 ? ccd_collector_generation(r->collector) : m->c;
     ccd_collector_delta_t d = {
-        .stats = m->ptr, .generation = m->c, .from = m->from, .user_count = (unsigned)m->a};
+        .stats = m->ptr, .generation = generation, .from = m->from, .user_count = (unsigned)m->a};
     ccd_collector_add(r->collector, &d);
     if (m->type == CCD_MSG_DONE) {
         if (m->ptr)
             ccd_stats_free(m->ptr);
-        if (++r->ndone == r->engines.n)
+        if (++r->ndone == producers(r))
             test_ended(r);
+        return;
+    }
+    if (r->fleet) {
+        ccd_stats_free(m->ptr);
         return;
     }
     warn_busy(r, m->from, m->b);
     /* A stopping engine may end before a recycled delta reaches it, which would lose it. */
     if (r->stopping || ccd_engine_post(r->engines.v[m->from], CCD_MSG_RECYCLE, 0, 0, m->ptr))
         ccd_stats_free(m->ptr);
+}
+
+/* ---- Custom messages -----------------------------------------------------------------------
+ * cicada.send_message / cicada.on_message. A master's scenario state talks with its workers
+ * through the fleet. A local run behaves as a master with one worker whose node id is "local":
+ * the runner's state sends to the engines' states, and theirs come back to the runner's, as
+ * Locust's LocalRunner delivers to its own handlers. */
+
+#define LOCAL_NODE "local"
+
+static void take_custom(runner_t *r, const ccd_msg_t *m)
+{
+    ccd_custom_msg_t *cm = m->ptr;
+    ccd_scenario_deliver(&r->scenario, cm->type, cm->json,
+                         m->type == CCD_MSG_CUSTOM ? cm->node : LOCAL_NODE);
+    ccd_custom_msg_free(cm);
+}
+
+static int runner_send(void *ud, const char *type, const char *json, const char *to)
+{
+    runner_t *r = ud;
+    if (r->fleet)
+        return r->fleet->send ? r->fleet->send(r->fleet, type, json, to) : -ENOTSUP;
+    if (to && strcmp(to, LOCAL_NODE) != 0) {
+        ccd_log(CCD_LOG_WARNING,
+                "message '%s' not sent: no worker '%s' in a local run (its one node is '%s')", type,
+                to, LOCAL_NODE);
+        return 0;
+    }
+    return ccd_engines_post_custom(&r->engines, type, json, LOCAL_NODE);
 }
 
 static void on_message(ccd_queue_t *q, void *ud)
@@ -289,11 +352,17 @@ static void on_message(ccd_queue_t *q, void *ud)
             free(m.ptr);
             break;
         case CCD_MSG_QUIT:
-            r->quitting = true;
+            /* A master whose last worker left keeps its web UI up for the next test. */
+            r->quitting = !r->fleet || r->o->headless || r->o->autoquit >= 0;
             begin_stop(r, m.ptr ? (char *)m.ptr : "stopped by the scenario");
             free(m.ptr);
             break;
         case CCD_MSG_UI: ui_command(r, m.ptr); break;
+        case CCD_MSG_WORKERS: fleet_workers_changed(r); break;
+        case CCD_MSG_CUSTOM:      /* a worker's message, from the fleet */
+        case CCD_MSG_CUSTOM_SEND: /* a local engine's: the runner is its master */
+            take_custom(r, &m);
+            break;
         }
     }
 }
@@ -356,7 +425,7 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
         return;
     }
     r->quitting = true;
-    if (r->engines.n == 0) { /* the web UI's test is not running */
+    if (producers(r) == 0) { /* the web UI's test is not running */
         ev_break(loop, EVBREAK_ALL);
         return;
     }
@@ -410,6 +479,8 @@ static void drain_inbox(runner_t *r)
             ccd_stats_free(m.ptr);
         else if (m.type == CCD_MSG_LOG || m.type == CCD_MSG_QUIT)
             free(m.ptr);
+        else if (m.type == CCD_MSG_CUSTOM || m.type == CCD_MSG_CUSTOM_SEND)
+            ccd_custom_msg_free(m.ptr);
     }
 }
 
@@ -425,6 +496,8 @@ static void runner_free(runner_t *r)
     free(r->ui_sel);
     free(r->ui_users);
     free(r->tasks);
+    free(r->class_counts);
+    free(r->class_names);
     ccd_collector_free(r->collector);
     ccd_dispatch_free(r->plan);
     ccd_scenario_close(&r->scenario);
@@ -452,8 +525,10 @@ static int prepare(runner_t *r, char *err, size_t errlen)
     if (rc)
         return rc;
     rc = ccd_scenario_open(&r->scenario, o, err, errlen);
-    r->nengines = o->threads ? o->threads : usable_cpus();
-    if (rc == 0 && !o->list && !o->show_task_ratio)
+    ccd_scenario_on_send(&r->scenario, runner_send, r);
+    /* A master plans per class only: the fleet divides the users among its workers. */
+    r->nengines = r->fleet ? 1 : o->threads ? o->threads : usable_cpus();
+    if (rc == 0 && !o->list && !o->show_task_ratio && !r->fleet)
         ccd_preflight_fd_limit(o->users, r->nengines);
     if (rc || (rc = ccd_scenario_plan(&r->scenario, r->nengines, &r->plan, err, errlen)) ||
         (rc = ccd_scenario_thresholds(&r->scenario, o->thresholds, err, errlen)))
@@ -462,7 +537,10 @@ static int prepare(runner_t *r, char *err, size_t errlen)
     if (rc)
         return rc;
     r->batch = calloc((size_t)r->nengines * r->scenario.nsel, sizeof(*r->batch));
-    if (!r->batch || (rc = ccd_queue_init(&r->inbox, r->loop, on_message, r))) {
+    r->class_counts = calloc(r->scenario.script.nclasses + 1, sizeof(*r->class_counts));
+    r->class_names = calloc(r->scenario.script.nclasses + 1, sizeof(*r->class_names));
+    if (!r->batch || !r->class_counts || !r->class_names ||
+        (rc = ccd_queue_init(&r->inbox, r->loop, on_message, r))) {
         snprintf(err, errlen, "out of memory starting the runner");
         return CCD_ENOMEM;
     }
@@ -482,12 +560,18 @@ static void begin_test(runner_t *r)
     r->test_active = true;
     ccd_scenario_fire(&r->scenario, "test_start", NULL);
     if (r->scenario.has_shape) {
-        ccd_log(CCD_LOG_INFO, "A load shape drives the users (%u threads)%s", r->engines.n,
+        ccd_log(CCD_LOG_INFO, "A load shape drives the users (%u %s)%s",
+                r->fleet ? r->fleet->ready(r->fleet) : r->engines.n,
+                r->fleet ? "workers" : "threads",
                 o->users_given || o->spawn_rate_given ? "; -u and -r are ignored" : "");
         shape_tick(r, 0);
     } else {
-        ccd_log(CCD_LOG_INFO, "Ramping to %u users at a rate of %.2f per second (%u threads)",
-                r->want_users, r->want_rate, r->engines.n);
+        if (r->fleet)
+            ccd_log(CCD_LOG_INFO, "Ramping to %u users at a rate of %.2f per second (%u workers)",
+                    r->want_users, r->want_rate, r->fleet->ready(r->fleet));
+        else
+            ccd_log(CCD_LOG_INFO, "Ramping to %u users at a rate of %.2f per second (%u threads)",
+                    r->want_users, r->want_rate, r->engines.n);
         ramp_to(r, r->want_users, r->want_rate);
     }
     if (r->run_time > 0) {
@@ -537,16 +621,20 @@ static bool stop_if_signalled(runner_t *r)
         return false;
     r->signals = 1;
     r->quitting = true;
-    if (r->engines.n > 0)
+    if (producers(r) > 0)
         begin_stop(r, sig == SIGINT ? "Interrupted (SIGINT) while starting"
                                     : "Terminated (SIGTERM) while starting");
-    return r->engines.n == 0;
+    return producers(r) == 0;
 }
+
+static void await_workers(runner_t *r);
 
 static void run(runner_t *r)
 {
     start_timers(r); /* the loop's signal watchers replace the early handlers */
-    if (r->engines.n > 0)
+    if (r->fleet && (!r->ui || r->o->autostart))
+        await_workers(r); /* the test begins once --expect-workers joined */
+    else if (r->engines.n > 0)
         begin_test(r);
     else
         ui_publish(r); /* ready: the web UI starts the test */
@@ -582,7 +670,9 @@ static int run_test(runner_t *r)
     /* The UI first: when it cannot listen, no engine is left to stop. */
     if (rc == 0 && r->ui && (rc = ui_setup(r)) == 0)
         rc = r->ui->start(r->ui, &r->inbox, err, sizeof(err));
-    if (rc == 0 && (!r->ui || r->o->autostart))
+    if (rc == 0 && r->fleet)
+        rc = r->fleet->start(r->fleet, r->loop, &r->inbox, err, sizeof(err));
+    if (rc == 0 && !r->fleet && (!r->ui || r->o->autostart))
         rc = ccd_engines_start(&r->engines, r->nengines, r->o, &r->scenario, &r->inbox, err,
                                sizeof(err));
     if (rc) {
@@ -599,6 +689,11 @@ static int run_test(runner_t *r)
         r->ui->stop(r->ui); /* before the reports: no handler waits for this thread any more */
     bool forced = r->ndone < r->engines.n;
     int code = finish(r);
+    if (r->early_exit >= 0)
+        code = r->early_exit;
+    if (r->fleet)
+        r->fleet->close(r->fleet); /* the workers quit */
+    r->fleet = NULL;
     if (forced) {
         ccd_keys_restore_terminal();
         _exit(code); /* engines may still be stopping: do not wait for them */
@@ -609,6 +704,11 @@ static int run_test(runner_t *r)
 
 int ccd_runner_run_ui(const ccd_options_t *o, ccd_ui_t *ui)
 {
+    return ccd_runner_run_master(o, ui, NULL);
+}
+
+int ccd_runner_run_master(const ccd_options_t *o, ccd_ui_t *ui, ccd_fleet_t *fleet)
+{
     if (o->logfile && ccd_log_open(o->logfile)) {
         fprintf(stderr, "cicada: --logfile %s: cannot open it: %s\n", o->logfile, strerror(errno));
         return 2;
@@ -618,8 +718,12 @@ int ccd_runner_run_ui(const ccd_options_t *o, ccd_ui_t *ui)
                   .ui = ui,
                   .want_users = o->users,
                   .want_rate = o->spawn_rate,
-                  .run_time = o->run_time};
+                  .run_time = o->run_time,
+                  .fleet = fleet,
+                  .early_exit = -1};
     int code = run_test(&r);
+    if (r.fleet) /* set-up failed before the fleet could be closed */
+        r.fleet->close(r.fleet);
     runner_free(&r);
     return code;
 }
@@ -753,7 +857,10 @@ static void ui_view(runner_t *r, ccd_ui_view_t *v)
                          .selected = r->ui_sel,
                          .users = r->ui_users,
                          .tasks = r->tasks,
-                         .has_shape = r->scenario.has_shape};
+                         .has_shape = r->scenario.has_shape,
+                         .master = r->fleet != NULL};
+    if (r->fleet)
+        v->nworkers = r->fleet->workers(r->fleet, &v->workers);
 }
 
 static void ui_publish(runner_t *r)
@@ -784,6 +891,7 @@ static void test_ended(runner_t *r)
         return;
     }
     ccd_engines_join(&r->engines);
+    r->remote_test = false;
     ev_timer_stop(r->loop, &r->spawn_timer);
     ev_timer_stop(r->loop, &r->run_timer);
     ccd_scenario_fire(&r->scenario, "test_stop", NULL);
@@ -848,7 +956,13 @@ static void ui_new_test(runner_t *r, ccd_ui_cmd_t *cmd)
         long generation = ccd_collector_reset(r->collector, ccd_clock_wall());
         ccd_log(CCD_LOG_INFO, "New test: statistics reset (generation %ld)", generation);
     }
-    if (rc == 0)
+    if (rc == 0 && r->fleet) {
+        if (r->fleet->ready(r->fleet) == 0) {
+            snprintf(err, sizeof(err), "no worker is connected to this master yet");
+            rc = CCD_EINVAL;
+        } else
+            r->remote_test = true;
+    } else if (rc == 0)
         rc = ccd_engines_start(&r->engines, r->nengines, &o, &r->scenario, &r->inbox, err,
                                sizeof(err));
     if (rc) {
@@ -911,7 +1025,7 @@ static void ui_command(runner_t *r, ccd_ui_cmd_t *cmd)
     switch (cmd->kind) {
     case CCD_UI_SWARM: ui_swarm(r, cmd); break;
     case CCD_UI_STOP:
-        if (r->test_active && r->engines.n > 0)
+        if (r->test_active && producers(r) > 0)
             begin_stop(r, "Stopped from the web UI");
         break;
     case CCD_UI_RESET: ui_reset(r); break;
@@ -924,4 +1038,69 @@ static void ui_command(runner_t *r, ccd_ui_cmd_t *cmd)
     if (cmd->kind != CCD_UI_CALL)
         ui_publish(r);
     ccd_ui_cmd_free(cmd);
+}
+
+/* ---- A master's workers --------------------------------------------------------------------
+ * With a fleet the plan has one "engine" and says how many users of each class run in total;
+ * the fleet divides them among its workers, and its deltas and user counts come back through
+ * the inbox like an engine's. */
+
+/* Hands the plan's per-class totals to the fleet. */
+static void fleet_target(runner_t *r)
+{
+    for (size_t c = 0; c < r->scenario.nsel; c++) {
+        r->class_names[c] = ccd_scenario_class_name(&r->scenario, c);
+        r->class_counts[c] = ccd_dispatch_class_count(r->plan, c);
+    }
+    const char *host = r->host ? r->host : r->o->host;
+    r->fleet->target(r->fleet, r->class_names, r->class_counts, r->scenario.nsel, host,
+                     r->o->stop_timeout);
+}
+
+static void on_expect_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    runner_t *r = w->data;
+    if (!r->awaiting_workers)
+        return;
+    r->awaiting_workers = false;
+    ccd_log(CCD_LOG_ERROR,
+            "Gave up waiting for workers: %u of the %u expected connected within %.0f s "
+            "(--expect-workers, --expect-workers-max-wait)",
+            r->fleet->ready(r->fleet), r->o->expect_workers, r->o->expect_workers_max_wait);
+    r->early_exit = 1;
+    r->quitting = true;
+    ev_break(loop, EVBREAK_ALL);
+}
+
+/* Starts the test once --expect-workers are connected. */
+static void start_when_ready(runner_t *r)
+{
+    unsigned ready = r->fleet->ready(r->fleet);
+    if (!r->awaiting_workers || ready < r->o->expect_workers)
+        return;
+    r->awaiting_workers = false;
+    ev_timer_stop(r->loop, &r->expect_timer);
+    ccd_log(CCD_LOG_INFO, "%u worker%s connected: starting the test", ready, ready == 1 ? "" : "s");
+    r->remote_test = true;
+    begin_test(r);
+}
+
+static void await_workers(runner_t *r)
+{
+    r->awaiting_workers = true;
+    ccd_log(CCD_LOG_INFO, "Waiting for %u worker%s to connect (--expect-workers)",
+            r->o->expect_workers, r->o->expect_workers == 1 ? "" : "s");
+    if (r->o->expect_workers_max_wait > 0) {
+        ev_timer_init(&r->expect_timer, on_expect_timeout, r->o->expect_workers_max_wait, 0);
+        r->expect_timer.data = r;
+        ev_timer_start(r->loop, &r->expect_timer);
+    }
+    ui_publish(r);
+    start_when_ready(r);
+}
+
+static void fleet_workers_changed(runner_t *r)
+{
+    start_when_ready(r);
+    ui_publish(r);
 }

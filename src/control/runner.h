@@ -4,6 +4,7 @@
 #define CCD_RUNNER_H
 
 #include "control/cli.h"
+#include "control/fleet.h"
 #include "control/ui.h"
 
 /* Runs a whole test as o describes. Returns the process exit code: 0 success,
@@ -25,5 +26,11 @@ int ccd_runner_early_signal(void);
  * ready for the UI's first test, and after a test ends keeps running until a signal or
  * --autoquit. ui must stay valid until the call returns; its stop() has returned by then. */
 int ccd_runner_run_ui(const ccd_options_t *o, ccd_ui_t *ui);
+
+/* The same for a master: the users run on the fleet's workers (ui may be NULL: headless). A
+ * headless master (or one with --autostart) starts the test once --expect-workers are
+ * connected, and exits with 1 when they do not come within --expect-workers-max-wait. The
+ * runner starts the fleet and closes it before returning, in every case. */
+int ccd_runner_run_master(const ccd_options_t *o, ccd_ui_t *ui, ccd_fleet_t *fleet);
 
 #endif

@@ -89,7 +89,8 @@ int ccd_scenario_open(ccd_scenario_t *s, const ccd_options_t *o, char *err, size
     ccd_lcore_config_t lcore = {.tags = o->tags,
                                 .exclude_tags = o->exclude_tags,
                                 .equal_weights = o->equal_weights,
-                                .config_users = o->config_users};
+                                .config_users = o->config_users,
+                                .sender = &s->_sender};
     ccd_script_env_t env = {.open = open_loading_only, .ud = &lcore, .seed = 1};
     /* The init event's listener errors are logged, yet ccd_script_open() also leaves their text
      * in err: it is emptied after a success, so that no later failure prints it. */
@@ -182,6 +183,33 @@ void ccd_scenario_fire(ccd_scenario_t *s, const char *event, const double *arg)
     if (arg)
         lua_pushnumber(s->script.L, *arg);
     ccd_scenario_call(s, "_fire", arg ? 2 : 1, 0);
+}
+
+void ccd_scenario_on_send(ccd_scenario_t *s,
+                          int (*fn)(void *ud, const char *type, const char *json, const char *to),
+                          void *ud)
+{
+    s->_sender.fn = fn;
+    s->_sender.ud = ud;
+}
+
+int ccd_scenario_deliver(ccd_scenario_t *s, const char *type, const char *json, const char *from)
+{
+    lua_State *L = s->script.L;
+    lua_pushstring(L, type);
+    lua_pushstring(L, json);
+    if (from)
+        lua_pushstring(L, from);
+    else
+        lua_pushnil(L);
+    if (ccd_scenario_call(s, "_message", 3, 1))
+        return CCD_ESCRIPT;
+    if (!lua_toboolean(L, -1))
+        ccd_log(CCD_LOG_WARNING,
+                "Unknown message type received%s%s: '%s' (no cicada.on_message handler)",
+                from ? " from " : "", from ? from : "", type);
+    lua_pop(L, 1);
+    return 0;
 }
 
 /* Pushes the task ratios of the selected classes (a string: fn is _task_ratio for the table,

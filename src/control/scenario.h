@@ -11,12 +11,14 @@
 #include "control/cli.h"
 #include "control/dispatch.h"
 #include "engine/script.h"
+#include "lua/lcore.h"
 
 typedef struct {
     ccd_script_t script;
     int *sel;    /* owned: the classes to run, as indices into script.classes */
     size_t nsel; /* at least 1 once opened */
     bool has_shape;
+    ccd_lcore_sender_t _sender; /* where the state's cicada.send_message goes */
 } ccd_scenario_t;
 
 /* Loads o->scenario and selects the classes to run: those named on the command line, else
@@ -45,6 +47,21 @@ int ccd_scenario_call(ccd_scenario_t *s, const char *name, int nargs, int nresul
 
 /* Fires a library event (test_start, spawning_complete...) with an optional number argument. */
 void ccd_scenario_fire(ccd_scenario_t *s, const char *event, const double *arg);
+
+/* Where the cicada.send_message calls of this state go from now on (call it after
+ * ccd_scenario_open(), which starts without any): fn(ud, type, json, to) on
+ * this thread, with the data as JSON text and the node id it is for (NULL: every worker, or the
+ * master), all borrowed for the call; fn returns 0 or a negative code (the scenario's call then
+ * raises an error naming it). fn NULL: sending raises an error (the default). */
+void ccd_scenario_on_send(ccd_scenario_t *s,
+                          int (*fn)(void *ud, const char *type, const char *json, const char *to),
+                          void *ud);
+
+/* Runs the scenario's cicada.on_message handler of type with the data of the JSON text json,
+ * from the node id from (NULL: nil). A handler's error is reported as the scenario's
+ * exceptions are; a type without a handler is logged as a warning. Returns 0, or CCD_ESCRIPT
+ * when the message could not be delivered (invalid JSON; logged). */
+int ccd_scenario_deliver(ccd_scenario_t *s, const char *type, const char *json, const char *from);
 
 /* With -l or --show-task-ratio, prints the classes or the task ratios to out and returns true;
  * returns false when neither was asked. */

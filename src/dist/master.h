@@ -11,7 +11,12 @@
 #include "control/cli.h"
 #include "control/fleet.h"
 
-/* Creates the fleet for options o (borrowed; must outlive it). Returns 0 or CCD_ENOMEM. */
-int ccd_master_new(ccd_fleet_t **out, const ccd_options_t *o);
+/* Creates the fleet for options o (borrowed; must outlive it). worker_argv (NULL-terminated,
+ * borrowed until start) asks for local worker processes (--processes): o->processes copies
+ * of worker_argv[0] are started once the master listens, each with worker_argv's arguments
+ * followed by "--master-port PORT"; they die with the master (PR_SET_PDEATHSIG), are told to
+ * quit at close and waited for. NULL: workers connect on their own. Returns 0 or
+ * CCD_ENOMEM. */
+int ccd_master_new(ccd_fleet_t **out, const ccd_options_t *o, char *const *worker_argv);
 
 #endif

@@ -24,6 +24,7 @@
 #include "control/runner.h"
 #include "control/scenario.h"
 #include "dist/channel.h"
+#include "dist/custom.h"
 #include "dist/spread.h"
 #include "dist/stats_wire.h"
 #include "dist/wire.h"
@@ -193,6 +194,17 @@ static void send_msg(worker_t *w, ccd_wire_packer_t *p)
     if (rc)
         ccd_log(CCD_LOG_DEBUG, "a %s message to the master was dropped: %s", w->out_type,
                 ccd_strerror(rc));
+}
+
+/* A custom message of the scenario's (cicada.send_message) to the master; to is ignored. */
+static int send_custom(void *ud, const char *type, const char *json, const char *to)
+{
+    worker_t *w = ud;
+    ccd_wire_packer_t p;
+    int rc = ccd_custom_pack(begin_msg(w, &p, type), json);
+    if (rc == 0)
+        send_msg(w, &p);
+    return rc;
 }
 
 static void send_simple(worker_t *w, const char *type)
@@ -468,6 +480,12 @@ static void on_engine_message(ccd_queue_t *q, void *ud)
             begin_stop(w, END_SCENARIO, m.ptr ? (char *)m.ptr : "stopped by the scenario");
             free(m.ptr);
             break;
+        case CCD_MSG_CUSTOM_SEND: {
+            ccd_custom_msg_t *cm = m.ptr;
+            send_custom(w, cm->type, cm->json, NULL);
+            ccd_custom_msg_free(cm);
+            break;
+        }
         }
     }
 }
@@ -755,6 +773,17 @@ static void dispatch(worker_t *w, const ccd_wire_msg_t *m)
             handlers[i].fn(w, m);
             return;
         }
+    if (ccd_custom_type_ok(m->type, m->type_len)) {
+        char err[256] = "";
+        ccd_custom_msg_t *cm = ccd_custom_from_wire(m, err, sizeof(err));
+        if (!cm)
+            ccd_log(CCD_LOG_WARNING, "message '%.*s' from the master dropped: %s", (int)m->type_len,
+                    m->type, err);
+        else if (ccd_engines_post_custom(&w->engines, cm->type, cm->json, cm->node))
+            ccd_log(CCD_LOG_WARNING, "out of memory delivering message '%s'", cm->type);
+        ccd_custom_msg_free(cm);
+        return;
+    }
     if (first_time(w, "type", m->type, m->type_len))
         ccd_log(CCD_LOG_WARNING,
                 "Unknown message type from the master: '%.*s' (ignored; warned once)",
@@ -888,6 +917,7 @@ static int prepare(worker_t *w, char *err, size_t errlen)
     int rc = ccd_scenario_open(&w->scenario, o, err, errlen);
     if (rc)
         return rc;
+    ccd_scenario_on_send(&w->scenario, send_custom, w);
     w->nengines = o->threads ? o->threads : usable_cpus();
     size_t nsel = w->scenario.nsel, cells = (size_t)w->nengines * nsel;
     w->have = calloc(cells, sizeof(*w->have));
@@ -915,7 +945,7 @@ static void drain_inbox(worker_t *w)
     while (ccd_queue_pop(&w->inbox, &m) == 0) {
         if ((m.type == CCD_MSG_REPORT || m.type == CCD_MSG_DONE) && m.ptr)
             ccd_stats_free(m.ptr);
-        else if (m.type == CCD_MSG_LOG || m.type == CCD_MSG_QUIT)
+        else if (m.type == CCD_MSG_LOG || m.type == CCD_MSG_QUIT || m.type == CCD_MSG_CUSTOM_SEND)
             free(m.ptr);
     }
 }

@@ -91,5 +91,10 @@ void ccd_engine_record_abandoned(ccd_engine_t *e, const char *type, size_t type_
 void ccd_engine_exception(ccd_engine_t *e, const char *msg, const char *tb);
 /* Asks the runner to stop the whole test (a scenario's stop_test()). */
 void ccd_engine_stop_test(ccd_engine_t *e, const char *reason);
+/* Hands a custom message of the scenario's (cicada.send_message) to the runner, which passes it
+ * on: a worker's goes to its master, a local run's to the runner's own scenario state. type
+ * and json (the data as JSON text) are copied; to names the worker it is for (NULL: the master,
+ * or every worker). Returns 0 or CCD_ENOMEM (nothing was sent). */
+int ccd_engine_send_message(ccd_engine_t *e, const char *type, const char *json, const char *to);
 
 #endif

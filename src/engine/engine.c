@@ -213,6 +213,7 @@ static void on_message(ccd_queue_t *q, void *ud)
             e->generation = m.a;
             ccd_stats_reset(e->stats, ev_now(e->loop));
             break;
+        case CCD_MSG_CUSTOM: ccd_engine_deliver(e, m.ptr); break;
         case CCD_MSG_RECYCLE:
             if (e->spare)
                 ccd_stats_free(m.ptr);
@@ -265,6 +266,17 @@ static int init_classes(ccd_engine_t *e, const ccd_engine_config_t *cfg)
     return 0;
 }
 
+/* What the runner posted after the engine's last turn of the loop still owns memory. */
+static void drop_inbox(ccd_engine_t *e)
+{
+    ccd_msg_t m;
+    while (ccd_queue_pop(&e->inbox, &m) == 0)
+        if (m.type == CCD_MSG_CUSTOM)
+            ccd_custom_msg_free(m.ptr);
+        else if (m.type == CCD_MSG_RECYCLE)
+            ccd_stats_free(m.ptr);
+}
+
 static void engine_free(ccd_engine_t *e)
 {
     ccd_user_free_all(e);
@@ -273,6 +285,7 @@ static void engine_free(ccd_engine_t *e)
     if (e->http)
         ccd_http_ctx_destroy(e->http);
     if (e->loop) {
+        drop_inbox(e);
         ccd_queue_destroy(&e->inbox);
         ev_loop_destroy(e->loop);
     }

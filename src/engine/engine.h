@@ -23,6 +23,8 @@ enum {
     CCD_MSG_STOP,       /* stop every user; a = stop timeout in ms; then report and exit */
     CCD_MSG_RECYCLE,    /* ptr = a ccd_stats_t report returned for reuse */
     CCD_MSG_RESET,      /* empty the statistics; a = the new generation its reports carry */
+    CCD_MSG_CUSTOM,     /* ptr = ccd_custom_msg_t for the scenario's cicada.on_message handler
+                         * (ownership to the engine); its node is the sender */
 };
 
 /* Messages engine -> runner; `from` is the engine's index. */
@@ -34,7 +36,32 @@ enum {
     CCD_MSG_DONE,        /* the engine's users are all stopped; ptr = its last delta report */
     CCD_MSG_LOG,         /* ptr = malloc'd message text for the log (ownership to the runner) */
     CCD_MSG_QUIT,        /* the scenario asked to stop the test; ptr = malloc'd reason */
+    CCD_MSG_CUSTOM_SEND, /* the scenario's cicada.send_message; ptr = ccd_custom_msg_t (ownership
+                          * to the runner) whose node is the addressee (NULL: the master, or
+                          * every worker) */
 };
+
+/* A custom message between the scenario code of a master and of its workers (Locust's
+ * runner.send_message and register_message): its type, its data as JSON text, and a node id
+ * (the sender of a delivery, the addressee of a send). One allocation holds it all; next is
+ * free for whoever keeps a list of them. */
+typedef struct ccd_custom_msg {
+    const char *type;
+    const char *json;
+    const char *node; /* NULL: none */
+    struct ccd_custom_msg *next;
+} ccd_custom_msg_t;
+
+/* Levels of arrays and objects a message's data may hold: msgpack-c, with which cicada decodes
+ * the frames that carry messages between processes, reads at most 32 levels, and the frame's
+ * own array is one of them. Checked at every send, so that a local run refuses what a
+ * distributed one would. */
+#define CCD_CUSTOM_MAX_DEPTH 31
+
+/* Copies type, json and node (NULL allowed) into a new message. Returns NULL when out of
+ * memory. Free it with ccd_custom_msg_free(). */
+ccd_custom_msg_t *ccd_custom_msg_new(const char *type, const char *json, const char *node);
+void ccd_custom_msg_free(ccd_custom_msg_t *m);
 
 typedef struct {
     const char *scenario;     /* path of the scenario file */

@@ -92,6 +92,9 @@ void ccd_user_abandon(ccd_user_t *u);
 /* Frees every user at once without running on_stop (the engine is going away). */
 void ccd_user_free_all(ccd_engine_t *e);
 
+/* Runs the scenario's handler of m's type on e's Lua state, outside any user; frees m. */
+void ccd_engine_deliver(ccd_engine_t *e, ccd_custom_msg_t *m);
+
 /* Called when a user is released: once stopping, the last one ends the engine (later, from
  * the loop, never inside the releasing call). */
 void ccd_engine_user_gone(ccd_engine_t *e);

@@ -152,6 +152,62 @@ function M.reschedule() error(RESCHEDULE, 0) end
 --- Stops the whole test (every user's on_stop runs, then the final report).
 function M.stop_test(reason) core.stop_test(reason and tostring(reason) or "stopped by the scenario") end
 
+-- Custom messages ----------------------------------------------------------------------------
+-- Locust's runner.send_message / register_message between the master's scenario code and the
+-- workers'. Data travels as JSON text inside the process and as msgpack on the wire.
+
+-- The protocol's own types: a handler of one would never run, and a send would confuse the peer.
+local PROTOCOL_TYPES = {}
+for _, t in ipairs { "client_ready", "ack", "heartbeat", "spawn", "spawning", "spawning_complete",
+                     "stats", "stop", "client_stopped", "quit", "reconnect", "exception",
+                     "locustfile", "logs", "update_user_class" } do
+  PROTOCOL_TYPES[t] = true
+end
+
+local function check_message_type(fname, msg_type)
+  if type(msg_type) ~= "string" or msg_type == "" then
+    error(fname .. ": the message type must be a non-empty string", 3)
+  end
+  if PROTOCOL_TYPES[msg_type] then
+    error(fname .. ": '" .. msg_type .. "' is a message type of Locust's protocol; choose another", 3)
+  end
+end
+
+local message_handlers = {}
+
+--- Registers fn(data, from) as the handler of messages of msg_type (one per type: a second
+--- registration replaces the first, as Locust 2.12's register_message).
+function M.on_message(msg_type, fn)
+  check_message_type("on_message(type, fn)", msg_type)
+  if type(fn) ~= "function" then error("on_message(type, fn): fn must be a function", 2) end
+  message_handlers[msg_type] = fn
+end
+
+--- Sends a message: from a worker to the master; from the master to every worker, or to the
+--- worker whose node id is `to`. data is any JSON-able value (nil included).
+function M.send_message(msg_type, data, to)
+  check_message_type("send_message(type, data [, to])", msg_type)
+  if to ~= nil and type(to) ~= "string" then
+    error("send_message(type, data [, to]): to must be a worker's node id (a string) or nil", 2)
+  end
+  local ok, json = pcall(core.json_encode, data)
+  if not ok then error("send_message('" .. msg_type .. "'): data cannot travel as JSON: " .. tostring(json), 2) end
+  core.send_message(msg_type, json, to)
+end
+
+--- Runs the handler of a message that arrived; false when no handler takes its type.
+function M._message(msg_type, json, from)
+  local fn = message_handlers[msg_type]
+  if not fn then return false end
+  local data = core.json_decode(json)
+  if data == core.null then data = nil end
+  local ok, err = xpcall(fn, listener_error, data, from)
+  if not ok then
+    core.exception("error in the message handler of '" .. msg_type .. "': " .. err:match("^[^\n]*"), err)
+  end
+  return true
+end
+
 --- Declares a CI threshold, checked at the end of the run like --check-<metric> (a breach
 --- exits with code 3): cicada.threshold("p95", "200ms"), cicada.threshold("fail-ratio", "1%"),
 --- cicada.threshold("p99", "/api/items=1s").

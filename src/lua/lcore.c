@@ -10,6 +10,7 @@
 
 #include "base/clock.h"
 #include "base/duration.h"
+#include "base/error.h"
 #include "engine/binding.h"
 #include "lua/ldataset.h"
 #include "lua/lclient.h"
@@ -140,6 +141,51 @@ static int l_stop_test(lua_State *L)
     return 0;
 }
 
+/* The deepest nesting of arrays and objects in JSON text (valid, as the library encodes it). */
+static int json_depth(const char *s)
+{
+    int depth = 0, deepest = 0;
+    bool in_string = false;
+    for (; *s; s++) {
+        if (in_string) {
+            if (*s == '\\' && s[1])
+                s++;
+            else if (*s == '"')
+                in_string = false;
+        } else if (*s == '"')
+            in_string = true;
+        else if (*s == '[' || *s == '{')
+            deepest = ++depth > deepest ? depth : deepest;
+        else if (*s == ']' || *s == '}')
+            depth--;
+    }
+    return deepest;
+}
+
+/* send_message(type, json, to_or_nil): a custom message, through the engine (a user's state)
+ * or the sender (the runner's state, second upvalue). */
+static int l_send_message(lua_State *L)
+{
+    ccd_engine_t *e = ccd_lcore_engine(L);
+    const ccd_lcore_sender_t *sender = lua_touserdata(L, lua_upvalueindex(2));
+    const char *type = luaL_checkstring(L, 1), *json = luaL_checkstring(L, 2);
+    const char *to = luaL_optstring(L, 3, NULL);
+    int rc;
+    if (json_depth(json) > CCD_CUSTOM_MAX_DEPTH)
+        return luaL_error(L, "send_message('%s'): data nests deeper than %d levels of tables", type,
+                          CCD_CUSTOM_MAX_DEPTH);
+    if (e)
+        rc = ccd_engine_send_message(e, type, json, to);
+    else if (sender && sender->fn)
+        rc = sender->fn(sender->ud, type, json, to);
+    else
+        return luaL_error(L, "send_message is not possible while the scenario loads: send from "
+                             "an event listener, a task or a message handler");
+    if (rc)
+        return luaL_error(L, "send_message('%s'): %s", type, ccd_strerror(rc));
+    return 0;
+}
+
 /* duration("1m30s") -> seconds, or an error naming the text. */
 static int l_duration(lua_State *L)
 {
@@ -188,6 +234,10 @@ void ccd_lcore_open(lua_State *L, ccd_engine_t *eng, void *ud)
         lua_pushcclosure(L, f->func, 1);
         lua_setfield(L, -2, f->name);
     }
+    lua_pushlightuserdata(L, eng);
+    lua_pushlightuserdata(L, cfg ? (void *)cfg->sender : NULL);
+    lua_pushcclosure(L, l_send_message, 2);
+    lua_setfield(L, -2, "send_message");
     ccd_lclient_register(L, eng);
     lua_pushstring(L, cfg && cfg->tags ? cfg->tags : "");
     lua_setfield(L, -2, "tags");

@@ -99,7 +99,7 @@ int ccd_hist_merge(ccd_hist_t *dst, const ccd_hist_t *src)
             return CCD_ENOMEM;
     }
     for (unsigned b = 0; b < CCD_HIST_BANDS; b++) {
-        if (!src->_bands[b])
+        if (!src->_bands[b] || !src->_band_count[b]) /* an empty band adds nothing */
             continue;
         for (unsigned i = 0; i < band_size(b); i++)
             dst->_bands[b][i] += src->_bands[b][i];
@@ -112,7 +112,7 @@ int ccd_hist_merge(ccd_hist_t *dst, const ccd_hist_t *src)
 void ccd_hist_reset(ccd_hist_t *h)
 {
     for (unsigned b = 0; b < CCD_HIST_BANDS; b++) {
-        if (h->_bands[b])
+        if (h->_bands[b] && h->_band_count[b]) /* an empty band is zero already */
             memset(h->_bands[b], 0, band_size(b) * sizeof(uint64_t));
         h->_band_count[b] = 0;
     }

@@ -4,6 +4,7 @@
  * Prometheus reads as a counter reset. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "web/web_int.h"
 
@@ -92,6 +93,25 @@ static uint64_t exceptions(const ccd_stats_t *s)
     return n;
 }
 
+/* A master's workers by state (the states a fleet reports; another one is counted apart). */
+static void workers(FILE *f, const ccd_ui_view_t *v)
+{
+    static const char *const states[] = {"ready", "spawning", "running", "stopped", "missing"};
+    enum { NSTATES = sizeof(states) / sizeof(states[0]) };
+    size_t n[NSTATES + 1] = {0};
+    for (size_t i = 0; i < v->nworkers; i++) {
+        size_t j = 0;
+        while (j < NSTATES && !(v->workers[i].state && strcmp(v->workers[i].state, states[j]) == 0))
+            j++;
+        n[j]++;
+    }
+    fputs("# HELP cicada_workers Workers of this master, by state.\n"
+          "# TYPE cicada_workers gauge\n",
+          f);
+    for (size_t j = 0; j <= NSTATES; j++)
+        fprintf(f, "cicada_workers{state=\"%s\"} %zu\n", j < NSTATES ? states[j] : "other", n[j]);
+}
+
 char *ccd_web_metrics(const ccd_ui_view_t *v)
 {
     char *text = NULL;
@@ -119,6 +139,8 @@ char *ccd_web_metrics(const ccd_ui_view_t *v)
             "# TYPE cicada_exceptions_total counter\ncicada_exceptions_total %llu\n",
             v->user_count, v->target_users, ccd_stats_current_rps(t, v->now),
             ccd_stats_current_fail_per_sec(t, v->now), (unsigned long long)exceptions(s));
+    if (v->master)
+        workers(f, v);
     if (fclose(f)) {
         free(text);
         return NULL;

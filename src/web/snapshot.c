@@ -1,6 +1,7 @@
 /* The snapshot: on the runner's thread, the view becomes the documents the server sends
- * (Locust's /stats/requests, /exceptions and /tasks, the UI's /config, /metrics) and copies of
- * the new history samples; the swap under the lock is the only time both threads meet. */
+ * (Locust's /stats/requests, /exceptions, /tasks and /worker-count, the UI's /config, /metrics)
+ * and copies of the new history samples; the swap under the lock is the only time both threads
+ * meet. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,39 @@ static json_t *current_pct(const ccd_ui_view_t *v, double q)
     return json_integer((json_int_t)llround(ms));
 }
 
+/* Workers connected and answering: all but the missing ones (Locust's worker_count counts its
+ * ready, spawning and running workers; a stopped one is as ready for the next test). */
+static size_t worker_count(const ccd_ui_view_t *v)
+{
+    size_t n = 0;
+    for (size_t i = 0; v->master && i < v->nworkers; i++)
+        if (!v->workers[i].state || strcmp(v->workers[i].state, "missing") != 0)
+            n++;
+    return n;
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+/* A master's workers as Locust's /stats/requests lists them (web.py); empty elsewhere. */
+static json_t *workers_json(const ccd_ui_view_t *v)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list && v->master && i < v->nworkers; i++) {
+        const ccd_fleet_worker_t *k = &v->workers[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "id", str_or_null(k->id));
+        json_object_set_new(o, "state", str_or_null(k->state));
+        json_object_set_new(o, "user_count", json_integer(k->users));
+        json_object_set_new(o, "cpu_usage", json_real(k->cpu));
+        json_object_set_new(o, "memory_usage", json_integer((json_int_t)k->memory));
+        json_array_append_new(list, o);
+    }
+    return list;
+}
+
 static json_t *requests_doc(const ccd_ui_view_t *v)
 {
     json_t *doc = json_object(), *rows = json_array();
@@ -99,8 +133,8 @@ static json_t *requests_doc(const ccd_ui_view_t *v)
                                   "response_time_percentile_0.95", current_pct(v, 0.95)));
     json_object_set_new(doc, "state", json_string(ccd_ui_state_name(v->state)));
     json_object_set_new(doc, "user_count", json_integer(v->user_count));
-    json_object_set_new(doc, "workers", json_array());
-    json_object_set_new(doc, "worker_count", json_integer(0));
+    json_object_set_new(doc, "workers", workers_json(v));
+    json_object_set_new(doc, "worker_count", json_integer((json_int_t)worker_count(v)));
     return doc;
 }
 
@@ -140,8 +174,8 @@ static json_t *config_doc(const ccd_ui_view_t *v)
     json_object_set_new(doc, "selected_user_classes", selected);
     json_object_set_new(doc, "users_per_class", users);
     json_object_set_new(doc, "is_shape", json_boolean(v->has_shape));
-    json_object_set_new(doc, "is_distributed", json_false());
-    json_object_set_new(doc, "worker_count", json_integer(0));
+    json_object_set_new(doc, "is_distributed", json_boolean(v->master));
+    json_object_set_new(doc, "worker_count", json_integer((json_int_t)worker_count(v)));
     json_object_set_new(doc, "stats_history_enabled",
                         json_boolean(o->csv_prefix && o->csv_full_history));
     json_object_set_new(doc, "test_start", json_real(v->test_start));
@@ -194,6 +228,7 @@ void ccd_web_publish(ccd_ui_t *ui, const ccd_ui_view_t *v)
         [DOC_TASKS] = strdup(v->tasks ? v->tasks : "{\"per_class\": {}, \"total\": {}}"),
         [DOC_CONFIG] = dump(config_doc(v)),
         [DOC_METRICS] = ccd_web_metrics(v),
+        [DOC_WORKER_COUNT] = dump(json_pack("{s:I}", "worker_count", (json_int_t)worker_count(v))),
     };
     char *host = v->host ? strdup(v->host) : NULL;
     pthread_mutex_lock(&w->lock);

@@ -11,7 +11,15 @@
 #include "web/web.h"
 
 /* The documents served as they are, rebuilt by each publish. */
-enum { DOC_REQUESTS, DOC_EXCEPTIONS, DOC_TASKS, DOC_CONFIG, DOC_METRICS, DOC_COUNT };
+enum {
+    DOC_REQUESTS,
+    DOC_EXCEPTIONS,
+    DOC_TASKS,
+    DOC_CONFIG,
+    DOC_METRICS,
+    DOC_WORKER_COUNT,
+    DOC_COUNT
+};
 
 struct ccd_web {
     ccd_ui_t ui; /* first: the hooks' ui pointer is the web UI */

@@ -92,6 +92,8 @@ async function main() {
   check(/^\d+(\.\d+)?$/.test(await cell(page, "/hello", "Median (ms)")), "times are shown in ms");
   await page.waitForFunction(() => /running/i.test(document.getElementById("f-state").textContent), null, { timeout: 10000 });
   check(await page.textContent("#f-users") === "6", "the header shows 6 users");
+  check(!(await page.isVisible("#t-workers")) && !(await page.isVisible("#f-workers-box")),
+        "no Workers tab or figure on a process that is not a master");
   await tab(page, "stats", true);
 
   // The charts draw: lines in each of the three canvases.

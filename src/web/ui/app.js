@@ -19,7 +19,9 @@
     history: null,         /* column arrays for the charts */
     historyMode: "endpoint", /* "endpoint": stats/history; "poll": built from the polls (older servers) */
     charts: null,
-    lastStart: null        /* the form values of the last start */
+    lastStart: null,       /* the form values of the last start */
+    master: false,         /* a master: the Workers tab and figure are shown */
+    pendingTab: null       /* a tab asked for by the address before it is shown (Workers) */
   };
 
   /* ---- helpers ---- */
@@ -126,6 +128,7 @@
       showState(s);
       renderStats();
       renderFailures(s.errors || []);
+      showWorkers(s);
       if (ui.historyMode === "poll") appendPolled(s);
       return refreshTab();
     }).catch(function (e) {
@@ -143,6 +146,7 @@
     case "exceptions": return refreshExceptions();
     case "ratio": return refreshRatio();
     case "logs": return refreshLogs();
+    case "workers": renderWorkers(); break;
     }
     return Promise.resolve();
   }
@@ -325,6 +329,50 @@
     });
   }
 
+  /* ---- a master's workers ---- */
+
+  /* Shows the Workers tab and figure once the server is known to be a master: /config says so
+   * (cicada), or /stats/requests carries "workers" (Locust sends it only from a master). */
+  function setMaster(on) {
+    if (on === ui.master) return;
+    ui.master = on;
+    $("t-workers").hidden = !on;
+    $("f-workers-box").hidden = !on;
+    if (on && ui.pendingTab) selectTab(ui.pendingTab, false);
+    ui.pendingTab = null;
+  }
+
+  function isMissing(w) { return w.state === "missing"; }
+
+  function showWorkers(s) {
+    if (!ui.config && Array.isArray(s.workers)) setMaster(true);
+    if (!ui.master) return;
+    var list = s.workers || [];
+    var missing = list.filter(isMissing).length;
+    var n = s.worker_count != null ? s.worker_count : list.length - missing;
+    $("f-workers").textContent = count(n);
+    $("n-missing").textContent = missing ? String(missing) : "";
+    if (ui.tab === "workers") renderWorkers();
+  }
+
+  /* Bytes as the heartbeat gives them, in MB (10^6 bytes) as `ps` and the reports print them. */
+  function megabytes(v) { return v == null ? "–" : (Number(v) / 1e6).toFixed(1) + " MB"; }
+
+  function renderWorkers() {
+    var list = ((ui.stats && ui.stats.workers) || []).slice().sort(function (a, b) {
+      return String(a.id).localeCompare(String(b.id));
+    });
+    fillTable("workers-table", [
+      ["Worker", function (r) { return r.id; }, true],
+      ["State", function (r) { return r.state || "–"; }, "state-cell"],
+      ["# users", function (r) { return count(r.user_count); }],
+      ["CPU usage", function (r) { return fixed(r.cpu_usage, 1) + " %"; }],
+      ["Memory usage", function (r) { return megabytes(r.memory_usage); }]
+    ], list, "No worker has connected yet.");
+    var rows = $("workers-table").tBodies[0].rows;
+    list.forEach(function (w, i) { if (isMissing(w)) rows[i].className = "missing"; });
+  }
+
   /* ---- charts: the whole test, one point a second ---- */
 
   function resetHistory() {
@@ -446,6 +494,7 @@
   /* ---- tabs: arrow keys move between them (WAI-ARIA tabs pattern) ---- */
 
   function tabs() { return Array.prototype.slice.call(document.querySelectorAll("[role=tab]")); }
+  function shownTabs() { return tabs().filter(function (t) { return !t.hidden; }); }
 
   function selectTab(tab, focus) {
     tabs().forEach(function (t) {
@@ -465,10 +514,11 @@
   }
 
   function setupTabs() {
-    var list = tabs();
-    list.forEach(function (t, i) {
+    tabs().forEach(function (t) {
       t.addEventListener("click", function () { selectTab(t, false); });
       t.addEventListener("keydown", function (e) {
+        /* The tabs shown now: Workers comes and goes with the server. */
+        var list = shownTabs(), i = list.indexOf(t);
         var j = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: list.length - 1 }[e.key];
         if (j === undefined) return;
         e.preventDefault();
@@ -476,7 +526,8 @@
       });
     });
     var first = location.hash && $("t-" + location.hash.slice(1));
-    if (first) selectTab(first, false);
+    if (first && first.hidden) ui.pendingTab = first;
+    else if (first) selectTab(first, false);
   }
 
   /* ---- commands ---- */
@@ -583,6 +634,7 @@
   function loadConfig() {
     return getJSON("config").then(function (c) {
       ui.config = c;
+      setMaster(!!c.is_distributed);
       if (c.host) $("f-host").textContent = c.host;
       fillClasses(c.user_classes || c.available_user_classes || [], c.selected_user_classes || null);
     }).catch(function () {
