@@ -178,15 +178,16 @@ Test(worker, joins_spawns_reports_respawns_stops_and_quits)
     cr_expect(json_is_number(json_object_get(hd, "current_cpu_usage")));
     cr_expect_gt(json_int(hd, "current_memory_usage"), 1000000, "resident bytes");
 
-    /* Spawning, then complete with 5 users; the unknown class and message types are warned
-     * about once. */
+    /* Spawning, then complete with 5 users; the unknown class is warned about once. */
     long spawning = find_msg(log, hb, "spawning");
     long complete = find_msg(log, hb, "spawning_complete");
     cr_assert(spawning >= 0 && complete > spawning);
     json_t *cd = data_at(log, complete);
     cr_expect_eq(json_int(cd, "user_count"), 5);
     cr_expect_eq(json_int(json_object_get(cd, "user_classes_count"), "Counter"), 5);
-    cr_expect_eq(h_count(r.err, "custom_thing"), 1, "unknown type warned once:\n%s", r.err);
+    /* A type the protocol does not know is a custom message: the scenario's handlers get it,
+     * and without one it is warned about (by the custom messages' layer). */
+    cr_expect_geq(h_count(r.err, "custom_thing"), 1, "unknown type not warned about:\n%s", r.err);
     cr_expect_eq(h_count(r.err, "'Nope'"), 1, "unknown class warned once");
     long running = -1;
     for (long i = complete; (i = find_msg(log, i + 1, "heartbeat")) >= 0;)
