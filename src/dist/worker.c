@@ -34,6 +34,7 @@
 #define HEARTBEAT_INTERVAL 1.0
 #define REPORT_INTERVAL    3.0
 #define READY_INTERVAL     5.0
+#define RECONNECT_DELAY    1.0
 #define EXIT_LINGER_MS     2000 /* time the last messages get to leave when the worker exits */
 
 /* What the worker is doing, as its heartbeats tell the master (stopping reads as running, as
@@ -189,7 +190,7 @@ static void send_msg(worker_t *w, ccd_wire_packer_t *p)
         ccd_log(CCD_LOG_ERROR, "out of memory packing a %s message for the master", w->out_type);
         return;
     }
-    int rc = ccd_channel_send(w->ch, NULL, 0, w->out.base, w->out.len);
+    int rc = w->ch ? ccd_channel_send(w->ch, NULL, 0, w->out.base, w->out.len) : -EAGAIN;
     if (rc)
         ccd_log(CCD_LOG_DEBUG, "a %s message to the master was dropped: %s", w->out_type,
                 ccd_strerror(rc));
@@ -498,6 +499,23 @@ static void finish(worker_t *w, int code)
     ev_break(w->loop, EVBREAK_ALL);
 }
 
+/* The spawn that came while the users stopped, handled now that they have. */
+static void replay_deferred(worker_t *w)
+{
+    ccd_wire_msg_t m;
+    char err[200];
+    char *frame = w->deferred;
+    if (!frame)
+        return;
+    w->deferred = NULL;
+    w->frame = frame;
+    w->frame_len = w->deferred_len;
+    if (ccd_wire_decode(&m, frame, w->deferred_len, err, sizeof(err)) == 0)
+        dispatch(w, &m);
+    ccd_wire_msg_free(&m);
+    free(frame);
+}
+
 /* Every engine reported its last delta (or none ran): the last report, then what the reason
  * for stopping asks for. */
 static void all_stopped(worker_t *w)
@@ -527,19 +545,8 @@ static void all_stopped(worker_t *w)
         break;
     case END_GIVE_UP: finish(w, 1); break;
     }
-    if (w->ending == END_STOP && w->deferred) {
-        ccd_wire_msg_t m;
-        char err[200];
-        char *frame = w->deferred;
-        size_t len = w->deferred_len;
-        w->deferred = NULL;
-        w->frame = frame;
-        w->frame_len = len;
-        if (ccd_wire_decode(&m, frame, len, err, sizeof(err)) == 0)
-            dispatch(w, &m);
-        ccd_wire_msg_free(&m);
-        free(frame);
-    }
+    if (w->ending == END_STOP)
+        replay_deferred(w);
 }
 
 static void begin_stop(worker_t *w, end_t why, const char *what)
@@ -694,20 +701,30 @@ static void on_state(void *ud, bool connected);
 
 static int connect_master(worker_t *w, char *err, size_t errlen)
 {
+    if (w->connected || w->down_since == 0)
+        w->down_since = mono_now(); /* a reconnect's gap counts as the same outage */
     w->connected = false;
-    w->down_since = mono_now();
     return ccd_channel_connect(&w->ch, w->loop, w->o->master_host, w->o->master_port, w->node_id,
                                on_recv, on_state, w, err, errlen);
 }
 
-/* The channel is closed outside its own callbacks: from a timer that the reconnect message
- * started. */
+/* A reconnect in two steps: the old connection closes at once, the new one opens a second
+ * later. A ROUTER without ZMQ_ROUTER_HANDOVER (Locust's) refuses a peer whose identity is still
+ * in use, and libzmq then never reads that peer's frames: the master must have seen the old
+ * connection go before the same node id comes back. Messages meanwhile are dropped. */
 static void on_reconnect_timer(struct ev_loop *loop, ev_timer *t, int revents)
 {
     worker_t *w = t->data;
     char err[512] = "";
-    ccd_channel_close(w->ch, 0);
-    w->ch = NULL;
+    if (w->ch) {
+        ccd_channel_close(w->ch, 0);
+        w->ch = NULL;
+        w->connected = false;
+        w->down_since = mono_now();
+        ev_timer_set(t, RECONNECT_DELAY, 0);
+        ev_timer_start(loop, t);
+        return;
+    }
     if (connect_master(w, err, sizeof(err))) {
         ccd_log(CCD_LOG_ERROR, "cannot reconnect to the master: %s", err);
         begin_stop(w, END_GIVE_UP, "No connection to the master");
@@ -718,7 +735,10 @@ static void on_reconnect_timer(struct ev_loop *loop, ev_timer *t, int revents)
 
 static void on_reconnect(worker_t *w, const ccd_wire_msg_t *m)
 {
+    if (ev_is_active(&w->reconnect_timer))
+        return;
     ccd_log(CCD_LOG_WARNING, "The master asked to reconnect: resetting the connection");
+    ev_timer_set(&w->reconnect_timer, 0, 0);
     ev_timer_start(w->loop, &w->reconnect_timer);
 }
 
@@ -727,7 +747,7 @@ static void on_master_heartbeat(worker_t *w, const ccd_wire_msg_t *m)
     w->master_heartbeats = true;
 }
 
-/* Sent by Locust >= 2.x masters to every worker when spawning completed: nothing to do. */
+/* Newer Locust masters tell every worker when the whole ramp completed: nothing to do. */
 static void on_ignored(worker_t *w, const ccd_wire_msg_t *m) {}
 
 typedef void (*handler_fn)(worker_t *w, const ccd_wire_msg_t *m);

@@ -178,15 +178,16 @@ Test(worker, joins_spawns_reports_respawns_stops_and_quits)
     cr_expect(json_is_number(json_object_get(hd, "current_cpu_usage")));
     cr_expect_gt(json_int(hd, "current_memory_usage"), 1000000, "resident bytes");
 
-    /* Spawning, then complete with 5 users; the unknown class and message types are warned
-     * about once. */
+    /* Spawning, then complete with 5 users; the unknown class is warned about once. */
     long spawning = find_msg(log, hb, "spawning");
     long complete = find_msg(log, hb, "spawning_complete");
     cr_assert(spawning >= 0 && complete > spawning);
     json_t *cd = data_at(log, complete);
     cr_expect_eq(json_int(cd, "user_count"), 5);
     cr_expect_eq(json_int(json_object_get(cd, "user_classes_count"), "Counter"), 5);
-    cr_expect_eq(h_count(r.err, "custom_thing"), 1, "unknown type warned once:\n%s", r.err);
+    /* A type the protocol does not know is a custom message: the scenario's handlers get it,
+     * and without one it is warned about (by the custom messages' layer). */
+    cr_expect_geq(h_count(r.err, "custom_thing"), 1, "unknown type not warned about:\n%s", r.err);
     cr_expect_eq(h_count(r.err, "'Nope'"), 1, "unknown class warned once");
     long running = -1;
     for (long i = complete; (i = find_msg(log, i + 1, "heartbeat")) >= 0;)
@@ -288,6 +289,48 @@ Test(worker, reconnects_with_the_same_node_id)
     cr_assert(a >= 0 && b > a);
     cr_expect_str_eq(json_string_value(json_object_get(json_array_get(log, (size_t)b), "node_id")),
                      json_string_value(json_object_get(json_array_get(log, (size_t)a), "node_id")));
+    json_decref(log);
+    h_run_free(&r);
+}
+
+/* A spawn that comes while the users stop (their 1.5 s requests finishing within the stop
+ * timeout) takes effect once they stopped: client_stopped, client_ready, then the new users. */
+Test(worker, a_spawn_during_a_stop_waits_for_it)
+{
+    h_target_t t;
+    master_t m;
+    h_run_t r;
+    const char *lua = "local cicada = require 'cicada'\n"
+                      "local U = cicada.user('Counter', { wait_time = cicada.constant(0),\n"
+                      "                                  tasks = { slow = 1 } })\n"
+                      "function U:slow() self.client:get('/delay/1500') end\n";
+    cr_assert_eq(h_target_start(&t, 1), 0);
+    master_start(&m,
+                 h_strf("expect client_ready 15\n"
+                        "ack\n"
+                        "spawn {\"Counter\":2} http://%s:%d 5\n"
+                        "expect spawning_complete 10\n"
+                        "sleep 0.5\n"
+                        "send stop\n"
+                        "spawn {\"Counter\":1} http://%s:%d 5\n"
+                        "expect client_stopped 10\n"
+                        "expect spawning_complete 10 user_count=1\n"
+                        "send quit\n"
+                        "sleep 3\n",
+                        H_HOST, t.port, H_HOST, t.port),
+                 0);
+    h_run_opts_t o = {.timeout_s = 40};
+    cr_assert_eq(h_cicada(&r, &o, lua, "--worker", "--master-port", worker_port_arg(&m), NULL), 0);
+    json_t *log = master_finish(&m, 5);
+    H_ASSERT_EXIT(&r, 0);
+    expect_script_done(log);
+    long stop = find(log, 0, "sent", "stop"), stopped = find_msg(log, stop, "client_stopped");
+    long ready = find_msg(log, stopped, "client_ready");
+    long spawning = find_msg(log, stop, "spawning");
+    cr_assert(stopped > stop && ready > stopped && spawning > ready,
+              "stop %ld, client_stopped %ld, client_ready %ld, spawning %ld", stop, stopped, ready,
+              spawning);
+    cr_expect_geq(t_at(log, stopped) - t_at(log, stop), 0.5, "the users did not wait to stop");
     json_decref(log);
     h_run_free(&r);
 }
