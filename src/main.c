@@ -8,6 +8,7 @@
 #include "control/cli.h"
 #include "base/log.h"
 #include "control/compare.h"
+#include "control/engines.h"
 #include "control/runner.h"
 #include "dist/master.h"
 #include "dist/worker.h"
@@ -42,9 +43,8 @@ static char **worker_args(const ccd_options_t *o, int argc, char **argv, char *t
     v[n++] = "--master-host";
     v[n++] = "127.0.0.1";
     if (!o->threads) {
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        long each = cpus > (long)o->processes ? cpus / (long)o->processes : 1;
-        snprintf(threads, len, "%ld", each);
+        unsigned cpus = ccd_engines_usable_cpus();
+        snprintf(threads, len, "%u", cpus > o->processes ? cpus / o->processes : 1);
         v[n++] = "--threads";
         v[n++] = threads;
     }

@@ -1,6 +1,9 @@
 /* Starting the engine threads, and stopping those already started when another fails. */
 #include "control/engines.h"
 
+#include <sched.h>
+#include <unistd.h>
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,4 +149,13 @@ void ccd_engines_join(ccd_engines_t *es)
     free(es->v);
     es->v = NULL;
     es->n = 0;
+}
+
+unsigned ccd_engines_usable_cpus(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+        return (unsigned)CPU_COUNT(&set);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    return cpus > 0 ? (unsigned)cpus : 1;
 }

@@ -41,6 +41,11 @@ void ccd_engines_post_all(ccd_engines_t *es, int type, long a);
 int ccd_engines_post_custom(ccd_engines_t *es, const char *type, const char *json,
                             const char *from);
 
+/* The CPUs this process may run on (its affinity mask, as taskset or a container's cpuset set
+ * it), else the online ones: one engine thread each by default, since two engines sharing a
+ * core only add switches. */
+unsigned ccd_engines_usable_cpus(void);
+
 /* Waits for every engine's thread to end (after CCD_MSG_STOP) and frees them and es->v. Called
  * while no engine runs, it frees the messages held for the next ones (only while no engine runs
  * are messages held: a join, a hold, then a start delivers them). */

@@ -504,18 +504,6 @@ static void runner_free(runner_t *r)
     free(r->batch);
 }
 
-/* The CPUs this process may run on (its affinity mask, as taskset or a container's cpuset set
- * it), else the online ones: one engine thread each by default, since two engines sharing a
- * core only add switches. */
-static unsigned usable_cpus(void)
-{
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
-        return (unsigned)CPU_COUNT(&set);
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    return cpus > 0 ? (unsigned)cpus : 1;
-}
-
 /* Everything set up before the engines start. Returns 0, or a negative code with a one-line
  * reason in err. */
 static int prepare(runner_t *r, char *err, size_t errlen)
@@ -527,7 +515,7 @@ static int prepare(runner_t *r, char *err, size_t errlen)
     rc = ccd_scenario_open(&r->scenario, o, err, errlen);
     ccd_scenario_on_send(&r->scenario, runner_send, r);
     /* A master plans per class only: the fleet divides the users among its workers. */
-    r->nengines = r->fleet ? 1 : o->threads ? o->threads : usable_cpus();
+    r->nengines = r->fleet ? 1 : o->threads ? o->threads : ccd_engines_usable_cpus();
     if (rc == 0 && !o->list && !o->show_task_ratio && !r->fleet)
         ccd_preflight_fd_limit(o->users, r->nengines);
     if (rc || (rc = ccd_scenario_plan(&r->scenario, r->nengines, &r->plan, err, errlen)) ||

@@ -5,12 +5,9 @@
 #include "dist/master.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -19,6 +16,7 @@
 #include "base/log.h"
 #include "dist/channel.h"
 #include "dist/custom.h"
+#include "dist/processes.h"
 #include "dist/stats_wire.h"
 #include "dist/wire.h"
 #include "engine/engine.h"
@@ -90,8 +88,7 @@ typedef struct {
     char **warned; /* message types already warned about */
     size_t nwarned, capwarned;
     unsigned malformed;
-    pid_t *children;
-    unsigned nchildren;
+    ccd_processes_t local; /* --processes */
 } master_t;
 
 static double mono(void)
@@ -697,74 +694,6 @@ static void on_recv(void *ud, const char *peer, size_t plen, const void *data, s
     ccd_wire_msg_free(&msg);
 }
 
-/* ---- Local worker processes (--processes) ---------------------------------------------- */
-
-static void start_children(master_t *m, unsigned port)
-{
-    size_t argc = 0;
-    while (m->worker_argv[argc])
-        argc++;
-    char portbuf[16];
-    snprintf(portbuf, sizeof(portbuf), "%u", port);
-    char **argv = calloc(argc + 3, sizeof(*argv));
-    m->children = calloc(m->o->processes, sizeof(*m->children));
-    if (!argv || !m->children) {
-        free(argv);
-        ccd_log(CCD_LOG_ERROR, "out of memory starting the worker processes");
-        return;
-    }
-    memcpy(argv, m->worker_argv, argc * sizeof(*argv));
-    argv[argc] = "--master-port";
-    argv[argc + 1] = portbuf;
-    pid_t parent = getpid();
-    fflush(NULL);
-    for (unsigned i = 0; i < m->o->processes; i++) {
-        pid_t pid = fork();
-        if (pid == 0) {
-            /* A worker ends with its master, even one killed outright. */
-            prctl(PR_SET_PDEATHSIG, SIGTERM);
-            if (getppid() != parent)
-                _exit(1);
-            signal(SIGINT, SIG_IGN); /* a Ctrl-C reaches the master, which tells them */
-            execv("/proc/self/exe", argv);
-            fprintf(stderr, "cicada: cannot start a worker process: %s\n", strerror(errno));
-            _exit(127);
-        }
-        if (pid < 0) {
-            ccd_log(CCD_LOG_ERROR, "cannot start worker process %u: %s", i + 1, strerror(errno));
-            break;
-        }
-        m->children[m->nchildren++] = pid;
-    }
-    free(argv);
-    ccd_log(CCD_LOG_INFO, "Started %u worker processes", m->nchildren);
-}
-
-/* Waits up to about 5 s for the worker processes (told to quit), then ends those left. */
-static void reap_children(master_t *m)
-{
-    unsigned left = m->nchildren;
-    for (int tries = 0; left > 0 && tries < 100; tries++) {
-        for (unsigned i = 0; i < m->nchildren; i++)
-            if (m->children[i] > 0 && waitpid(m->children[i], NULL, WNOHANG) == m->children[i]) {
-                m->children[i] = 0;
-                left--;
-            }
-        if (left > 0)
-            usleep(50000);
-    }
-    for (unsigned i = 0; i < m->nchildren; i++)
-        if (m->children[i] > 0) {
-            ccd_log(CCD_LOG_WARNING, "Worker process %d did not quit: ending it",
-                    (int)m->children[i]);
-            kill(m->children[i], SIGKILL);
-            waitpid(m->children[i], NULL, 0);
-        }
-    free(m->children);
-    m->children = NULL;
-    m->nchildren = 0;
-}
-
 /* ---- The fleet -------------------------------------------------------------------------- */
 
 static int m_start(ccd_fleet_t *f, struct ev_loop *loop, ccd_queue_t *inbox, char *err,
@@ -786,7 +715,7 @@ static int m_start(ccd_fleet_t *f, struct ev_loop *loop, ccd_queue_t *inbox, cha
     m->tick.data = m->check.data = m->flush.data = m;
     ev_timer_start(loop, &m->tick);
     if (local)
-        start_children(m, ccd_channel_port(m->ch));
+        ccd_processes_start(&m->local, m->o->processes, m->worker_argv, ccd_channel_port(m->ch));
     return 0;
 }
 
@@ -914,8 +843,7 @@ static void m_close(ccd_fleet_t *f)
         ev_timer_stop(m->loop, &m->flush);
         ccd_channel_close(m->ch, 1000);
     }
-    if (m->nchildren)
-        reap_children(m);
+    ccd_processes_reap(&m->local);
     while (m->n > 0)
         remove_worker(m, &m->w[m->n - 1]);
     free(m->w);

@@ -232,20 +232,6 @@ int ccd_stats_wire_pack(msgpack_packer *pk, const ccd_stats_t *s, const ccd_stat
 
 /* ---- merging ---- */
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return CCD_EPROTO;
-}
-
 /* Epoch seconds accepted as per-second keys: up to about year 5000. */
 #define MAX_EPOCH 1e11
 
@@ -369,9 +355,9 @@ static int read_entry(const msgpack_object *o, wire_entry_t *w, char *err, size_
 {
     memset(w, 0, sizeof(*w));
     if (!o || o->type != MSGPACK_OBJECT_MAP)
-        return fail(err, errlen, "a stats entry is not a map");
+        return ccd_wire_fail(err, errlen, "a stats entry is not a map");
     if (!key_strings(o, &w->method, &w->method_len, &w->name, &w->name_len))
-        return fail(err, errlen, "a stats entry has no name or method string");
+        return ccd_wire_fail(err, errlen, "a stats entry has no name or method string");
     ccd_stats_counts_t *c = &w->c;
     bool min_nil = false;
     const char *bad = NULL;
@@ -400,8 +386,8 @@ static int read_entry(const msgpack_object *o, wire_entry_t *w, char *err, size_
     else if (!opt_map(o, "num_fail_per_sec", &w->fails) || !check_seconds(w->fails))
         bad = "num_fail_per_sec";
     if (bad)
-        return fail(err, errlen, "stats entry \"%.*s\": bad %s",
-                    (int)(w->name_len < 80 ? w->name_len : 80), w->name, bad);
+        return ccd_wire_fail(err, errlen, "stats entry \"%.*s\": bad %s",
+                             (int)(w->name_len < 80 ? w->name_len : 80), w->name, bad);
     /* Locust's min is None when no request had a response time (num_none_requests only). */
     if (min_nil || c->num_requests == 0)
         c->min_response_time_us = c->num_requests ? c->max_response_time_us : INT64_MAX;
@@ -451,7 +437,7 @@ static int merge_entries(ccd_stats_t *dst, const msgpack_object *stats, char *er
     if (is_nil(stats))
         return 0;
     if (stats->type != MSGPACK_OBJECT_ARRAY)
-        return fail(err, errlen, "\"stats\" is not an array");
+        return ccd_wire_fail(err, errlen, "\"stats\" is not an array");
     for (uint32_t i = 0; i < stats->via.array.size; i++) {
         wire_entry_t w;
         int rc = read_entry(&stats->via.array.ptr[i], &w, err, errlen);
@@ -475,7 +461,8 @@ static int merge_error(ccd_stats_t *dst, const msgpack_object *o, char *err, siz
         !key_strings(o, &method, &method_len, &name, &name_len) ||
         !(is_nil(eo) || ccd_wire_str(eo, &error, &error_len)) ||
         !ccd_wire_uint(ccd_wire_get(o, "occurrences"), &n))
-        return fail(err, errlen, "an error is not a map of name, method, error, occurrences");
+        return ccd_wire_fail(err, errlen,
+                             "an error is not a map of name, method, error, occurrences");
     return n ? ccd_stats_error_add(dst, method, method_len, name, name_len, error, error_len, n)
              : 0;
 }
@@ -485,7 +472,7 @@ static int merge_errors(ccd_stats_t *dst, const msgpack_object *errors, char *er
     if (is_nil(errors))
         return 0;
     if (errors->type != MSGPACK_OBJECT_MAP)
-        return fail(err, errlen, "\"errors\" is not a map");
+        return ccd_wire_fail(err, errlen, "\"errors\" is not a map");
     for (uint32_t i = 0; i < errors->via.map.size; i++) {
         int rc = merge_error(dst, &errors->via.map.ptr[i].val, err, errlen);
         if (rc)
@@ -499,11 +486,11 @@ int ccd_stats_wire_merge(ccd_stats_t *dst, const msgpack_object *data, long *use
 {
     *user_count = -1;
     if (!data || data->type != MSGPACK_OBJECT_MAP)
-        return fail(err, errlen, "stats data is not a map");
+        return ccd_wire_fail(err, errlen, "stats data is not a map");
     const msgpack_object *uc = ccd_wire_get(data, "user_count");
     uint64_t users = 0;
     if (!is_nil(uc) && !ccd_wire_uint(uc, &users))
-        return fail(err, errlen, "\"user_count\" is not a count");
+        return ccd_wire_fail(err, errlen, "\"user_count\" is not a count");
     int rc = merge_entries(dst, ccd_wire_get(data, "stats"), err, errlen);
     if (!rc)
         rc = merge_errors(dst, ccd_wire_get(data, "errors"), err, errlen);

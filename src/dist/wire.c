@@ -9,10 +9,7 @@
 
 #include "base/error.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int ccd_wire_fail(char *err, size_t errlen, const char *fmt, ...)
 {
     if (err && errlen) {
         va_list ap;
@@ -138,17 +135,17 @@ static int check_shape(const unsigned char *p, size_t len, char *err, size_t err
             continue;
         }
         if (pos >= len)
-            return fail(err, errlen, "truncated message");
+            return ccd_wire_fail(err, errlen, "truncated message");
         size_t lenbytes;
         uint64_t payload, children;
         int kind;
         if (!header(p[pos], &lenbytes, &payload, &children, &kind))
-            return fail(err, errlen, "not msgpack (byte 0x%02x at %zu)", p[pos], pos);
+            return ccd_wire_fail(err, errlen, "not msgpack (byte 0x%02x at %zu)", p[pos], pos);
         pos++;
         owed--;
         left[depth]--;
         if (lenbytes > len - pos)
-            return fail(err, errlen, "truncated message");
+            return ccd_wire_fail(err, errlen, "truncated message");
         uint64_t n = be(p + pos, lenbytes);
         pos += lenbytes;
         if (kind == 1)
@@ -158,19 +155,19 @@ static int check_shape(const unsigned char *p, size_t len, char *err, size_t err
         else if (kind == 3)
             children = 2 * n;
         if (payload > len - pos)
-            return fail(err, errlen, "truncated message");
+            return ccd_wire_fail(err, errlen, "truncated message");
         pos += (size_t)payload;
         owed += children;
         if (owed > len - pos)
-            return fail(err, errlen, "truncated message");
+            return ccd_wire_fail(err, errlen, "truncated message");
         if (children) {
             if (depth == MAX_DEPTH)
-                return fail(err, errlen, "not msgpack (nested deeper than %d)", MAX_DEPTH);
+                return ccd_wire_fail(err, errlen, "not msgpack (nested deeper than %d)", MAX_DEPTH);
             left[++depth] = children;
         }
     }
     if (pos != len)
-        return fail(err, errlen, "%zu trailing bytes after the message", len - pos);
+        return ccd_wire_fail(err, errlen, "%zu trailing bytes after the message", len - pos);
     return 0;
 }
 
@@ -191,17 +188,17 @@ int ccd_wire_decode(ccd_wire_msg_t *m, const void *buf, size_t len, char *err, s
     if (r == MSGPACK_UNPACK_NOMEM_ERROR)
         return CCD_ENOMEM;
     if (r != MSGPACK_UNPACK_SUCCESS)
-        return fail(err, errlen, "not msgpack (nested too deeply or malformed)");
+        return ccd_wire_fail(err, errlen, "not msgpack (nested too deeply or malformed)");
     if (off != len)
-        return fail(err, errlen, "%zu trailing bytes after the message", len - off);
+        return ccd_wire_fail(err, errlen, "%zu trailing bytes after the message", len - off);
     const msgpack_object *o = &m->_up.data;
     if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 3)
-        return fail(err, errlen, "not an array of 3 (type, data, node id)");
+        return ccd_wire_fail(err, errlen, "not an array of 3 (type, data, node id)");
     const msgpack_object *a = o->via.array.ptr;
     if (!is_str(&a[0]))
-        return fail(err, errlen, "message type is not a string");
+        return ccd_wire_fail(err, errlen, "message type is not a string");
     if (a[2].type != MSGPACK_OBJECT_NIL && !is_str(&a[2]))
-        return fail(err, errlen, "node id is neither a string nor nil");
+        return ccd_wire_fail(err, errlen, "node id is neither a string nor nil");
     m->type = a[0].via.str.ptr;
     m->type_len = a[0].via.str.size;
     m->data = &a[1];

@@ -51,6 +51,11 @@ void ccd_wire_pack_str(msgpack_packer *pk, const char *s);
 /* Packs a string key (for maps). */
 void ccd_wire_pack_key(msgpack_packer *pk, const char *key);
 
+/* Writes a one-line reason into err (when not NULL) and returns CCD_EPROTO: the refusal of
+ * every decoder of the wire. */
+int ccd_wire_fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Reading decoded data. Each returns false / NULL when o is NULL or of another type. */
 /* The value under a string key of a map; NULL when o is not a map or has no such key. */
 const msgpack_object *ccd_wire_get(const msgpack_object *map, const char *key);

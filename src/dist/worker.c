@@ -353,14 +353,6 @@ static int class_by_script_index(const worker_t *w, long idx)
 }
 
 /* The CPUs this process may run on (its affinity mask), else the online ones. */
-static unsigned usable_cpus(void)
-{
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
-        return (unsigned)CPU_COUNT(&set);
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    return cpus > 0 ? (unsigned)cpus : 1;
-}
 
 /* The first spawn of a test starts the engines on the spawn's host (a non-empty string),
  * else -H, else each class's own. */
@@ -918,7 +910,7 @@ static int prepare(worker_t *w, char *err, size_t errlen)
     if (rc)
         return rc;
     ccd_scenario_on_send(&w->scenario, send_custom, w);
-    w->nengines = o->threads ? o->threads : usable_cpus();
+    w->nengines = o->threads ? o->threads : ccd_engines_usable_cpus();
     size_t nsel = w->scenario.nsel, cells = (size_t)w->nengines * nsel;
     w->have = calloc(cells, sizeof(*w->have));
     w->confirmed = calloc(cells, sizeof(*w->confirmed));

@@ -120,6 +120,45 @@ static bool wait_users(int port, long users, double timeout_s)
     return false;
 }
 
+/* Starts a master with its web UI on 127.0.0.1:web that begins a test of 10 users over 2
+ * workers at once (--autostart) and quits when it ends; stderr to err_path, the run document
+ * to report (NULL: none). */
+static pid_t start_ui_master(const char *path, int port, int web, int target_port,
+                             const char *run_time, const char *report, const char *err_path)
+{
+    const char *argv[40] = {CICADA_BIN,
+                            "-f",
+                            path,
+                            "--master",
+                            "--master-bind-port",
+                            h_strf("%d", port),
+                            "--expect-workers",
+                            "2",
+                            "--autostart",
+                            "--autoquit",
+                            "0",
+                            "--web-host",
+                            H_HOST,
+                            "-P",
+                            h_strf("%d", web),
+                            "-H",
+                            h_strf("http://%s:%d", H_HOST, target_port),
+                            "-u",
+                            "10",
+                            "-r",
+                            "100",
+                            "-t",
+                            run_time};
+    size_t n = 23;
+    if (report) {
+        argv[n++] = "--report-json";
+        argv[n++] = report;
+    }
+    pid_t pid = h_spawn((char *const *)argv, NULL, err_path);
+    cr_assert_gt(pid, 0);
+    return pid;
+}
+
 Test(distributed, two_workers_count_exactly_what_the_target_served)
 {
     h_target_t t;
@@ -158,34 +197,7 @@ Test(distributed, a_killed_worker_is_missing_and_its_users_go_to_the_other)
                *dir = h_strf("%.*s", (int)(strrchr(path, '/') - path), path);
     int port = h_free_port(), web = h_free_port();
     const char *report = h_strf("%s/run.json", dir), *err = h_strf("%s/master.err", dir);
-    char *argv[] = {(char *)CICADA_BIN,
-                    (char *)"-f",
-                    (char *)path,
-                    (char *)"--master",
-                    (char *)"--master-bind-port",
-                    (char *)h_strf("%d", port),
-                    (char *)"--expect-workers",
-                    (char *)"2",
-                    (char *)"--autostart",
-                    (char *)"--autoquit",
-                    (char *)"0",
-                    (char *)"--web-host",
-                    (char *)H_HOST,
-                    (char *)"-P",
-                    (char *)h_strf("%d", web),
-                    (char *)"-H",
-                    (char *)h_strf("http://%s:%d", H_HOST, t.port),
-                    (char *)"-u",
-                    (char *)"10",
-                    (char *)"-r",
-                    (char *)"100",
-                    (char *)"-t",
-                    (char *)"14s",
-                    (char *)"--report-json",
-                    (char *)report,
-                    NULL};
-    pid_t master = h_spawn(argv, NULL, err);
-    cr_assert_gt(master, 0);
+    pid_t master = start_ui_master(path, port, web, t.port, "14s", report, err);
     pid_t w1 = start_worker(path, port, "w1", NULL), w2 = start_worker(path, port, "w2", NULL);
     cr_assert(wait_users(web, 10, 15), "the master never ran 10 users");
     h_sleep(3.5); /* a statistics report of each worker has reached the master */
@@ -196,8 +208,6 @@ Test(distributed, a_killed_worker_is_missing_and_its_users_go_to_the_other)
     cr_expect_lt(h_now() - killed, 5.5, "marked missing only after %.1f s", h_now() - killed);
     cr_assert(wait_users(web, 10, 8), "the 10 users were not restored on the other worker");
     cr_assert(wait_exit(master, 30), "the master did not end");
-    h_run_t dummy = {0};
-    (void)dummy;
     char *text = h_read_file(report, NULL);
     cr_assert_not_null(text, "no run document");
     json_t *doc = json_loads(text, 0, NULL);
@@ -522,32 +532,7 @@ Test(distributed, a_worker_that_comes_back_gets_users_again)
                *dir = h_strf("%.*s", (int)(strrchr(path, '/') - path), path);
     int port = h_free_port(), web = h_free_port();
     const char *err = h_strf("%s/master.err", dir);
-    char *argv[] = {(char *)CICADA_BIN,
-                    (char *)"-f",
-                    (char *)path,
-                    (char *)"--master",
-                    (char *)"--master-bind-port",
-                    (char *)h_strf("%d", port),
-                    (char *)"--expect-workers",
-                    (char *)"2",
-                    (char *)"--autostart",
-                    (char *)"--autoquit",
-                    (char *)"0",
-                    (char *)"--web-host",
-                    (char *)H_HOST,
-                    (char *)"-P",
-                    (char *)h_strf("%d", web),
-                    (char *)"-H",
-                    (char *)h_strf("http://%s:%d", H_HOST, t.port),
-                    (char *)"-u",
-                    (char *)"10",
-                    (char *)"-r",
-                    (char *)"100",
-                    (char *)"-t",
-                    (char *)"25s",
-                    NULL};
-    pid_t master = h_spawn(argv, NULL, err);
-    cr_assert_gt(master, 0);
+    pid_t master = start_ui_master(path, port, web, t.port, "25s", NULL, err);
     pid_t w1 = start_worker(path, port, "w1", NULL);
     start_worker(path, port, "w2", NULL);
     cr_assert(wait_users(web, 10, 15), "the master never ran 10 users");

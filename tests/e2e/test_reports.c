@@ -155,12 +155,13 @@ Test(reports, compare_flags_exactly_the_slowed_name)
 {
     const char *dir = h_tmpdir();
     paced_run(dir, "base", 20);
-    paced_run(dir, "new", 120);
+    paced_run(dir, "new", 200);
     const char *forms[] = {"new.json", "new_locust.json"};
     for (int i = 0; i < 2; i++) {
         h_run_t r;
         const char *html = h_strf("%s/compare%d.html", dir, i);
-        /* /b's times rise by 500 %; the tolerances absorb a loaded machine's spikes on /a. */
+        /* /b's times rise by 900 %; the tolerances absorb a loaded machine's spikes (a base p99
+         * of 45 ms has been seen for a 20 ms delay). */
         const char *args[] = {h_strf("%s/base.json", dir),
                               h_strf("%s/%s", dir, forms[i]),
                               "--max-regression",
