@@ -339,9 +339,9 @@ int ccd_csv_arrivals(FILE *out, const ccd_stats_t *s)
         field_u64(&r, a->dropped);
         field_u64(&r, a->backlog_max);
         field_u64(&r, a->late);
-        field_ms(&r, (double)ccd_hist_value_at_quantile(&a->lateness, 0.5) / 1000.0);
-        field_ms(&r, (double)ccd_hist_value_at_quantile(&a->lateness, 0.99) / 1000.0);
-        field_ms(&r, (double)ccd_hist_value_at_quantile(&a->lateness, 1.0) / 1000.0);
+        field_float(&r, (double)ccd_hist_value_at_quantile(&a->lateness, 0.5) / 1000.0);
+        field_float(&r, (double)ccd_hist_value_at_quantile(&a->lateness, 0.99) / 1000.0);
+        field_float(&r, (double)ccd_hist_value_at_quantile(&a->lateness, 1.0) / 1000.0);
         if (row_end(&r))
             return -EIO;
     }

@@ -142,8 +142,8 @@ static char *data_json(const ccd_html_meta_t *m, const ccd_stats_t *s, const ccd
         put(o, "exceptions", ccd_report_exceptions_json(s)) || put(o, "history", history_json(h)) ||
         put(o, "percentile_labels", json_loads(labels, 0, NULL)) ||
         put(o, "open_model", ccd_report_open_json(s)) ||
-        put(o, "service", ccd_stats_service_get(s) ? stats_json(ccd_stats_service_get(s))
-                                                   : json_null())) {
+        put(o, "service",
+            ccd_stats_service_get(s) ? stats_json(ccd_stats_service_get(s)) : json_null())) {
         json_decref(o);
         return NULL;
     }

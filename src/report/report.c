@@ -251,8 +251,8 @@ void ccd_report_open(FILE *out, const ccd_stats_t *s)
     fputs("Open model: iterations started on a schedule; the response times above are measured "
           "from each iteration's intended start\n",
           out);
-    fprintf(out, "%-24s %10s %10s %10s %11s %10s %12s %10s %10s\n", "Class", "scheduled",
-            "started", "dropped", "backlog max", "late", "lateness p50", "p99", "max (ms)");
+    fprintf(out, "%-24s %10s %10s %10s %11s %10s %12s %10s %10s\n", "Class", "scheduled", "started",
+            "dropped", "backlog max", "late", "lateness p50", "p99", "max (ms)");
     for (size_t i = 0; i < n; i++) {
         const ccd_stats_arrivals_t *a = ccd_stats_arrivals_get(s, i);
         ms_text_t t50, t99, tmax;
