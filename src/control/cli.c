@@ -63,6 +63,10 @@ enum {
     O_TASK_RATIO_JSON,
     /* The user classes from later Locust versions. */
     O_CONFIG_USERS,
+    /* The open model. */
+    O_ARRIVAL_RATE,
+    O_ARRIVAL_BACKLOG,
+    O_ARRIVAL_LATE,
     /* Distributed runs. */
     O_PROCESSES = 'w',
     O_MASTER = 400,
@@ -121,6 +125,9 @@ static const struct option long_opts[] = {
     {"equal-weights", no_argument, NULL, O_EQUAL_WEIGHTS},
     {"show-task-ratio-json", no_argument, NULL, O_TASK_RATIO_JSON},
     {"config-users", required_argument, NULL, O_CONFIG_USERS},
+    {"arrival-rate", required_argument, NULL, O_ARRIVAL_RATE},
+    {"arrival-backlog", required_argument, NULL, O_ARRIVAL_BACKLOG},
+    {"arrival-late", required_argument, NULL, O_ARRIVAL_LATE},
     {"master", no_argument, NULL, O_MASTER},
     {"worker", no_argument, NULL, O_WORKER},
     {"master-host", required_argument, NULL, O_MASTER_HOST},
@@ -201,6 +208,30 @@ static int set_rate(const origin_t *from, const char *v, double *out)
     if (*end || end == v || !(*out > 0) || !isfinite(*out))
         return bad(from, v, "a number of users per second > 0");
     return 0;
+}
+
+/* Applies an option of the open model. */
+static int apply_open(ccd_options_t *o, int id, const char *v, const origin_t *from)
+{
+    unsigned n;
+    char *end;
+    switch (id) {
+    case O_ARRIVAL_RATE:
+        o->arrival_rate = strtod(v, &end);
+        if (*end || end == v || !(o->arrival_rate > 0) || !isfinite(o->arrival_rate))
+            return bad(from, v, "a number of iterations per second > 0");
+        return 0;
+    case O_ARRIVAL_BACKLOG:
+        if (set_uint(from, v, 0, 100000000, &n))
+            return CCD_EINVAL;
+        o->arrival_backlog = n;
+        return 0;
+    case O_ARRIVAL_LATE:
+        if (set_timeout(from, v, &o->arrival_late) || o->arrival_late <= 0)
+            return bad(from, v, "a duration > 0 such as 0.01, 0.05s");
+        return 0;
+    }
+    return CCD_EINVAL;
 }
 
 /* Applies an option of the web UI. */
@@ -310,7 +341,8 @@ static int apply_value(ccd_options_t *o, int id, const char *v, const origin_t *
     case O_LOGFILE: o->logfile = v; return 0;
     case O_CONFIG: return 0; /* read before everything else */
     }
-    if (apply_web(o, id, v, from) == 0 || apply_dist(o, id, v, from) == 0)
+    if (apply_web(o, id, v, from) == 0 || apply_dist(o, id, v, from) == 0 ||
+        apply_open(o, id, v, from) == 0)
         return 0;
     return apply_report_value(o, id, v);
 }
@@ -534,6 +566,8 @@ static void defaults(ccd_options_t *o)
     o->exit_code_on_error = 1;
     o->loglevel = 1;
     o->request_timeout = CCD_DEFAULT_REQUEST_TIMEOUT;
+    o->arrival_backlog = -1;
+    o->arrival_late = CCD_DEFAULT_ARRIVAL_LATE;
     o->web_host = "0.0.0.0";
     o->web_port = 8089;
     o->autoquit = -1;
@@ -716,6 +750,12 @@ void ccd_cli_usage(FILE *out)
           "      --stop-timeout S      let running tasks finish for up to S seconds at stop\n"
           "      --request-timeout S   a request unanswered after S seconds fails (default 60;\n"
           "                            0: no limit); a class's or a request's timeout wins\n"
+          "      --arrival-rate R      the open model: start R iterations (one task each) per\n"
+          "                            second in total, on free users of a pool of -u users\n"
+          "      --arrival-backlog N   arrivals that may wait for a free user (default 100000;\n"
+          "                            0: drop at once, as k6); more are dropped and counted\n"
+          "      --arrival-late S      a start more than S behind its schedule is late\n"
+          "                            (default 0.01s)\n"
           "  -T, --tags TAG,...        run only the tasks with one of these tags\n"
           "  -E, --exclude-tags TAG,.. do not run the tasks with any of these tags\n"
           "\n"
@@ -768,6 +808,10 @@ void ccd_cli_usage(FILE *out)
           "      --check-avg-response-time T   average response time at most T (200, 200ms, 1s)\n"
           "      --check-pNN T                 NN-th percentile at most T (--check-p95 200ms)\n"
           "      --check-rps N                 at least N requests per second\n"
+          "      --check-service-pNN T         the same of the service times (open model: from\n"
+          "                                    the actual send; --check-pNN: from the schedule)\n"
+          "      --check-dropped N             at most N dropped iterations (open model;\n"
+          "                                    NAME: a user class)\n"
           "                            each takes [NAME=]VALUE to check one request name\n"
           "\n"
           "Logging and exit:\n"

@@ -12,6 +12,9 @@
  * k6's default). */
 #define CCD_DEFAULT_REQUEST_TIMEOUT 60.0
 
+/* Seconds behind the schedule past which an iteration's start counts as late. */
+#define CCD_DEFAULT_ARRIVAL_LATE 0.01
+
 typedef struct {
     const char *scenario; /* -f: the scenario file */
     const char *host;     /* -H: overrides every class's host; NULL when not given */
@@ -57,6 +60,12 @@ typedef struct {
     bool equal_weights;      /* --equal-weights: every task of a class equally likely */
     bool show_task_ratio_json;
     const char *config_users; /* --config-users: JSON text (starts with [ or {) or a file */
+    /* The open model. */
+    double arrival_rate;  /* --arrival-rate: iterations started per second in total; 0: none */
+    long arrival_backlog; /* --arrival-backlog: arrivals that may wait for a free user, in
+                           * total (0: dropped at once, as k6); -1: not given */
+    double arrival_late;  /* --arrival-late: seconds behind its schedule a start counts as
+                           * late (default CCD_DEFAULT_ARRIVAL_LATE) */
     /* Distributed runs (Locust's option names and defaults). */
     bool master;                    /* --master: run no users, drive workers */
     bool worker;                    /* --worker: run the users a master asks for */

@@ -113,14 +113,18 @@ int ccd_engines_start(ccd_engines_t *es, unsigned n, const ccd_options_t *o,
     ccd_lcore_config_t lcore = {.tags = o->tags,
                                 .exclude_tags = o->exclude_tags,
                                 .equal_weights = o->equal_weights,
-                                .config_users = o->config_users};
+                                .config_users = o->config_users,
+                                .arrival_rate = o->arrival_rate,
+                                .arrival_backlog = (double)o->arrival_backlog};
     ccd_engine_config_t cfg = {.scenario = o->scenario,
                                .hosts = hosts,
                                .nclasses = s->script.nclasses,
                                .runner = inbox,
                                .bindings = ccd_lcore_open,
                                .bindings_ud = &lcore,
-                               .request_timeout = o->request_timeout};
+                               .request_timeout = o->request_timeout,
+                               .share = 1.0 / n,
+                               .arrival_late = o->arrival_late};
     sigset_t set, old;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);

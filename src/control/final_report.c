@@ -49,6 +49,7 @@ static void print_summary(FILE *out, const ccd_stats_t *s)
     ccd_report_table_final(out, s);
     fputc('\n', out);
     ccd_report_percentiles(out, s);
+    ccd_report_open(out, s);
     ccd_report_errors(out, s);
     ccd_report_exceptions(out, s);
     ccd_report_abandoned(out, s);

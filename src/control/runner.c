@@ -49,6 +49,9 @@ typedef struct {
     double test_start;              /* monotonic seconds */
     double test_start_wall;         /* epoch seconds, for the reports */
     bool busy_warned;               /* the saturation warning is given once per run */
+    bool open;                      /* a selected class runs on arrivals (the open model) */
+    double arrival_total;           /* the run's iterations per second now (-1: none yet) */
+    bool drop_warned, late_warned;  /* the open model's warnings, once per run each */
     double last_progress;           /* monotonic seconds of the last spawning progress line */
     bool progress_open;             /* a terminal's progress line awaits its line end */
     bool ramped, reset_done, stopping;
@@ -277,6 +280,65 @@ static void warn_busy(runner_t *r, int engine, long permille)
             engine, permille / 10);
 }
 
+/* ---- The open model ------------------------------------------------------------------------
+ * The runner only sets rates: each engine times its part of every class's arrivals itself. */
+
+/* Sends each open class's arrivals per second to the engines, an equal part to each: a class's
+ * own arrival_rate, else its share by weight of total among the classes without one. */
+static void post_rates(runner_t *r, double total)
+{
+    const ccd_script_t *sc = &r->scenario.script;
+    double weights = 0;
+    for (size_t i = 0; i < r->scenario.nsel; i++) {
+        const ccd_class_t *c = &sc->classes[r->scenario.sel[i]];
+        if (c->open && c->arrival_rate < 0)
+            weights += c->weight;
+    }
+    r->arrival_total = total;
+    for (size_t i = 0; i < r->scenario.nsel && r->engines.n > 0; i++) {
+        const ccd_class_t *c = &sc->classes[r->scenario.sel[i]];
+        if (!c->open)
+            continue;
+        double rate = c->arrival_rate >= 0       ? c->arrival_rate
+                      : weights > 0 && total > 0 ? total * c->weight / weights
+                                                 : 0;
+        long part = lround(rate * 1000.0 / r->engines.n);
+        for (unsigned e = 0; e < r->engines.n; e++)
+            ccd_engine_post(r->engines.v[e], CCD_MSG_RATE, r->scenario.sel[i], part, NULL);
+        ccd_log(CCD_LOG_INFO, "Open model: %s starts %.2f iterations per second", c->name, rate);
+    }
+}
+
+/* Once per run each: drops, and starts later than --arrival-late at the 99th percentile,
+ * named with the class and the figures, and what to do about them. */
+static void check_arrivals(runner_t *r)
+{
+    const ccd_stats_t *st = ccd_collector_stats(r->collector);
+    for (size_t i = 0; i < ccd_stats_arrivals_count(st); i++) {
+        const ccd_stats_arrivals_t *a = ccd_stats_arrivals_get(st, i);
+        double p99 = (double)ccd_hist_value_at_quantile(&a->lateness, 0.99) / 1e6;
+        double max = (double)ccd_hist_value_at_quantile(&a->lateness, 1.0) / 1e6;
+        if (a->dropped > 0 && !r->drop_warned) {
+            r->drop_warned = true;
+            ccd_log(CCD_LOG_WARNING,
+                    "open model: class %s dropped %llu of %llu arrivals (backlog high-water %llu): "
+                    "every user of its pool was busy; raise -u (this warning is given once)",
+                    a->cls, (unsigned long long)a->dropped, (unsigned long long)a->scheduled,
+                    (unsigned long long)a->backlog_max);
+        }
+        if (p99 > r->o->arrival_late && !r->late_warned) {
+            r->late_warned = true;
+            ccd_log(CCD_LOG_WARNING,
+                    "open model: class %s starts lag its schedule: %llu of %llu starts later "
+                    "than %.3f s, p99 %.3f s, max %.3f s; %s (this warning is given once)",
+                    a->cls, (unsigned long long)a->late, (unsigned long long)a->started,
+                    r->o->arrival_late, p99, max,
+                    a->backlog_max > 0 ? "arrivals waited for a free user: raise -u"
+                                       : "cicada cannot keep up: add --threads or lower the rate");
+        }
+    }
+}
+
 /* A delta report (REPORT) or an engine's last one (DONE): merged, then returned to the engine
  * for reuse, or freed when the engine has ended. */
 static void take_report(runner_t *r, const ccd_msg_t *m)
@@ -286,6 +348,8 @@ static void take_report(runner_t *r, const ccd_msg_t *m)
     ccd_collector_delta_t d = {
         .stats = m->ptr, .generation = generation, .from = m->from, .user_count = (unsigned)m->a};
     ccd_collector_add(r->collector, &d);
+    if (r->open)
+        check_arrivals(r);
     if (m->type == CCD_MSG_DONE) {
         if (m->ptr)
             ccd_stats_free(m->ptr);
@@ -385,6 +449,8 @@ static void shape_tick(runner_t *r, double run_time)
             ccd_log(CCD_LOG_INFO, "Load shape: %u users at %.2f/s", s.users, s.rate);
         ramp_to(r, s.users, s.rate);
     }
+    if (r->open && s.arrival_rate >= 0 && s.arrival_rate != r->arrival_total)
+        post_rates(r, s.arrival_rate);
     free(s.allowed);
 }
 
@@ -546,6 +612,11 @@ static void begin_test(runner_t *r)
     r->stopping = r->ramped = r->reset_done = false;
     r->ndone = r->started = 0;
     r->test_active = true;
+    r->arrival_total = -1;
+    r->drop_warned = r->late_warned = false;
+    r->open = false;
+    for (size_t i = 0; i < r->scenario.nsel; i++)
+        r->open |= r->scenario.script.classes[r->scenario.sel[i]].open != 0;
     ccd_scenario_fire(&r->scenario, "test_start", NULL);
     if (r->scenario.has_shape) {
         ccd_log(CCD_LOG_INFO, "A load shape drives the users (%u %s)%s",
@@ -561,6 +632,8 @@ static void begin_test(runner_t *r)
             ccd_log(CCD_LOG_INFO, "Ramping to %u users at a rate of %.2f per second (%u threads)",
                     r->want_users, r->want_rate, r->engines.n);
         ramp_to(r, r->want_users, r->want_rate);
+        if (r->open)
+            post_rates(r, o->arrival_rate);
     }
     if (r->run_time > 0) {
         ev_timer_stop(r->loop, &r->run_timer);

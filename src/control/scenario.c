@@ -90,6 +90,8 @@ int ccd_scenario_open(ccd_scenario_t *s, const ccd_options_t *o, char *err, size
                                 .exclude_tags = o->exclude_tags,
                                 .equal_weights = o->equal_weights,
                                 .config_users = o->config_users,
+                                .arrival_rate = o->arrival_rate,
+                                .arrival_backlog = (double)o->arrival_backlog,
                                 .sender = &s->_sender};
     ccd_script_env_t env = {.open = open_loading_only, .ud = &lcore, .seed = 1};
     /* The init event's listener errors are logged, yet ccd_script_open() also leaves their text

@@ -1,5 +1,5 @@
 /* Reads the load shape's answer from the cicada library's _shape_tick: users, rate, classes,
- * stage, stages. */
+ * stage, stages, arrival rate. */
 #include "control/shape.h"
 
 #include <stdlib.h>
@@ -26,18 +26,19 @@ int ccd_shape_tick(ccd_scenario_t *s, double run_time, ccd_shape_step_t *step)
     lua_State *L = s->script.L;
     memset(step, 0, sizeof(*step));
     lua_pushnumber(L, run_time);
-    int rc = ccd_scenario_call(s, "_shape_tick", 1, 5);
+    int rc = ccd_scenario_call(s, "_shape_tick", 1, 6);
     if (rc)
         return rc;
-    step->finished = lua_isnil(L, -5);
+    step->finished = lua_isnil(L, -6);
     if (!step->finished) {
-        double users = lua_tonumber(L, -5), rate = lua_tonumber(L, -4);
+        double users = lua_tonumber(L, -6), rate = lua_tonumber(L, -5);
         step->users = users > 0 ? (unsigned)users : 0;
         step->rate = rate > 0 ? rate : 1;
-        step->allowed = lua_istable(L, -3) ? allowed_classes(s, lua_gettop(L) - 2) : NULL;
-        step->stage = (int)lua_tonumber(L, -2);
-        step->stages = (int)lua_tonumber(L, -1);
+        step->allowed = lua_istable(L, -4) ? allowed_classes(s, lua_gettop(L) - 3) : NULL;
+        step->stage = (int)lua_tonumber(L, -3);
+        step->stages = (int)lua_tonumber(L, -2);
+        step->arrival_rate = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : -1;
     }
-    lua_pop(L, 5);
+    lua_pop(L, 6);
     return 0;
 }

@@ -9,12 +9,13 @@
 
 /* The shape's word for one second. */
 typedef struct {
-    bool finished;     /* the shape returned nothing: the test is over (no other field is set) */
-    unsigned users;    /* the target user count */
-    double rate;       /* users started or stopped per second; always > 0 (1 when not given) */
-    bool *allowed;     /* owned (free() it): allowed[c] for each selected class c; NULL: every
-                        * class (none named, or out of memory) */
-    int stage, stages; /* the stage in progress and how many there are; 0 when unstaged */
+    bool finished;       /* the shape returned nothing: the test is over (no other field is set) */
+    unsigned users;      /* the target user count */
+    double rate;         /* users started or stopped per second; always > 0 (1 when not given) */
+    bool *allowed;       /* owned (free() it): allowed[c] for each selected class c; NULL: every
+                          * class (none named, or out of memory) */
+    int stage, stages;   /* the stage in progress and how many there are; 0 when unstaged */
+    double arrival_rate; /* the open model's iterations per second in total; < 0: not given */
 } ccd_shape_step_t;
 
 /* Asks the scenario's shape for the second run_time (seconds since the test started), into

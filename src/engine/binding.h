@@ -64,6 +64,14 @@ void ccd_user_sleep(ccd_user_t *u, double seconds);
  * a task that never waits cannot starve the other users. */
 bool ccd_user_wait(ccd_user_t *u, double seconds);
 
+/* The open model's step between two iterations of u: 0 when an arrival waited in the backlog
+ * (it starts now), 1 when u is now free and must yield until an arrival resumes it (or a
+ * stop: it then checks ccd_user_stopping()), 2 when u must stop. */
+int ccd_user_arrival(ccd_user_t *u);
+/* Says that u's task now starting is `seconds` behind a paced schedule (constant_pacing):
+ * from now on u's requests are measured from the schedule, with their service times beside. */
+void ccd_user_set_lag(ccd_user_t *u, double seconds);
+
 /* Whether u was told to stop (it finishes its task, then runs on_stop). */
 bool ccd_user_stopping(const ccd_user_t *u);
 /* The engine u runs on. */
@@ -83,6 +91,11 @@ void ccd_user_set_self(ccd_user_t *u, lua_State *L, int idx);
 void ccd_engine_record(ccd_engine_t *e, const char *type, size_t type_len, const char *name,
                        size_t name_len, int64_t us, uint64_t bytes, const char *err,
                        size_t err_len);
+/* Records one of u's requests, as ccd_engine_record(); when u runs on a schedule (the open
+ * model, a paced wait) the response time recorded is counted from the intended start of the
+ * iteration (us plus how late it started), and us itself goes into the service times. */
+void ccd_user_record(ccd_user_t *u, const char *type, size_t type_len, const char *name,
+                     size_t name_len, int64_t us, uint64_t bytes, const char *err, size_t err_len);
 /* Records a request whose user was stopped for good while it was in flight (its cancel hook
  * ran): reported apart, never as a request or a failure. type and name as ccd_engine_record. */
 void ccd_engine_record_abandoned(ccd_engine_t *e, const char *type, size_t type_len,

@@ -35,6 +35,7 @@ static void send_report(ccd_engine_t *e, int type)
     if (!next && type == CCD_MSG_REPORT)
         return; /* out of memory: keep filling the current delta */
     e->spare = NULL;
+    ccd_arrivals_flush(e);
     long busy = (long)(e->busy * 1000.0 / REPORT_INTERVAL);
     e->busy = 0;
     post_runner(e, type, e->users, busy > 1000 ? 1000 : busy, e->stats);
@@ -83,6 +84,7 @@ static void finish(ccd_engine_t *e)
     if (e->finished)
         return;
     e->finished = true;
+    ccd_arrivals_stop(e);
     ev_timer_stop(e->loop, &e->report_timer);
     ev_timer_stop(e->loop, &e->stop_timer);
     ev_timer_stop(e->loop, &e->kill_timer);
@@ -163,6 +165,7 @@ static void begin_stop(ccd_engine_t *e, double timeout)
     if (e->stopping)
         return;
     e->stopping = true;
+    ccd_arrivals_stop(e);
     ev_timer_set(&e->kill_timer, timeout + ON_STOP_GRACE, 0);
     ev_timer_start(e->loop, &e->kill_timer);
     if (timeout > 0) {
@@ -212,7 +215,9 @@ static void on_message(ccd_queue_t *q, void *ud)
         case CCD_MSG_RESET:
             e->generation = m.a;
             ccd_stats_reset(e->stats, ev_now(e->loop));
+            ccd_arrivals_reset(e);
             break;
+        case CCD_MSG_RATE: ccd_arrivals_rate(e, (int)m.a, (double)m.b / 1000.0); break;
         case CCD_MSG_CUSTOM: ccd_engine_deliver(e, m.ptr); break;
         case CCD_MSG_RECYCLE:
             if (e->spare)
@@ -280,6 +285,7 @@ static void drop_inbox(ccd_engine_t *e)
 static void engine_free(ccd_engine_t *e)
 {
     ccd_user_free_all(e);
+    ccd_arrivals_free(e);
     if (e->script.L)
         ccd_script_close(&e->script);
     if (e->http)
@@ -334,7 +340,11 @@ static int engine_init(ccd_engine_t *e, const ccd_engine_config_t *cfg, char *er
     open_bindings_t ob = {.eng = e, .cfg = cfg};
     ccd_script_env_t env = {
         .open = open_bindings, .ud = &ob, .seed = (double)ccd_clock_us() + 7919.0 * cfg->index};
-    return ccd_script_open(&e->script, cfg->scenario, &env, err, errlen);
+    if ((rc = ccd_script_open(&e->script, cfg->scenario, &env, err, errlen)))
+        return rc;
+    if ((rc = ccd_arrivals_init(e, cfg->share, cfg->arrival_late)))
+        snprintf(err, errlen, "engine %d: %s", cfg->index, ccd_strerror(rc));
+    return rc;
 }
 
 int ccd_engine_start(ccd_engine_t **out, const ccd_engine_config_t *cfg, char *err, size_t errlen)

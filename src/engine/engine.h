@@ -23,6 +23,8 @@ enum {
     CCD_MSG_STOP,       /* stop every user; a = stop timeout in ms; then report and exit */
     CCD_MSG_RECYCLE,    /* ptr = a ccd_stats_t report returned for reuse */
     CCD_MSG_RESET,      /* empty the statistics; a = the new generation its reports carry */
+    CCD_MSG_RATE,       /* a = class index, b = its arrivals per second on this engine, in
+                         * thousandths (the open model; 0: none) */
     CCD_MSG_CUSTOM,     /* ptr = ccd_custom_msg_t for the scenario's cicada.on_message handler
                          * (ownership to the engine); its node is the sender */
 };
@@ -74,6 +76,8 @@ typedef struct {
     ccd_http_config_t http;
     double request_timeout; /* seconds: the requests' default timeout, below a class's own
                              * `timeout` and a request's; 0: none */
+    double share;           /* the engine's part of the open model's arrivals and backlogs */
+    double arrival_late;    /* seconds behind the schedule past which a start counts as late */
 } ccd_engine_config_t;
 
 /* Creates an engine, loads the scenario into its Lua state and starts its thread.

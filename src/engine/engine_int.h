@@ -20,6 +20,7 @@ enum {
     CCD_USER_IO,      /* blocked by a binding (an HTTP response, a socket) */
     CCD_USER_SLEEP,   /* inside cicada.sleep() in a task */
     CCD_USER_WAIT,    /* waiting between tasks (wait_time) */
+    CCD_USER_IDLE,    /* the open model: free, waiting for an arrival */
 };
 
 struct ccd_user {
@@ -40,7 +41,28 @@ struct ccd_user {
     void *cancel_ud;
     void *slots[CCD_USER_SLOTS]; /* the bindings' per-user state (ccd_engine_slot) */
     ccd_user_t *prev, *next;     /* the class's list of users, or the free list */
+    /* The open model, and paced wait times: whether the user's requests are measured from a
+     * schedule, and how late its current iteration started (µs); recorded response times
+     * then add the lag, and the service times go beside them. */
+    bool scheduled;
+    int64_t lag_us;
+    ccd_user_t *idle_prev, *idle_next; /* the class's free users (CCD_USER_IDLE) */
 };
+
+/* The open model's schedule of one class on one engine: arrivals due every interval since
+ * base, those waiting for a free user (their intended starts, oldest first, in a ring), the
+ * free users, and what was counted since the last report. */
+typedef struct {
+    bool open;
+    double interval_us; /* 0: no arrivals */
+    int64_t base_us;    /* monotonic µs of arrival number 0 */
+    uint64_t k;         /* the next arrival's number */
+    int64_t *ring;
+    unsigned cap, head, len, high;
+    ccd_user_t *idle;
+    uint64_t scheduled, started, dropped, late;
+    ccd_hist_t lateness;
+} ccd_arrivals_t;
 
 typedef struct {
     ccd_user_t *head, *tail;
@@ -71,6 +93,9 @@ struct ccd_engine {
     long generation;        /* of the statistics: reports from before a reset are dropped */
     double request_timeout; /* seconds, for classes without a timeout of their own; 0: none */
     ev_timer report_timer, stop_timer, kill_timer, done_timer, flight_timer;
+    ccd_arrivals_t *arrivals; /* one per class; NULL when no class is open */
+    int64_t late_us;          /* a start later than this is late */
+    ev_timer arrival_timer;   /* the next arrival of any class */
     ev_prepare prepare;
     ev_check check;
     double busy, last_wake, last_gc;
@@ -91,6 +116,20 @@ void ccd_user_stop(ccd_user_t *u, bool graceful);
 void ccd_user_abandon(ccd_user_t *u);
 /* Frees every user at once without running on_stop (the engine is going away). */
 void ccd_user_free_all(ccd_engine_t *e);
+
+/* The open model (arrivals.c). ccd_arrivals_init() sets up the open classes of e's script
+ * (returns 0 or CCD_ENOMEM); ccd_arrivals_rate() sets a class's arrivals per second on e;
+ * ccd_arrivals_stop() ends the schedule, counting the arrivals still waiting as dropped;
+ * ccd_arrivals_flush() adds what was counted to e's current delta; ccd_arrivals_free() frees
+ * it all. ccd_arrivals_unidle() takes a free user off its class's list (it is being
+ * stopped or freed). */
+int ccd_arrivals_init(ccd_engine_t *e, double share, double late);
+void ccd_arrivals_rate(ccd_engine_t *e, int class_idx, double rate);
+void ccd_arrivals_stop(ccd_engine_t *e);
+void ccd_arrivals_flush(ccd_engine_t *e);
+void ccd_arrivals_reset(ccd_engine_t *e);
+void ccd_arrivals_free(ccd_engine_t *e);
+void ccd_arrivals_unidle(ccd_user_t *u);
 
 /* Runs the scenario's handler of m's type on e's Lua state, outside any user; frees m. */
 void ccd_engine_deliver(ccd_engine_t *e, ccd_custom_msg_t *m);

@@ -136,6 +136,9 @@ static int read_classes(ccd_script_t *s, char *err, size_t errlen)
         c->insecure = num_field(L, -1, "insecure") != 0;
         c->timeout = opt_num_field(L, -1, "timeout", -1);
         c->runnable = num_field(L, -1, "runnable") != 0;
+        c->open = num_field(L, -1, "open") != 0;
+        c->arrival_rate = opt_num_field(L, -1, "arrival_rate", -1);
+        c->arrival_backlog = opt_num_field(L, -1, "arrival_backlog", 0);
         lua_pop(L, 1);
         s->nclasses++;
     }

@@ -88,6 +88,8 @@ static void user_release(ccd_user_t *u)
     ccd_engine_t *e = u->eng;
     lua_State *L = e->script.L;
     cancel_waits(u);
+    if (u->state == CCD_USER_IDLE)
+        ccd_arrivals_unidle(u);
     for (int i = 0; i < e->nslots; i++)
         if (u->slots[i])
             e->slot_free[i](u->slots[i]);
@@ -167,8 +169,10 @@ void ccd_user_stop(ccd_user_t *u, bool graceful)
     if (u->in_stop)
         return;
     u->stopping = true;
-    if (u->state == CCD_USER_WAIT) {
+    if (u->state == CCD_USER_WAIT || u->state == CCD_USER_IDLE) {
         /* Between tasks: wake it; its loop sees `stopping` and runs on_stop itself. */
+        if (u->state == CCD_USER_IDLE)
+            ccd_arrivals_unidle(u);
         ev_timer_stop(u->eng->loop, &u->timer);
         ccd_user_resume(u, 0);
         return;

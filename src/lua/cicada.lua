@@ -58,10 +58,14 @@ function M.constant(seconds)
 end
 
 --- Makes each task start `seconds` after the previous one started (when the task is shorter).
+--- This is a schedule: a task that starts late (the one before it ran longer) has its
+--- requests measured from when it should have started, and their service times beside.
 function M.constant_pacing(seconds)
   check_number(seconds, "constant_pacing(seconds)", 0)
+  local set_lag = core.set_lag
   return function(self)
     local left = seconds - (now() - self._task_started)
+    set_lag(left < 0 and -left or 0)
     return left > 0 and left or 0
   end
 end
@@ -685,6 +689,21 @@ local function narrow(root, class, want, where)
   return out
 end
 
+-- The open model's settings of a class: whether its users run on arrivals, its own rate, its
+-- backlog (a class's own, else --arrival-backlog, else 100000 arrivals).
+local function open_settings(class, where)
+  local rate, backlog = class.arrival_rate, class.arrival_backlog
+  if rate ~= nil and (type(rate) ~= "number" or rate < 0 or rate ~= rate) then
+    error(where .. ": arrival_rate must be a number of iterations per second >= 0", 0)
+  end
+  if backlog ~= nil and (type(backlog) ~= "number" or backlog < 0 or backlog ~= floor(backlog)) then
+    error(where .. ": arrival_backlog must be a whole number >= 0", 0)
+  end
+  if backlog == nil then backlog = core.arrival_backlog >= 0 and core.arrival_backlog or 100000 end
+  class._open = rate ~= nil or core.arrival_rate > 0 or M._open_shape == true
+  return class._open and 1 or 0, rate, backlog
+end
+
 local function prepare_class(class, want)
   local where = "user class '" .. class.name .. "'"
   if class.host ~= nil and type(class.host) ~= "string" then error(where .. ": host must be a string", 0) end
@@ -712,7 +731,9 @@ function M._prepare()
   for _, class in ipairs(list) do
     prepare_class(class, keep[class])
     local weight = core.equal_weights and 1 or class.weight or 1
-    out[#out + 1] = { name = class.name, weight = weight, host = class.host,
+    local open, rate, backlog = open_settings(class, "user class '" .. class.name .. "'")
+    out[#out + 1] = { name = class.name, weight = weight, host = class.host, open = open,
+                      arrival_rate = rate, arrival_backlog = backlog,
                       fixed_count = class.fixed_count or 0, insecure = class.insecure and 1 or 0,
                       timeout = class.timeout == false and 0 or class.timeout,
                       runnable = class._runnable and 1 or 0 }
@@ -824,12 +845,15 @@ function M.stages(list)
     if type(d) ~= "number" or d <= 0 then error("stage " .. i .. ": duration must be > 0", 2) end
     if type(s.users) ~= "number" or s.users < 0 then error("stage " .. i .. ": users must be >= 0", 2) end
     if s.rate ~= nil and (type(s.rate) ~= "number" or s.rate <= 0) then error("stage " .. i .. ": rate must be > 0", 2) end
+    local ar = s.arrival_rate
+    if ar ~= nil and (type(ar) ~= "number" or ar < 0 or ar ~= ar) then error("stage " .. i .. ": arrival_rate must be >= 0", 2) end
+    if ar ~= nil then M._open_shape = true end
     t = t + d
     ends[i] = t
   end
   M.shape(function(run_time)
     for i, s in ipairs(list) do
-      if run_time < ends[i] then return s.users, s.rate or 1, s.classes, i, #list end
+      if run_time < ends[i] then return s.users, s.rate or 1, s.classes, i, #list, s.arrival_rate end
     end
     return nil
   end)
@@ -1037,6 +1061,40 @@ function run_node(self, node, in_group)
   end
 end
 
+-- The open model's loop: each arrival runs one task (chosen by the weights, or the next of a
+-- sequence) on this user, which then waits for the next arrival. A task that raises is
+-- counted as in the closed model; its user goes on.
+local function run_arrivals(self, node)
+  local list, n, seq, i = node._list, #node._list, node._sequential, 0
+  local arrival = core.arrival
+  while true do
+    local go = arrival()
+    if go then
+      yield()
+      if stopping() then return end
+    elseif go == false then
+      return
+    end
+    local k
+    if seq then
+      i = i % n + 1
+      k = i
+    elseif n == 1 then
+      k = 1
+    else
+      k = random(n)
+    end
+    self._task_started = now()
+    local task, sig = list[k], nil
+    if type(task) == "table" then
+      sig = run_group(self, task)
+    else
+      sig = run_fn(task, self)
+    end
+    if sig == STOP_USER then return end
+  end
+end
+
 local function new_user(class)
   -- _rename is false rather than absent: every request reads it, and a missing field would be
   -- looked up through the class and UserBase each time.
@@ -1060,7 +1118,9 @@ function M._run(class_index)
   self._handle = has_ffi and ffi.cast("void *", core.user_handle()) or false
   local sig
   if class.on_start then sig = run_start(class.on_start, self) end
-  if sig ~= STOP_USER then run_node(self, class._root, false) end
+  if sig ~= STOP_USER then
+    if class._open then run_arrivals(self, class._root) else run_node(self, class._root, false) end
+  end
   if class.on_stop then run_fn(class.on_stop, self) end
 end
 

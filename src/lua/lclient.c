@@ -440,8 +440,8 @@ static void record_unsent(lua_State *L, lclient_t *e, hclient_t *u, int rc)
     check_mem(L, ccd_buf_putc(&e->url, '\0'));
     const char *msg = lua_pushfstring(L, "%s: %s", ccd_strerror(rc), e->url.base);
     if (!u->catch_response)
-        ccd_engine_record(e->eng, u->req_method, u->req_method_len, u->req_name, u->req_name_len, 0,
-                          0, msg, strlen(msg));
+        ccd_user_record(u->u, u->req_method, u->req_method_len, u->req_name, u->req_name_len, 0, 0,
+                        msg, strlen(msg));
 }
 
 #define MAX_REDIRECTS 30 /* as Python requests */
@@ -645,8 +645,8 @@ static void on_response(void *ud, const ccd_http_response_t *res)
         u->hops_left--;
         u->elapsed_acc = elapsed;
     } else if (!u->catch_response) {
-        ccd_engine_record(e->eng, u->req_method, u->req_method_len, u->req_name, u->req_name_len,
-                          elapsed, res->bytes > res->body.len ? res->bytes : body.len, err, elen);
+        ccd_user_record(u->u, u->req_method, u->req_method_len, u->req_name, u->req_name_len,
+                        elapsed, res->bytes > res->body.len ? res->bytes : body.len, err, elen);
     }
     lua_pushinteger(co, res->status);
     lua_pushlstring(co, body.base ? body.base : "", body.len);

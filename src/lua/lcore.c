@@ -125,8 +125,36 @@ static int l_record(lua_State *L)
         return luaL_error(L, "record: response_time must be >= 0 ms");
     if (!e)
         return luaL_error(L, "record is only possible while the test runs");
-    ccd_engine_record(e, type, tl, name, nl, (int64_t)(ms * 1000.0 + 0.5),
-                      len > 0 ? (uint64_t)len : 0, err, el);
+    ccd_user_t *u = ccd_engine_current(e);
+    int64_t us = (int64_t)(ms * 1000.0 + 0.5);
+    uint64_t bytes = len > 0 ? (uint64_t)len : 0;
+    if (u)
+        ccd_user_record(u, type, tl, name, nl, us, bytes, err, el);
+    else
+        ccd_engine_record(e, type, tl, name, nl, us, bytes, err, el);
+    return 0;
+}
+
+/* arrival() -> true when the user must yield until an arrival starts its next iteration, nil
+ * when one waits already (it starts now), false when the user must stop: the open model's
+ * step between two iterations. */
+static int l_arrival(lua_State *L)
+{
+    ccd_user_t *u = ccd_engine_blocking_user(L, ccd_lcore_engine(L), "waiting for an arrival");
+    int outcome = ccd_user_arrival(u);
+    if (outcome == 0)
+        lua_pushnil(L);
+    else
+        lua_pushboolean(L, outcome == 1);
+    return 1;
+}
+
+/* set_lag(seconds): how late the task now starting is on a paced schedule. */
+static int l_set_lag(lua_State *L)
+{
+    ccd_user_t *u = ccd_engine_current(ccd_lcore_engine(L));
+    if (u)
+        ccd_user_set_lag(u, luaL_checknumber(L, 1));
     return 0;
 }
 
@@ -215,6 +243,8 @@ void ccd_lcore_open(lua_State *L, ccd_engine_t *eng, void *ud)
     static const luaL_Reg fns[] = {
         {"sleep", l_sleep},
         {"wait", l_wait},
+        {"arrival", l_arrival},
+        {"set_lag", l_set_lag},
         {"exception", l_exception},
         {"now", l_now},
         {"stopping", l_stopping},
@@ -247,6 +277,10 @@ void ccd_lcore_open(lua_State *L, ccd_engine_t *eng, void *ud)
     lua_setfield(L, -2, "equal_weights");
     lua_pushstring(L, cfg && cfg->config_users ? cfg->config_users : "");
     lua_setfield(L, -2, "config_users");
+    lua_pushnumber(L, cfg ? cfg->arrival_rate : 0);
+    lua_setfield(L, -2, "arrival_rate");
+    lua_pushnumber(L, cfg ? cfg->arrival_backlog : -1);
+    lua_setfield(L, -2, "arrival_backlog");
     ccd_lsocket_register(L, eng);
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");

@@ -19,12 +19,15 @@ typedef struct {
 } ccd_lcore_sender_t;
 
 /* What the bindings need besides the engine: the -T/-E tag lists, comma-separated (NULL:
- * none), --equal-weights and --config-users, and the sender of a state without an engine. */
+ * none), --equal-weights, --config-users, the open model's options, and the sender of a state
+ * without an engine. */
 typedef struct {
     const char *tags;
     const char *exclude_tags;
     bool equal_weights;
     const char *config_users;         /* --config-users: JSON text or a file name (NULL: none) */
+    double arrival_rate;              /* --arrival-rate (0: none) */
+    double arrival_backlog;           /* --arrival-backlog (< 0: not given) */
     const ccd_lcore_sender_t *sender; /* borrowed, must outlive the state (NULL: none) */
 } ccd_lcore_config_t;
 

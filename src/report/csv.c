@@ -323,6 +323,31 @@ static int write_atomic(const char *prefix, const char *suffix,
     return rc;
 }
 
+int ccd_csv_arrivals(FILE *out, const ccd_stats_t *s)
+{
+    fputs("Class,Scheduled,Started,Dropped Iterations,Backlog Max,Late Starts,Lateness 50%,"
+          "Lateness 99%,Lateness Max\r\n",
+          out);
+    if (ferror(out))
+        return -EIO;
+    for (size_t i = 0; i < ccd_stats_arrivals_count(s); i++) {
+        const ccd_stats_arrivals_t *a = ccd_stats_arrivals_get(s, i);
+        row_t r = {out, 0};
+        field_str(&r, a->cls);
+        field_u64(&r, a->scheduled);
+        field_u64(&r, a->started);
+        field_u64(&r, a->dropped);
+        field_u64(&r, a->backlog_max);
+        field_u64(&r, a->late);
+        field_float(&r, (double)ccd_hist_value_at_quantile(&a->lateness, 0.5) / 1000.0);
+        field_float(&r, (double)ccd_hist_value_at_quantile(&a->lateness, 0.99) / 1000.0);
+        field_float(&r, (double)ccd_hist_value_at_quantile(&a->lateness, 1.0) / 1000.0);
+        if (row_end(&r))
+            return -EIO;
+    }
+    return 0;
+}
+
 int ccd_csv_write(ccd_csv_t *c, const ccd_stats_t *s)
 {
     int rc = write_atomic(c->prefix, "_stats.csv", ccd_csv_requests, s);
@@ -330,6 +355,12 @@ int ccd_csv_write(ccd_csv_t *c, const ccd_stats_t *s)
         rc = write_atomic(c->prefix, "_failures.csv", ccd_csv_failures, s);
     if (rc == 0)
         rc = write_atomic(c->prefix, "_exceptions.csv", ccd_csv_exceptions, s);
+    /* The open model's files, beside Locust's and only when it ran. */
+    if (rc == 0 && ccd_stats_service_get(s))
+        rc = write_atomic(c->prefix, "_service_stats.csv", ccd_csv_requests,
+                          ccd_stats_service_get(s));
+    if (rc == 0 && ccd_stats_arrivals_count(s))
+        rc = write_atomic(c->prefix, "_arrivals.csv", ccd_csv_arrivals, s);
     return rc;
 }
 

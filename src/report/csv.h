@@ -73,4 +73,10 @@ int ccd_csv_close(ccd_csv_t *c);
  * "1e-05"/"1e+16" outside [1e-4, 1e16), ".0" added to whole numbers). Returns buf. */
 char *ccd_csv_format_float(char *buf, size_t len, double v);
 
+/* The open model's arrivals, one row per class: Class, Scheduled, Started, Dropped
+ * Iterations, Backlog Max, Late Starts, Lateness 50%, Lateness 99%, Lateness Max (ms). With
+ * --csv, ccd_csv_write() writes it to PREFIX_arrivals.csv and the service times (the columns
+ * of PREFIX_stats.csv) to PREFIX_service_stats.csv when the run had any. */
+int ccd_csv_arrivals(FILE *out, const ccd_stats_t *s);
+
 #endif

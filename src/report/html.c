@@ -140,7 +140,10 @@ static char *data_json(const ccd_html_meta_t *m, const ccd_stats_t *s, const ccd
     if (!o || put(o, "meta", meta_json(m)) || put(o, "stats", stats_json(s)) ||
         put(o, "errors", ccd_report_errors_json(s)) ||
         put(o, "exceptions", ccd_report_exceptions_json(s)) || put(o, "history", history_json(h)) ||
-        put(o, "percentile_labels", json_loads(labels, 0, NULL))) {
+        put(o, "percentile_labels", json_loads(labels, 0, NULL)) ||
+        put(o, "open_model", ccd_report_open_json(s)) ||
+        put(o, "service",
+            ccd_stats_service_get(s) ? stats_json(ccd_stats_service_get(s)) : json_null())) {
         json_decref(o);
         return NULL;
     }

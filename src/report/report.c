@@ -199,10 +199,10 @@ static void percentile_row(FILE *out, const ccd_stats_entry_t *e, int name_col)
     fprintf(out, " %6" PRIu64 "\n", e->num_requests);
 }
 
-void ccd_report_percentiles(FILE *out, const ccd_stats_t *s)
+static void percentiles_titled(FILE *out, const ccd_stats_t *s, const char *title)
 {
     int name_col = name_width(out);
-    fputs("Response time percentiles (ms, exact to 3 significant digits)\n", out);
+    fputs(title, out);
     fprintf(out, "%-*s ", TYPE_WIDTH, "Type");
     put_cell(out, "Name", name_col);
     for (size_t i = 0; i < NPERCENTILES; i++)
@@ -217,6 +217,58 @@ void ccd_report_percentiles(FILE *out, const ccd_stats_t *s)
     if (ccd_stats_total(s)->num_requests)
         percentile_row(out, ccd_stats_total(s), name_col);
     fputc('\n', out);
+}
+
+void ccd_report_percentiles(FILE *out, const ccd_stats_t *s)
+{
+    percentiles_titled(out, s, "Response time percentiles (ms, exact to 3 significant digits)\n");
+}
+
+static double lateness_ms(const ccd_stats_arrivals_t *a, double q)
+{
+    return (double)ccd_hist_value_at_quantile(&a->lateness, q) / 1000.0;
+}
+
+/* The mean lateness, from the histogram's buckets (exact to them). */
+static double lateness_mean_ms(const ccd_stats_arrivals_t *a)
+{
+    ccd_hist_iter_t it;
+    double sum = 0;
+    uint64_t n = 0;
+    ccd_hist_iter_init(&it, &a->lateness);
+    while (ccd_hist_iter_next(&it)) {
+        sum += (double)it.value * (double)it.count;
+        n += it.count;
+    }
+    return n ? sum / (double)n / 1000.0 : 0;
+}
+
+void ccd_report_open(FILE *out, const ccd_stats_t *s)
+{
+    size_t n = ccd_stats_arrivals_count(s);
+    if (n == 0)
+        return;
+    fputs("Open model: iterations started on a schedule; the response times above are measured "
+          "from each iteration's intended start\n",
+          out);
+    fprintf(out, "%-24s %10s %10s %10s %11s %10s %12s %10s %10s\n", "Class", "scheduled", "started",
+            "dropped", "backlog max", "late", "lateness p50", "p99", "max (ms)");
+    for (size_t i = 0; i < n; i++) {
+        const ccd_stats_arrivals_t *a = ccd_stats_arrivals_get(s, i);
+        ms_text_t t50, t99, tmax;
+        fprintf(out,
+                "%-24s %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %11" PRIu64 " %10" PRIu64
+                " %12s %10s %10s\n",
+                a->cls, a->scheduled, a->started, a->dropped, a->backlog_max, a->late,
+                ms_text(&t50, lateness_ms(a, 0.5)), ms_text(&t99, lateness_ms(a, 0.99)),
+                ms_text(&tmax, lateness_ms(a, 1.0)));
+    }
+    fputc('\n', out);
+    const ccd_stats_t *service = ccd_stats_service_get(s);
+    if (service)
+        percentiles_titled(out, service,
+                           "Service time percentiles (ms from the actual send, without the wait "
+                           "for a free user)\n");
 }
 
 /* The error report's layout: an 18-wide count column and the rest of the table's width. */
@@ -409,6 +461,33 @@ json_t *ccd_report_abandoned_json(const ccd_stats_t *s)
                      a);
 }
 
+static json_t *arrivals_json(const ccd_stats_arrivals_t *a)
+{
+    return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:{s:o, s:o, s:o, s:o}}", "class", a->cls,
+                     "scheduled", (json_int_t)a->scheduled, "started", (json_int_t)a->started,
+                     "dropped_iterations", (json_int_t)a->dropped, "backlog_max",
+                     (json_int_t)a->backlog_max, "late_starts", (json_int_t)a->late, "lateness_ms",
+                     "p50", jreal(lateness_ms(a, 0.5)), "p99", jreal(lateness_ms(a, 0.99)), "max",
+                     jreal(lateness_ms(a, 1.0)), "mean", jreal(lateness_mean_ms(a)));
+}
+
+json_t *ccd_report_open_json(const ccd_stats_t *s)
+{
+    const ccd_stats_t *service = ccd_stats_service_get(s);
+    if (ccd_stats_arrivals_count(s) == 0 && !service)
+        return json_null();
+    json_t *classes = json_array();
+    for (size_t i = 0; classes && i < ccd_stats_arrivals_count(s); i++)
+        if (json_array_append_new(classes, arrivals_json(ccd_stats_arrivals_get(s, i)))) {
+            json_decref(classes);
+            return NULL;
+        }
+    json_t *svc = service ? json_pack("{s:o, s:o}", "stats", entries_json(service), "total",
+                                      entry_json(ccd_stats_total(service)))
+                          : json_null();
+    return json_pack("{s:o, s:o}", "classes", classes, "service_time", svc);
+}
+
 json_t *ccd_report_json_doc(const ccd_stats_t *s, const ccd_history_t *h, unsigned user_count,
                             double duration_s)
 {
@@ -417,6 +496,11 @@ json_t *ccd_report_json_doc(const ccd_stats_t *s, const ccd_history_t *h, unsign
                             "exceptions", ccd_report_exceptions_json(s), "user_count",
                             (json_int_t)user_count, "duration_s", jreal(duration_s));
     if (doc && json_object_set_new(doc, "in_flight_at_stop", ccd_report_abandoned_json(s))) {
+        json_decref(doc);
+        return NULL;
+    }
+    if (doc && (ccd_stats_arrivals_count(s) || ccd_stats_service_get(s)) &&
+        json_object_set_new(doc, "open_model", ccd_report_open_json(s))) {
         json_decref(doc);
         return NULL;
     }

@@ -27,6 +27,16 @@ void ccd_report_percentiles(FILE *out, const ccd_stats_t *s);
 /* Locust's "Error report" (# occurrences, "METHOD NAME: error"); prints nothing without errors. */
 void ccd_report_errors(FILE *out, const ccd_stats_t *s);
 
+/* The open model's figures, when the run had any: per class, arrivals scheduled, started and
+ * dropped, the backlog's high-water mark, late starts and the lateness p50/p99/max; then the
+ * service times' percentile table (from the actual send). Prints nothing otherwise. */
+void ccd_report_open(FILE *out, const ccd_stats_t *s);
+/* The same as JSON: {"classes": [{"class", "scheduled", "started", "dropped_iterations",
+ * "backlog_max", "late_starts", "lateness_ms": {"p50", "p99", "max", "mean"}}], "service_time":
+ * {"stats": [entries], "total": entry} or null}; JSON null without any; NULL when out of
+ * memory. The run document holds it as "open_model". */
+json_t *ccd_report_open_json(const ccd_stats_t *s);
+
 /* The script exceptions (# occurrences, message, indented traceback); prints nothing without
  * exceptions. Locust shows these only in its web UI; the layout follows the error report. */
 void ccd_report_exceptions(FILE *out, const ccd_stats_t *s);

@@ -99,6 +99,7 @@ static int parse_value(ccd_threshold_t *th, const char *value)
     switch (th->kind) {
     case CCD_CHECK_FAIL_RATIO: return parse_ratio(value, &th->limit);
     case CCD_CHECK_RPS:
+    case CCD_CHECK_DROPPED:
         u = read_number(value, &v);
         if (!u || *u)
             return CCD_EINVAL;
@@ -116,8 +117,12 @@ static int parse_metric(ccd_threshold_t *th, const char *m)
         th->kind = CCD_CHECK_AVG_RESPONSE_TIME;
     else if (strcmp(m, "rps") == 0)
         th->kind = CCD_CHECK_RPS;
+    else if (strcmp(m, "dropped") == 0)
+        th->kind = CCD_CHECK_DROPPED;
     else if ((th->q = percentile_of(m)) > 0)
         th->kind = CCD_CHECK_PERCENTILE;
+    else if (strncmp(m, "service-", 8) == 0 && (th->q = percentile_of(m + 8)) > 0)
+        th->kind = CCD_CHECK_PERCENTILE, th->service = true;
     else
         return CCD_EINVAL;
     return 0;
@@ -134,6 +139,7 @@ static const char *expected(ccd_check_kind_t k)
     switch (k) {
     case CCD_CHECK_FAIL_RATIO: return "a ratio in [0, 1] such as 0.01, or a percentage such as 1%";
     case CCD_CHECK_RPS: return "requests per second such as 1000";
+    case CCD_CHECK_DROPPED: return "a number of iterations such as 0";
     default: return "a duration such as 200, 200ms or 1.5s";
     }
 }
@@ -158,8 +164,8 @@ int ccd_thresholds_add(ccd_thresholds_t *t, const char *metric, const char *spec
     const char *m = bare_metric(metric);
     if (parse_metric(&th, m)) {
         snprintf(err, errlen,
-                 "--check-%s: unknown threshold (expected fail-ratio, avg-response-time, rps or "
-                 "pNN such as p95)",
+                 "--check-%s: unknown threshold (expected fail-ratio, avg-response-time, rps, "
+                 "dropped, pNN such as p95 or service-pNN)",
                  m);
         return CCD_EINVAL;
     }
@@ -203,6 +209,7 @@ static double measure(const ccd_threshold_t *th, const ccd_stats_entry_t *e)
     case CCD_CHECK_AVG_RESPONSE_TIME: return ccd_stats_avg_ms(e);
     case CCD_CHECK_PERCENTILE: return ccd_stats_percentile_ms(e, th->q);
     case CCD_CHECK_RPS: return ccd_stats_total_rps(e);
+    case CCD_CHECK_DROPPED: return 0;
     }
     return 0;
 }
@@ -240,8 +247,27 @@ static int push(results_t *r, ccd_threshold_result_t x)
     return 0;
 }
 
+/* Dropped iterations of every class, or of the class named by the scope (no such class: none
+ * were dropped, as a class with no arrivals drops none). */
+static int evaluate_dropped(const ccd_threshold_t *th, const ccd_stats_t *s, results_t *r)
+{
+    uint64_t dropped = 0;
+    for (size_t i = 0; i < ccd_stats_arrivals_count(s); i++) {
+        const ccd_stats_arrivals_t *a = ccd_stats_arrivals_get(s, i);
+        if (!th->scope || strcmp(th->scope, a->cls) == 0)
+            dropped += a->dropped;
+    }
+    double v = (double)dropped;
+    return push(r, (ccd_threshold_result_t){th, "", th->scope ? th->scope : "Aggregated", v,
+                                            v <= th->limit});
+}
+
 static int evaluate_one(const ccd_threshold_t *th, const ccd_stats_t *s, results_t *r)
 {
+    if (th->kind == CCD_CHECK_DROPPED)
+        return evaluate_dropped(th, s, r);
+    if (th->service && ccd_stats_service_get(s))
+        s = ccd_stats_service_get(s);
     if (!th->scope)
         return push(r, result_of(th, ccd_stats_total(s)));
     size_t before = r->n;
@@ -278,6 +304,7 @@ static void format_value(char *buf, size_t len, ccd_check_kind_t k, double v)
     switch (k) {
     case CCD_CHECK_FAIL_RATIO: snprintf(buf, len, "%.2f%%", v * 100); break;
     case CCD_CHECK_RPS: snprintf(buf, len, "%.2f/s", v); break;
+    case CCD_CHECK_DROPPED: snprintf(buf, len, "%.0f", v); break;
     default: {
         char ms[CCD_FORMAT_MS_SIZE];
         snprintf(buf, len, "%s ms", ccd_format_ms(ms, sizeof(ms), v));
@@ -300,7 +327,10 @@ void ccd_thresholds_describe(const ccd_threshold_result_t *r, char *measured, si
 
 static const char *unit_of(ccd_check_kind_t k)
 {
-    return k == CCD_CHECK_FAIL_RATIO ? "ratio" : k == CCD_CHECK_RPS ? "req/s" : "ms";
+    return k == CCD_CHECK_FAIL_RATIO ? "ratio"
+           : k == CCD_CHECK_RPS      ? "req/s"
+           : k == CCD_CHECK_DROPPED  ? "iterations"
+                                     : "ms";
 }
 
 json_t *ccd_thresholds_results_json(const ccd_threshold_result_t *r, size_t n)

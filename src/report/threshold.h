@@ -6,6 +6,9 @@
  *           avg-response-time   average response time        spec value: a duration
  *           pNN[.N...]          the NN-th percentile (p50, p95, p99.9; 0 < NN <= 100)
  *           rps                 requests per second over the whole run (a minimum)
+ *           service-pNN[.N...]  the NN-th percentile of the service times (the open model's
+ *                               time from the actual send; the response times without it)
+ *           dropped             the open model's dropped iterations (SCOPE: a user class)
  *   spec    [SCOPE=]VALUE
  *           VALUE     a number; durations take a unit: us, ms (the default), s or m
  *                     ("200", "200ms", "1.5s"); fail-ratio takes a ratio or a percentage.
@@ -20,7 +23,8 @@
  * value is <= the limit, rps passes when it is >= the limit.
  *
  * Command line: --check-fail-ratio 0.01, --check-avg-response-time 200, --check-p95 200ms,
- * --check-p99 "/api/items=1s", --check-rps 1000; each may be repeated. */
+ * --check-p99 "/api/items=1s", --check-rps 1000, --check-service-p99 50ms, --check-dropped 0;
+ * each may be repeated. */
 #ifndef CCD_THRESHOLD_H
 #define CCD_THRESHOLD_H
 
@@ -36,11 +40,13 @@ typedef enum {
     CCD_CHECK_AVG_RESPONSE_TIME,
     CCD_CHECK_PERCENTILE,
     CCD_CHECK_RPS,
+    CCD_CHECK_DROPPED,
 } ccd_check_kind_t;
 
 typedef struct {
     ccd_check_kind_t kind;
     double q;     /* CCD_CHECK_PERCENTILE: the quantile in (0, 1] */
+    bool service; /* CCD_CHECK_PERCENTILE: of the service times */
     double limit; /* milliseconds, a ratio, or requests per second */
     char *metric; /* owned: the metric as normalised ("p95", "fail-ratio") */
     char *scope;  /* owned: NULL for the Aggregated row */

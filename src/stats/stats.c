@@ -48,6 +48,8 @@ struct ccd_stats {
     keyed_t errors;
     keyed_t exceptions;
     keyed_t abandoned;
+    vec_t arrivals;       /* ccd_stats_arrivals_t *, a few classes: searched by name */
+    ccd_stats_t *service; /* NULL until the first service time */
 };
 
 /* A key being looked up: up to three byte strings. */
@@ -540,6 +542,14 @@ void ccd_stats_free(ccd_stats_t *s)
     keyed_free(&s->errors, error_free);
     keyed_free(&s->exceptions, exception_free);
     keyed_free(&s->abandoned, abandoned_free);
+    for (size_t i = 0; i < s->arrivals.n; i++) {
+        ccd_stats_arrivals_t *a = s->arrivals.v[i];
+        ccd_hist_destroy(&a->lateness);
+        free(a->cls);
+        free(a);
+    }
+    free(s->arrivals.v);
+    ccd_stats_free(s->service);
     free(s->total.e.method);
     free(s->total.e.name);
     ccd_hist_destroy(&s->total.e.hist);
@@ -690,6 +700,23 @@ static int merge_abandoned(ccd_stats_t *dst, const ccd_stats_t *src)
     return 0;
 }
 
+static int merge_arrivals(ccd_stats_t *dst, const ccd_stats_t *src)
+{
+    for (size_t i = 0; i < src->arrivals.n; i++) {
+        const ccd_stats_arrivals_t *a = src->arrivals.v[i];
+        ccd_stats_arrivals_t *d = ccd_stats_arrivals(dst, a->cls);
+        if (!d || ccd_hist_merge(&d->lateness, &a->lateness))
+            return CCD_ENOMEM;
+        d->scheduled = add_sat(d->scheduled, a->scheduled);
+        d->started = add_sat(d->started, a->started);
+        d->dropped = add_sat(d->dropped, a->dropped);
+        d->late = add_sat(d->late, a->late);
+        if (a->backlog_max > d->backlog_max)
+            d->backlog_max = a->backlog_max;
+    }
+    return 0;
+}
+
 int ccd_stats_merge(ccd_stats_t *dst, const ccd_stats_t *src)
 {
     int rc = fold_total(dst);
@@ -703,6 +730,10 @@ int ccd_stats_merge(ccd_stats_t *dst, const ccd_stats_t *src)
         rc = merge_exceptions(dst, src);
     if (!rc)
         rc = merge_abandoned(dst, src);
+    if (!rc)
+        rc = merge_arrivals(dst, src);
+    if (!rc && src->service)
+        rc = ccd_stats_service(dst) ? ccd_stats_merge(dst->service, src->service) : CCD_ENOMEM;
     return rc;
 }
 
@@ -723,6 +754,54 @@ void ccd_stats_reset(ccd_stats_t *s, double start_time)
     keyed_reset(&s->errors, offsetof(error_item_t, e.occurrences));
     keyed_reset(&s->exceptions, offsetof(ccd_stats_exception_t, count));
     keyed_reset(&s->abandoned, offsetof(abandoned_item_t, e.count));
+    for (size_t i = 0; i < s->arrivals.n; i++) {
+        ccd_stats_arrivals_t *a = s->arrivals.v[i];
+        a->scheduled = a->started = a->dropped = a->late = a->backlog_max = 0;
+        ccd_hist_reset(&a->lateness);
+    }
+    if (s->service)
+        ccd_stats_reset(s->service, start_time);
+}
+
+ccd_stats_arrivals_t *ccd_stats_arrivals(ccd_stats_t *s, const char *cls)
+{
+    for (size_t i = 0; i < s->arrivals.n; i++) {
+        ccd_stats_arrivals_t *a = s->arrivals.v[i];
+        if (strcmp(a->cls, cls) == 0)
+            return a;
+    }
+    if (vec_reserve(&s->arrivals, s->arrivals.n + 1))
+        return NULL;
+    ccd_stats_arrivals_t *a = calloc(1, sizeof(*a));
+    if (!a || !(a->cls = strdup(cls))) {
+        free(a);
+        return NULL;
+    }
+    ccd_hist_init(&a->lateness);
+    s->arrivals.v[s->arrivals.n++] = a;
+    return a;
+}
+
+size_t ccd_stats_arrivals_count(const ccd_stats_t *s)
+{
+    return s->arrivals.n;
+}
+
+const ccd_stats_arrivals_t *ccd_stats_arrivals_get(const ccd_stats_t *s, size_t i)
+{
+    return s->arrivals.v[i];
+}
+
+ccd_stats_t *ccd_stats_service(ccd_stats_t *s)
+{
+    if (!s->service)
+        s->service = ccd_stats_new(s->start_time);
+    return s->service;
+}
+
+const ccd_stats_t *ccd_stats_service_get(const ccd_stats_t *s)
+{
+    return s->service;
 }
 
 size_t ccd_stats_count(const ccd_stats_t *s)

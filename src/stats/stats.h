@@ -50,6 +50,18 @@ typedef struct {
 
 typedef struct ccd_stats ccd_stats_t;
 
+/* The open model's schedule of one user class: arrivals due, started, dropped (the backlog was
+ * full, or the run ended with them still waiting), and how late the starts were. Merging adds
+ * the counts and takes the larger backlog high-water mark (each engine thread has a backlog of
+ * its own, so it is the largest any one of them held). */
+typedef struct {
+    char *cls; /* owned: the class's name */
+    uint64_t scheduled, started, dropped;
+    uint64_t late;        /* starts later than the run's lateness bound */
+    uint64_t backlog_max; /* the most arrivals waiting at once for a free user */
+    ccd_hist_t lateness;  /* µs from the intended start to the actual start, of every start */
+} ccd_stats_arrivals_t;
+
 /* Creates empty statistics whose entries start counting at start_time (epoch seconds).
  * Returns NULL when out of memory. */
 ccd_stats_t *ccd_stats_new(double start_time);
@@ -103,6 +115,21 @@ void ccd_stats_entry_add_second(ccd_stats_entry_t *e, int64_t sec, uint32_t reqs
  * CCD_ENOMEM. */
 int ccd_stats_error_add(ccd_stats_t *s, const char *method, size_t method_len, const char *name,
                         size_t name_len, const char *error, size_t error_len, uint64_t n);
+
+/* The arrivals of class cls (NUL-terminated), created empty on first sight; valid until the
+ * next call that adds a class to s. Returns NULL when out of memory. */
+ccd_stats_arrivals_t *ccd_stats_arrivals(ccd_stats_t *s, const char *cls);
+/* Classes with arrivals, in first-occurrence order. */
+size_t ccd_stats_arrivals_count(const ccd_stats_t *s);
+const ccd_stats_arrivals_t *ccd_stats_arrivals_get(const ccd_stats_t *s, size_t i);
+
+/* The service times carried beside s: in the open model (and under a paced wait time) s holds
+ * each request's response time from the intended start of its iteration, and these statistics
+ * the time from the actual send. ccd_stats_service() creates them empty on first use (NULL:
+ * out of memory); they are merged, reset and freed with s. ccd_stats_service_get() returns
+ * NULL while none were recorded. */
+ccd_stats_t *ccd_stats_service(ccd_stats_t *s);
+const ccd_stats_t *ccd_stats_service_get(const ccd_stats_t *s);
 
 /* Empties the statistics, keeping allocated memory for reuse; entries restart at start_time. */
 void ccd_stats_reset(ccd_stats_t *s, double start_time);

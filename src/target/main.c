@@ -26,7 +26,11 @@ static void usage(FILE *f)
     fputs("usage: cicada-target [--host ADDR] [--port PORT] [--threads N]\n"
           "  --host ADDR    address to listen on (default 127.0.0.1)\n"
           "  --port PORT    port to listen on, 0 for any free one (default 8080)\n"
-          "  --threads N    serving threads, each with its own loop (default 1)\n",
+          "  --threads N    serving threads, each with its own loop (default 1)\n"
+          "Endpoints: /hello, /json, /delay/{ms}, /status/{code}, ... (see /); /stats counts.\n"
+          "  /stall?after=S&for=D  from S seconds from now, hold every reply of the server\n"
+          "                        until D seconds later, as a target that freezes (for=0\n"
+          "                        cancels); /stall and /stats themselves are never held\n",
           f);
 }
 

@@ -6,7 +6,9 @@
 #include "items.h"
 #include "json.h"
 #include "session.h"
+#include "stall.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define TEXT "text/plain"
@@ -22,6 +24,7 @@ static const char root_html[] =
     "<li>/chunked/{n}</li><li>/redirect/{n}</li><li>/cookie/set?name=value</li>\n"
     "<li>/cookie/check</li><li><a href=\"/login\">/login</a></li><li>/close</li>\n"
     "<li>/gzip</li><li>/deflate</li><li>/items</li><li><a href=\"/stats\">/stats</a></li>\n"
+    "<li>/stall?after=S&amp;for=D</li>\n"
     "</ul>\n</body></html>\n";
 static const char json_body[] =
     "{\"message\": \"Hello, World!\", \"server\": \"cicada-target\", \"items\": [1, 2, 3]}\n";
@@ -149,6 +152,41 @@ static void do_delay(tgt_conn_t *c, const tgt_request_t *req, tgt_str_t rest)
     tgt_reply(c, 200, JSON, NULL, b->data, b->len);
 }
 
+/* The number after "key=" in a query, or dflt when the key is absent; -1 when malformed. */
+static double query_seconds(tgt_str_t q, const char *key, double dflt)
+{
+    size_t klen = strlen(key);
+    for (size_t i = 0; i + klen < q.len; i++) {
+        if ((i == 0 || q.p[i - 1] == '&') && memcmp(q.p + i, key, klen) == 0 &&
+            q.p[i + klen] == '=') {
+            char num[32];
+            size_t n = 0;
+            for (size_t j = i + klen + 1; j < q.len && q.p[j] != '&' && n + 1 < sizeof num; j++)
+                num[n++] = q.p[j];
+            num[n] = '\0';
+            char *end;
+            double v = strtod(num, &end);
+            return n && !*end && v >= 0 && v <= 86400 ? v : -1;
+        }
+    }
+    return dflt;
+}
+
+/* /stall?after=S&for=D: from S seconds from now (default 0), every reply of the whole server
+ * is held until D seconds later (default 1; 0 cancels a stall). Answered at once. */
+static void do_stall(tgt_conn_t *c, const tgt_request_t *req, tgt_str_t rest)
+{
+    double after = query_seconds(req->query, "after", 0), dur = query_seconds(req->query, "for", 1);
+    if (rest.len || after < 0 || dur < 0) {
+        bad_request(c, "usage: /stall?after=SECONDS&for=SECONDS\n");
+        return;
+    }
+    tgt_stall_set(after, dur);
+    tgt_buf_t *b = tgt_conn_scratch(c);
+    tgt_buf_printf(b, "{\"after\": %g, \"for\": %g}\n", after, dur);
+    tgt_reply(c, 200, JSON, NULL, b->data, b->len);
+}
+
 #define MAX_BYTES (1ULL << 40)
 
 static void do_bytes(tgt_conn_t *c, const tgt_request_t *req, tgt_str_t rest)
@@ -263,6 +301,13 @@ void tgt_route(tgt_conn_t *c, const tgt_request_t *req)
         do_stats(c, req, rest); /* not counted: reading the counters must not move them */
         return;
     }
+    if (seg.len == 6 && memcmp(seg.p, "/stall", 6) == 0) {
+        do_stall(c, req, rest); /* never held itself, so that a stall can be cut short */
+        return;
+    }
+    double stalled = tgt_stall_left();
+    if (stalled > 0)
+        tgt_reply_after(c, stalled);
     handler_fn *fn = lookup(seg);
     if (fn)
         fn(c, req, rest);
