@@ -87,6 +87,12 @@ void ccd_engine_record(ccd_engine_t *e, const char *type, size_t type_len, const
  * ran): reported apart, never as a request or a failure. type and name as ccd_engine_record. */
 void ccd_engine_record_abandoned(ccd_engine_t *e, const char *type, size_t type_len,
                                  const char *name, size_t name_len);
+/* Records a generator error: a request of type and name that could not be sent for a reason
+ * local to this machine (see ccd_stats_generator_error()), with its error text. Reported apart,
+ * never as a request or a failure of the target. */
+void ccd_engine_record_generator_error(ccd_engine_t *e, const char *type, size_t type_len,
+                                       const char *name, size_t name_len, const char *err,
+                                       size_t err_len);
 /* Records a script exception (message and traceback) into the engine's statistics. */
 void ccd_engine_exception(ccd_engine_t *e, const char *msg, const char *tb);
 /* Asks the runner to stop the whole test (a scenario's stop_test()). */

@@ -417,6 +417,13 @@ void ccd_engine_record_abandoned(ccd_engine_t *e, const char *type, size_t type_
     ccd_stats_abandon(e->stats, type, type_len, name, name_len);
 }
 
+void ccd_engine_record_generator_error(ccd_engine_t *e, const char *type, size_t type_len,
+                                       const char *name, size_t name_len, const char *err,
+                                       size_t err_len)
+{
+    ccd_stats_generator_error(e->stats, type, type_len, name, name_len, err, err_len, 1);
+}
+
 void ccd_engine_exception(ccd_engine_t *e, const char *msg, const char *tb)
 {
     ccd_stats_exception(e->stats, msg, tb);

@@ -131,6 +131,9 @@ M.random = core.random
 
 --- Records a measured request of any protocol in the statistics (Locust's
 --- events.request.fire): { type =, name =, response_time = ms, length = bytes, error = text }.
+--- With generator_error = true, a request that could not be sent for a local reason (the
+--- third result of a failed sock:connect is "generator"): counted apart, with its error, as
+--- a generator error rather than a request, and no request event fires.
 function M.record(r)
   if type(r) ~= "table" or type(r.type) ~= "string" or type(r.name) ~= "string"
       or type(r.response_time) ~= "number" then
@@ -138,6 +141,11 @@ function M.record(r)
   end
   local err = r.error
   if err ~= nil and err ~= false then err = tostring(err) else err = nil end
+  if r.generator_error then
+    if err == nil then error("record: generator_error needs the error text (error =)", 2) end
+    core.record(r.type, r.name, r.response_time, 0, err, true)
+    return
+  end
   core.record(r.type, r.name, r.response_time, r.length or 0, err)
   if request_event._active then
     request_event:fire { request_type = r.type, name = r.name, response_time = r.response_time,
@@ -343,12 +351,13 @@ function Client:request(method, url, opts)
     opts = opts or {}
     opts.name = user._rename
   end
-  local name, unsent = send(method, url, opts, self.headers)
+  local name, unsent, generator = send(method, url, opts, self.headers)
   local r
   if unsent then
     r = new_response(0, "", 0, unsent, "", name, url)
   else
-    local status, body, elapsed, failure, raw, location = yield()
+    local status, body, elapsed, failure, raw, location
+    status, body, elapsed, failure, raw, location, generator = yield()
     if location then
       r = follow(self, method, url, opts, name, status, body, elapsed, failure, raw, location)
     elseif failure == nil then -- the usual case, built here: ok is a constant of the template
@@ -357,6 +366,10 @@ function Client:request(method, url, opts)
     else
       r = new_response(status, body, elapsed, failure, raw, name, url)
     end
+  end
+  if generator then -- counted apart already: neither a request nor the script's to decide
+    r.generator_error = true
+    return r
   end
   if catch then
     r._method = method

@@ -42,6 +42,7 @@ typedef struct {
     struct ccd_cookie_jar *cookies;    /* created on the first Set-Cookie */
     bool catch_response;               /* the request in flight is recorded by the script */
     bool follow;                       /* the request in flight follows redirects */
+    bool hop;                          /* it is a redirect's next hop: the first was sent */
     uint8_t hops_left;                 /* redirects it may still follow */
     int64_t elapsed_acc;               /* time spent in the redirects followed so far */
     const char *req_method, *req_name; /* Lua strings the yielded frame keeps alive */
@@ -433,15 +434,23 @@ static void cancel_request(void *ud)
                                 h->req_name_len);
 }
 
-/* Records a request that could not be sent at all (a URL it cannot request): a failure, as
- * Locust counts one. Pushes the message. */
-static void record_unsent(lua_State *L, lclient_t *e, hclient_t *u, int rc)
+/* Records a request that could not be sent at all: for a URL it cannot request a failure, as
+ * Locust counts one; for want of memory (nothing reached the target) a generator error.
+ * Pushes the message, and true for a generator error. Returns the number pushed. */
+static int record_unsent(lua_State *L, lclient_t *e, hclient_t *u, int rc)
 {
     check_mem(L, ccd_buf_putc(&e->url, '\0'));
     const char *msg = lua_pushfstring(L, "%s: %s", ccd_strerror(rc), e->url.base);
+    if (rc == CCD_ENOMEM && !u->hop) {
+        ccd_engine_record_generator_error(e->eng, u->req_method, u->req_method_len, u->req_name,
+                                          u->req_name_len, msg, strlen(msg));
+        lua_pushboolean(L, 1);
+        return 2;
+    }
     if (!u->catch_response)
         ccd_engine_record(e->eng, u->req_method, u->req_method_len, u->req_name, u->req_name_len, 0,
                           0, msg, strlen(msg));
+    return 1;
 }
 
 #define MAX_REDIRECTS 30 /* as Python requests */
@@ -451,7 +460,8 @@ static bool is_redirect(int status)
     return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
-/* send(method, url, opts, default_headers [, name, hop]) -> name [, error]: starts a request
+/* send(method, url, opts, default_headers [, name, hop]) -> name [, error [, generator]]:
+ * starts a request
  * for the running user, who then yields until on_response resumes it. With hop, the request
  * is the next hop of a redirect: it keeps the first hop's name, time and redirect budget. */
 static int l_send(lua_State *L)
@@ -467,7 +477,8 @@ static int l_send(lua_State *L)
     ccd_http_request_t req = {.method = {method, mlen}};
     req.insecure = ccd_user_insecure(user);
     req.timeout = ccd_user_timeout(user);
-    if (!lua_toboolean(L, 6)) {
+    u->hop = lua_toboolean(L, 6);
+    if (!u->hop) {
         u->catch_response = false;
         u->follow = !ccd_slice_eq_str((ccd_slice_t){method, mlen}, "HEAD");
         u->hops_left = MAX_REDIRECTS;
@@ -501,8 +512,7 @@ static int l_send(lua_State *L)
         ccd_user_block(user, cancel_request, u, true);
         return 1;
     }
-    record_unsent(L, e, u, rc);
-    return 2;
+    return 1 + record_unsent(L, e, u, rc);
 }
 
 /* The failure text of a response, or NULL for a success. Uses e->text. */
@@ -619,8 +629,11 @@ static ccd_slice_t decoded_body(lclient_t *e, const ccd_http_response_t *res,
 }
 
 /* Resumes the user with: status, body, elapsed seconds (redirects included), failure text or
- * nil, raw headers, and the Location to follow next (nil when this response is the last). The
- * request is counted once, when its last response arrives. */
+ * nil, raw headers, the Location to follow next (nil when this response is the last), and
+ * whether the request was a generator error. The request is counted once, when its last
+ * response arrives; one that could not be sent for a local reason (res->local, on its first
+ * hop: a later hop's chain reached the target) is a generator error, whatever catch_response
+ * says. */
 static void on_response(void *ud, const ccd_http_response_t *res)
 {
     hclient_t *u = ud;
@@ -641,9 +654,13 @@ static void on_response(void *ud, const ccd_http_response_t *res)
         elen = strlen(err);
         location = NULL;
     }
+    bool generator = res->local && !u->hop;
     if (location) {
         u->hops_left--;
         u->elapsed_acc = elapsed;
+    } else if (generator) {
+        ccd_engine_record_generator_error(e->eng, u->req_method, u->req_method_len, u->req_name,
+                                          u->req_name_len, err, elen);
     } else if (!u->catch_response) {
         ccd_engine_record(e->eng, u->req_method, u->req_method_len, u->req_name, u->req_name_len,
                           elapsed, res->bytes > res->body.len ? res->bytes : body.len, err, elen);
@@ -660,7 +677,8 @@ static void on_response(void *ud, const ccd_http_response_t *res)
         lua_pushlstring(co, location->value.base, location->value.len);
     else
         lua_pushnil(co);
-    ccd_user_wake(u->u, 6);
+    lua_pushboolean(co, generator);
+    ccd_user_wake(u->u, 7);
 }
 
 /* resolve_url(base, reference) -> the absolute URL reference points to from base (RFC 3986

@@ -285,6 +285,13 @@ long h_total_failures(json_t *doc);
  * with prefix, case-insensitively (NULL: any), or NULL (borrowed reference). */
 json_t *h_error(json_t *doc, const char *method, const char *name, const char *prefix);
 
+/* Sum of generator_errors.errors[].occurrences for (method, name) whose error text starts with
+ * prefix, case-insensitively (NULL: any); -1 when the document has no generator_errors. */
+long h_generator_errors(json_t *doc, const char *method, const char *name, const char *prefix);
+
+/* in_flight_at_stop.total, or -1. */
+long h_in_flight_total(json_t *doc);
+
 /* Sum of errors[].occurrences for name. */
 long h_error_occurrences(json_t *doc, const char *name);
 
