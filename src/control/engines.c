@@ -117,7 +117,8 @@ int ccd_engines_start(ccd_engines_t *es, unsigned n, const ccd_options_t *o,
                                .runner = inbox,
                                .bindings = ccd_lcore_open,
                                .bindings_ud = &lcore,
-                               .request_timeout = o->request_timeout};
+                               .request_timeout = o->request_timeout,
+                               .max_body = o->max_body};
     sigset_t set, old;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);

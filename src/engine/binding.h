@@ -75,6 +75,9 @@ bool ccd_user_insecure(const ccd_user_t *u);
 /* u's default request timeout in seconds (0: none): its class's `timeout`, else the run's
  * (--request-timeout). A request's own timeout overrides it. */
 double ccd_user_timeout(const ccd_user_t *u);
+/* u's default limit on the response body bytes kept: its class's `max_body`, else the run's
+ * (--max-body); -1: none. A request's own max_body overrides it. */
+int64_t ccd_user_max_body(const ccd_user_t *u);
 /* Keeps the value at idx of L as u's `self` (the table on_stop receives). */
 void ccd_user_set_self(ccd_user_t *u, lua_State *L, int idx);
 

@@ -74,6 +74,8 @@ typedef struct {
     ccd_http_config_t http;
     double request_timeout; /* seconds: the requests' default timeout, below a class's own
                              * `timeout` and a request's; 0: none */
+    int64_t max_body;       /* bytes kept of a response body, below a class's own `max_body`
+                             * and a request's; -1: all */
 } ccd_engine_config_t;
 
 /* Creates an engine, loads the scenario into its Lua state and starts its thread.

@@ -70,6 +70,7 @@ struct ccd_engine {
     bool stopping, finished;
     long generation;        /* of the statistics: reports from before a reset are dropped */
     double request_timeout; /* seconds, for classes without a timeout of their own; 0: none */
+    int64_t max_body;       /* bytes, for classes without a max_body of their own; -1: all */
     ev_timer report_timer, stop_timer, kill_timer, done_timer, flight_timer;
     ev_prepare prepare;
     ev_check check;

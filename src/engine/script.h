@@ -14,10 +14,12 @@ typedef struct {
     char *name; /* owned */
     double weight;
     unsigned fixed_count;
-    char *host;     /* owned; the class's own `host`, NULL when it has none */
-    int insecure;   /* the class skips TLS verification */
-    double timeout; /* the class's request timeout in seconds, 0 for none; < 0: not set */
-    int runnable;   /* it has tasks left once -T/-E filtered them */
+    char *host;      /* owned; the class's own `host`, NULL when it has none */
+    int insecure;    /* the class skips TLS verification */
+    double timeout;  /* the class's request timeout in seconds, 0 for none; < 0: not set */
+    double max_body; /* bytes kept of a response body; infinity: all (max_body = false);
+                      * < 0: not set */
+    int runnable;    /* it has tasks left once -T/-E filtered them */
 } ccd_class_t;
 
 typedef struct {

@@ -457,6 +457,12 @@ local function check_definition(name, def)
     class_error(def, "timeout must be a number of seconds >= 0 (0 or false: no limit), not " ..
                      tostring(t))
   end
+  local mb = def.max_body
+  if mb ~= nil and mb ~= false and (type(mb) ~= "number" or not (mb >= 0 and mb <= 1e15)
+      or mb ~= floor(mb)) then
+    class_error(def, "max_body must be a whole number of bytes >= 0 (false: no limit), not " ..
+                     tostring(mb))
+  end
   return def
 end
 
@@ -722,6 +728,7 @@ function M._prepare()
     out[#out + 1] = { name = class.name, weight = weight, host = class.host,
                       fixed_count = class.fixed_count or 0, insecure = class.insecure and 1 or 0,
                       timeout = class.timeout == false and 0 or class.timeout,
+                      max_body = class.max_body == false and math.huge or class.max_body,
                       runnable = class._runnable and 1 or 0 }
   end
   M._runnable = list

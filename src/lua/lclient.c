@@ -32,6 +32,7 @@ typedef struct {
     ccd_url_t last_parsed;
     int last_rc;              /* ccd_url_parse's result for last_url */
     const ccd_url_t *cur_url; /* the request being built: last_parsed, or NULL (bad URL) */
+    char decode_err[96];      /* the text of a decoded body over max_body */
 } lclient_t;
 
 /* A user's HTTP state, made on its first request and freed with the user. */
@@ -43,6 +44,7 @@ typedef struct {
     bool catch_response;               /* the request in flight is recorded by the script */
     bool follow;                       /* the request in flight follows redirects */
     bool hop;                          /* it is a redirect's next hop: the first was sent */
+    size_t max_body;                   /* its body limit (SIZE_MAX: none), decoded bodies too */
     uint8_t hops_left;                 /* redirects it may still follow */
     int64_t elapsed_acc;               /* time spent in the redirects followed so far */
     const char *req_method, *req_name; /* Lua strings the yielded frame keeps alive */
@@ -257,7 +259,8 @@ static double opt_seconds(lua_State *L, int t, const char *key, double absent)
     return v;
 }
 
-/* opts.max_body: how many bytes of the response body to keep (nil or false: all). */
+/* opts.max_body: how many bytes of the response body to keep (false: all; nil: the user's
+ * default, already in req). */
 static void read_max_body(lua_State *L, int t, ccd_http_request_t *req)
 {
     lua_getfield(L, t, "max_body");
@@ -266,7 +269,9 @@ static void read_max_body(lua_State *L, int t, ccd_http_request_t *req)
     if (num && v >= 0 && v <= 1e15 && v == (double)(int64_t)v) {
         req->limit_body = true;
         req->max_body = (size_t)v;
-    } else if (num || (!lua_isnil(L, -1) && !(lua_isboolean(L, -1) && !lua_toboolean(L, -1)))) {
+    } else if (lua_isboolean(L, -1) && !lua_toboolean(L, -1)) {
+        req->limit_body = false;
+    } else if (!lua_isnil(L, -1)) {
         luaL_error(L, "option 'max_body' must be a whole number of bytes >= 0 (false: no limit)");
     }
     lua_pop(L, 1);
@@ -477,6 +482,9 @@ static int l_send(lua_State *L)
     ccd_http_request_t req = {.method = {method, mlen}};
     req.insecure = ccd_user_insecure(user);
     req.timeout = ccd_user_timeout(user);
+    int64_t max_body = ccd_user_max_body(user);
+    req.limit_body = max_body >= 0;
+    req.max_body = max_body >= 0 ? (size_t)max_body : 0;
     u->hop = lua_toboolean(L, 6);
     if (!u->hop) {
         u->catch_response = false;
@@ -506,6 +514,7 @@ static int l_send(lua_State *L)
         u->req_method_len = mlen;
     }
     u->req_name = lua_tolstring(L, name_idx, &u->req_name_len);
+    u->max_body = req.limit_body ? req.max_body : SIZE_MAX;
     int rc = ccd_http_send(u->http, &req, on_response, u);
     lua_pushvalue(L, name_idx);
     if (rc == 0) {
@@ -609,22 +618,30 @@ static const ccd_header_t *redirect_to_follow(hclient_t *u, const ccd_http_respo
 
 /* The body as the script sees it: decoded of its Content-Encoding (gzip, deflate). A body
  * that does not decode is a failure of the request; one cut at max_body is left as it came
- * (its start alone cannot always be decoded). */
-static ccd_slice_t decoded_body(lclient_t *e, const ccd_http_response_t *res,
+ * (its start alone cannot always be decoded). The decoded body is bounded by max_body too, or
+ * by CCD_DECODE_MAX without one: a decompression bomb fails once it passes the limit, since
+ * its whole size cannot be known without inflating all of it. */
+static ccd_slice_t decoded_body(lclient_t *e, const hclient_t *u, const ccd_http_response_t *res,
                                 const header_scan_t *s, const char **err)
 {
     const ccd_header_t *ce = s->encoding;
     if (!ce || res->err || res->bytes > res->body.len)
         return res->body;
+    size_t max = u->max_body < CCD_DECODE_MAX ? u->max_body : CCD_DECODE_MAX;
     e->decoded.len = 0;
-    int rc =
-        ccd_decode_body(ce->value.base, ce->value.len, res->body.base, res->body.len, &e->decoded);
+    int rc = ccd_decode_body_max(ce->value.base, ce->value.len, res->body.base, res->body.len, max,
+                                 &e->decoded);
     if (rc == 0)
         return (ccd_slice_t){e->decoded.base ? e->decoded.base : "", e->decoded.len};
-    if (rc == CCD_ETOOBIG)
+    if (rc == CCD_ETOOBIG && max == CCD_DECODE_MAX) {
         *err = "decoded body larger than 256 MB (Content-Encoding)";
-    else if (rc < 0)
+    } else if (rc == CCD_ETOOBIG) {
+        snprintf(e->decode_err, sizeof(e->decode_err),
+                 "decoded body larger than max_body, %zu bytes (Content-Encoding)", max);
+        *err = e->decode_err;
+    } else if (rc < 0) {
         *err = "cannot decode the body (Content-Encoding)";
+    }
     return res->body;
 }
 
@@ -644,7 +661,7 @@ static void on_response(void *ud, const ccd_http_response_t *res)
     int64_t elapsed = u->elapsed_acc + res->elapsed_us;
     size_t elen = 0;
     const char *err = failure_text(e, res, &elen), *decode_err = NULL;
-    ccd_slice_t body = decoded_body(e, res, &scan, &decode_err);
+    ccd_slice_t body = decoded_body(e, u, res, &scan, &decode_err);
     if (decode_err && !err) {
         err = decode_err;
         elen = strlen(err);

@@ -184,12 +184,15 @@ typedef enum {
     H_FAULT_CLOSE,      /* 200 without Content-Length: H_FAULT_CLOSE_BODY then close */
     H_FAULT_DRIP,       /* 200 "ok" (40 bytes) one byte every 100 ms, keep-alive */
     H_FAULT_BIG_BODY,   /* 200 with a body of H_FAULT_BIG_LEN bytes, keep-alive */
+    H_FAULT_GZIP_BOMB,  /* 200, Content-Encoding: gzip, about 1 MB that inflates to
+                         * H_FAULT_BOMB_LEN zero bytes (16 members), keep-alive */
     H_FAULT_OTHER,      /* any other path: 404 */
     H_FAULT_N
 } h_fault_path_t;
 
 #define H_FAULT_CLOSE_BODY "a body that ends when the connection does"
 #define H_FAULT_BIG_LEN    (50L * 1024 * 1024)
+#define H_FAULT_BOMB_LEN   (1024L * 1024 * 1024)
 
 typedef struct {
     pid_t pid;

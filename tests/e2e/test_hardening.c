@@ -416,3 +416,80 @@ Test(hardening, a_raw_socket_out_of_descriptors_is_a_generator_error)
                  r.err);
     h_run_free(&r);
 }
+
+/* ---- The response-body limit: a request's, its class's, the run's ---------------------------- */
+
+/* One user of each class: Small's class keeps 16 bytes, Run's follows --max-body 4k; a
+ * request's own max_body wins over both (false: the whole body). Bodies are counted whole. */
+static const char *body_limits =
+    "local cicada = require \"cicada\"\n"
+    "local Small = cicada.user(\"Small\", { max_body = 16, wait_time = cicada.constant(0.1),\n"
+    "                                       tasks = { t = 1 } })\n"
+    "function Small:t()\n"
+    "  local r = self.client:get(\"/bytes/1000\", { name = \"class\" })\n"
+    "  assert(r.ok and #r.body == 16, \"the class's max_body kept \" .. #r.body)\n"
+    "  r = self.client:get(\"/bytes/1000\", { name = \"whole\", max_body = false })\n"
+    "  assert(r.ok and #r.body == 1000, \"max_body = false kept \" .. #r.body)\n"
+    "end\n"
+    "local Run = cicada.user(\"Run\", { wait_time = cicada.constant(0.1), tasks = { t = 1 } })\n"
+    "function Run:t()\n"
+    "  local r = self.client:get(\"/bytes/5000\", { name = \"run\" })\n"
+    "  assert(r.ok and #r.body == 4096, \"--max-body kept \" .. #r.body)\n"
+    "  r = self.client:get(\"/bytes/5000\", { name = \"own\", max_body = 10 })\n"
+    "  assert(r.ok and #r.body == 10, \"the request's max_body kept \" .. #r.body)\n"
+    "end\n";
+
+Test(hardening, max_body_from_the_request_the_class_and_the_command_line)
+{
+    h_target_t t;
+    h_run_t r;
+    const char *url = target_url(&t);
+    cr_assert_eq(h_cicada(&r, NULL, body_limits, "-H", url, "-u", "2", "-r", "100", "-t", "2s",
+                          "--max-body", "4k", H_LOAD_FLAGS, NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 0);
+    H_ASSERT_JSON(&r);
+    H_EXPECT_NO_EXCEPTIONS(&r);
+    const char *names[] = {"class", "whole", "run", "own"};
+    const double sizes[] = {1000, 1000, 5000, 5000};
+    for (size_t i = 0; i < 4; i++) {
+        cr_expect_gt(h_requests(r.json, "GET", names[i]), 0, "no request %s", names[i]);
+        cr_expect_eq(h_num(h_entry(r.json, "GET", names[i]), "avg_content_length"), sizes[i],
+                     "%s: not counted whole", names[i]);
+    }
+    h_run_free(&r);
+}
+
+static const char *bad_class_max_body = "local cicada = require \"cicada\"\n"
+                                        "local U = cicada.user(\"Greedy\", {\n"
+                                        "  max_body = -1,\n"
+                                        "  tasks = { t = 1 },\n"
+                                        "})\n"
+                                        "function U:t() self.client:get(\"/\") end\n";
+
+/* Nonsense limits stop cicada before the start (exit code 2), saying what is expected. */
+Test(hardening, bad_max_body_values_are_rejected)
+{
+    const char *values[] = {"-1", "10X", "1.5M", "k", ""};
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        h_run_t r;
+        cr_assert_eq(h_cicada(&r, NULL, one_get, "-H", "http://127.0.0.1:1", "--max-body",
+                              values[i], "-t", "1s", H_LOAD_FLAGS, NULL),
+                     0);
+        H_ASSERT_EXIT(&r, 2);
+        cr_expect(h_contains(r.err, h_strf("invalid value '%s' for --max-body: expected a size "
+                                           "in bytes",
+                                           values[i])),
+                  "%s", r.err);
+        h_run_free(&r);
+    }
+    h_run_t r;
+    cr_assert_eq(h_cicada(&r, NULL, bad_class_max_body, "-H", "http://127.0.0.1:1", "-t", "1s",
+                          H_LOAD_FLAGS, NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 2);
+    cr_expect(h_contains(r.err, "Greedy") &&
+                  h_contains(r.err, "max_body must be a whole number of bytes >= 0"),
+              "%s", r.err);
+    h_run_free(&r);
+}
