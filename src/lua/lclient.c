@@ -639,6 +639,8 @@ static ccd_slice_t decoded_body(lclient_t *e, const hclient_t *u, const ccd_http
         snprintf(e->decode_err, sizeof(e->decode_err),
                  "decoded body larger than max_body, %zu bytes (Content-Encoding)", max);
         *err = e->decode_err;
+    } else if (rc == CCD_ENOMEM) {
+        *err = "out of memory decoding the body (Content-Encoding)";
     } else if (rc < 0) {
         *err = "cannot decode the body (Content-Encoding)";
     }
