@@ -339,6 +339,20 @@ Test(faults, max_body_must_be_a_whole_number_of_bytes)
 
 /* ---- Decompression bombs --------------------------------------------------------------------- */
 
+/* AddressSanitizer keeps freed blocks in a quarantine (256 MB by default) and adds shadow
+ * memory: under it a process's peak says little of cicada's own use, so the bombs' memory
+ * bounds are checked in builds without it (their other checks run in every build). */
+#if defined(__SANITIZE_ADDRESS__)
+#define ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ASAN 1
+#endif
+#endif
+#ifndef ASAN
+#define ASAN 0
+#endif
+
 /* Each task asks for the bomb (about 1 MB of gzip that inflates to 1 GiB) and a plain reply. */
 static const char *bomb_and_ok =
     "local cicada = require 'cicada'\n"
@@ -387,7 +401,8 @@ Test(faults, gzip_bomb_fails_at_max_body_in_bounded_memory)
     const char *args[] = {"--max-body", "1M", NULL};
     long peak_kb =
         run_bomb(args, "decoded body larger than max_body, 1048576 bytes (Content-Encoding)");
-    cr_expect_lt(peak_kb, 48 * 1024, "peak resident set %ld kB", peak_kb);
+    if (!ASAN)
+        cr_expect_lt(peak_kb, 48 * 1024, "peak resident set %ld kB", peak_kb);
 }
 
 /* Without a limit, a decoded body stops at 256 MB: the peak resident set stays under 320 MB. */
@@ -395,5 +410,6 @@ Test(faults, gzip_bomb_stops_at_256_mb_without_max_body)
 {
     const char *args[] = {NULL};
     long peak_kb = run_bomb(args, "decoded body larger than 256 MB (Content-Encoding)");
-    cr_expect_lt(peak_kb, 320 * 1024, "peak resident set %ld kB", peak_kb);
+    if (!ASAN)
+        cr_expect_lt(peak_kb, 320 * 1024, "peak resident set %ld kB", peak_kb);
 }
