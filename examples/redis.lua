@@ -78,21 +78,22 @@ function Redis:on_start()
   self.key = string.format("cicada:%08x:%d", math.random(0, 0x7fffffff), users)
 end
 
--- The user's connection, opened on first use and again after a failure.
+-- The user's connection, opened on first use and again after a failure. A failure to connect
+-- that is cicada's own (out of file descriptors, say) comes with kind "generator".
 function Redis:connection()
   if self.sock then return self.sock end
   local sock = cicada.tcp()
   sock:settimeout(5)
-  local ok, err = sock:connect(self.redis_host, self.redis_port)
-  if not ok then return nil, err end
+  local ok, err, kind = sock:connect(self.redis_host, self.redis_port)
+  if not ok then return nil, err, kind end
   self.sock = sock
   return sock
 end
 
 -- Sends a command, reads its reply. A transport failure closes the connection.
 function Redis:exchange(args)
-  local sock, err = self:connection()
-  if not sock then return nil, err end
+  local sock, err, kind = self:connection()
+  if not sock then return nil, err, kind end
   local sent
   sent, err = sock:send(encode(args))
   local value, server_error
@@ -105,14 +106,16 @@ function Redis:exchange(args)
 end
 
 -- Runs one command and records it: its time, the reply's length, and the error when it failed
--- or when check(value) finds the reply wrong.
+-- or when check(value) finds the reply wrong (a command never sent for a generator error is
+-- counted as one).
 function Redis:call(name, args, check)
   local start = cicada.time()
-  local value, err = self:exchange(args)
+  local value, err, kind = self:exchange(args)
   local elapsed = (cicada.time() - start) * 1000
   if value ~= nil and check then err = check(value) end
   cicada.record { type = "redis", name = name, response_time = elapsed,
-                  length = type(value) == "string" and #value or 0, error = err }
+                  length = type(value) == "string" and #value or 0, error = err,
+                  generator_error = kind == "generator" }
   return value
 end
 

@@ -5,6 +5,7 @@
 #include "base/buf.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@ enum {
     O_EXIT_CODE,
     O_STOP_TIMEOUT,
     O_REQUEST_TIMEOUT,
+    O_MAX_BODY,
     O_TASK_RATIO,
     O_LOGFILE,
     O_CONFIG,
@@ -101,6 +103,7 @@ static const struct option long_opts[] = {
     {"exit-code-on-error", required_argument, NULL, O_EXIT_CODE},
     {"stop-timeout", required_argument, NULL, O_STOP_TIMEOUT},
     {"request-timeout", required_argument, NULL, O_REQUEST_TIMEOUT},
+    {"max-body", required_argument, NULL, O_MAX_BODY},
     {"tags", required_argument, NULL, O_TAGS},
     {"exclude-tags", required_argument, NULL, O_EXCLUDE},
     {"list", no_argument, NULL, O_LIST},
@@ -198,6 +201,24 @@ static int set_timeout(const origin_t *from, const char *v, double *out)
 {
     if (ccd_duration_parse(v, out) || !isfinite(*out))
         return bad(from, v, "a duration >= 0 such as 60, 0.5s, 1m30s (0: no timeout)");
+    return 0;
+}
+
+/* A size in bytes: a whole number, optionally followed by k, M or G (powers of 1024), up to
+ * 1 PiB. */
+static int set_size(const origin_t *from, const char *v, int64_t *out)
+{
+    static const char units[] = "kKmMgG";
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    const char *unit = *end ? strchr(units, *end) : NULL;
+    int shift = unit ? 10 * (1 + (int)(unit - units) / 2) : 0;
+    bool ok = isdigit((unsigned char)v[0]) && errno == 0 && (!*end || (unit && !end[1])) &&
+              n <= (1ULL << 50) >> shift;
+    if (!ok)
+        return bad(from, v, "a size in bytes such as 0, 65536, 64k, 10M, 1G");
+    *out = (int64_t)(n << shift);
     return 0;
 }
 
@@ -332,6 +353,7 @@ static int apply_value(ccd_options_t *o, int id, const char *v, const origin_t *
         return 0;
     case O_STOP_TIMEOUT: return set_duration(from, v, &o->stop_timeout);
     case O_REQUEST_TIMEOUT: return set_timeout(from, v, &o->request_timeout);
+    case O_MAX_BODY: return set_size(from, v, &o->max_body);
     case O_TAGS: o->tags = v; return 0;
     case O_EXCLUDE: o->exclude_tags = v; return 0;
     case O_LOGLEVEL:
@@ -568,6 +590,7 @@ static void defaults(ccd_options_t *o)
     o->request_timeout = CCD_DEFAULT_REQUEST_TIMEOUT;
     o->arrival_backlog = -1;
     o->arrival_late = CCD_DEFAULT_ARRIVAL_LATE;
+    o->max_body = -1;
     o->web_host = "0.0.0.0";
     o->web_port = 8089;
     o->autoquit = -1;
@@ -756,6 +779,10 @@ void ccd_cli_usage(FILE *out)
           "                            0: drop at once, as k6); more are dropped and counted\n"
           "      --arrival-late S      a start more than S behind its schedule is late\n"
           "                            (default 0.01s)\n"
+          "      --max-body SIZE       keep at most SIZE bytes of each response body (64k, 10M;\n"
+          "                            default: all): the rest is read, counted and dropped, and\n"
+          "                            a compressed body inflating past it fails; a class's or a\n"
+          "                            request's max_body wins\n"
           "  -T, --tags TAG,...        run only the tasks with one of these tags\n"
           "  -E, --exclude-tags TAG,.. do not run the tasks with any of these tags\n"
           "\n"

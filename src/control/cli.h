@@ -4,6 +4,7 @@
 #define CCD_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "report/threshold.h"
@@ -33,6 +34,8 @@ typedef struct {
     int exit_code_on_error;
     double stop_timeout;      /* seconds users get to finish their task when stopping */
     double request_timeout;   /* seconds before an unanswered request fails; 0: never */
+    int64_t max_body;         /* --max-body: bytes kept of a response body, below a class's and a
+                               * request's own max_body; -1: all */
     const char *tags;         /* -T: comma-separated, or NULL */
     const char *exclude_tags; /* -E */
     bool list, show_task_ratio;

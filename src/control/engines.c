@@ -124,7 +124,8 @@ int ccd_engines_start(ccd_engines_t *es, unsigned n, const ccd_options_t *o,
                                .bindings_ud = &lcore,
                                .request_timeout = o->request_timeout,
                                .share = 1.0 / n,
-                               .arrival_late = o->arrival_late};
+                               .arrival_late = o->arrival_late,
+                               .max_body = o->max_body};
     sigset_t set, old;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);

@@ -53,6 +53,21 @@ static void print_summary(FILE *out, const ccd_stats_t *s)
     ccd_report_errors(out, s);
     ccd_report_exceptions(out, s);
     ccd_report_abandoned(out, s);
+    ccd_report_generator_errors(out, s);
+}
+
+/* Generator errors change what the numbers mean (the target got less load than asked), so the
+ * end of the run says so in a line of its own, after the tables. */
+static void warn_generator_errors(const ccd_stats_t *s)
+{
+    uint64_t n = ccd_stats_generator_error_total(s);
+    if (n == 0)
+        return;
+    ccd_log(CCD_LOG_WARNING,
+            "%llu request%s could not be sent because of generator errors (cicada's own machine "
+            "ran out of file descriptors, ports or memory; see \"Generator errors\" above): they "
+            "are not the target's failures, but the target got less load than asked",
+            (unsigned long long)n, n == 1 ? "" : "s");
 }
 
 int ccd_final_report_write(const ccd_options_t *o, const ccd_stats_t *s, const ccd_history_t *h,
@@ -60,6 +75,7 @@ int ccd_final_report_write(const ccd_options_t *o, const ccd_stats_t *s, const c
 {
     json_report_t j = {s, h, run};
     print_summary(stderr, s);
+    warn_generator_errors(s);
     int breaches = ccd_thresholds_check(o->thresholds, s, stderr);
     fflush(stderr);
     ccd_run_info_t info = {run->start_time, run->duration, run->peak_users};

@@ -16,8 +16,8 @@ typedef struct {
 } ccd_run_summary_t;
 
 /* Prints the final tables (statistics, percentiles, errors, exceptions, requests abandoned in
- * flight) and the threshold results on stderr, then writes the documents for tools
- * (control/run_reports.h: --json, --json-file, --report-json, --junit, --summary-md) and the
+ * flight, generator errors) and the threshold results on stderr, then writes the documents for
+ * tools (control/run_reports.h: --json, --json-file, --report-json, --junit, --summary-md) and the
  * --html report; write failures are logged. lost counts the outputs the caller could not
  * write (the CSV files). Returns the number of threshold breaches, CCD_EREPORT when an output
  * could not be written (lost or here), or CCD_ENOMEM. */

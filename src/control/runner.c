@@ -521,7 +521,8 @@ static void start_timers(runner_t *r)
 }
 
 /* 4 (an output was lost) wins over 3 (thresholds) and 1 (failures): without its reports a
- * run's other verdicts cannot be checked. */
+ * run's other verdicts cannot be checked. Generator errors count as errors: the target did not
+ * get the load asked for, so a run that met them must not pass for a clean one. */
 static int exit_code(const runner_t *r, int breaches)
 {
     if (breaches < 0)
@@ -529,7 +530,8 @@ static int exit_code(const runner_t *r, int breaches)
     if (breaches > 0)
         return 3;
     const ccd_stats_t *s = ccd_collector_stats(r->collector);
-    bool failed = ccd_stats_total(s)->num_failures > 0 || ccd_stats_exception_count(s) > 0;
+    bool failed = ccd_stats_total(s)->num_failures > 0 || ccd_stats_exception_count(s) > 0 ||
+                  ccd_stats_generator_error_count(s) > 0;
     return failed ? r->o->exit_code_on_error : 0;
 }
 

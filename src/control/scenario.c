@@ -5,6 +5,7 @@
 #include <lauxlib.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/error.h"
 #include "lua/lcore.h"
@@ -50,17 +51,33 @@ static void open_loading_only(lua_State *L, void *ud)
     ccd_lcore_open(L, NULL, ud);
 }
 
+/* Schemes other than http(s) that a scenario's own sockets speak (cicada.tcp(), the Redis
+ * example): their hosts are the scenario's to read from self.host. */
+static const char *const SOCKET_SCHEMES[] = {"tcp", "redis"};
+#define SUPPORTED_SCHEMES "http and https (the HTTP client), tcp and redis (a scenario's sockets)"
+
+static bool socket_scheme(const char *url)
+{
+    size_t n = (size_t)(strstr(url, "://") - url);
+    for (size_t i = 0; i < sizeof(SOCKET_SCHEMES) / sizeof(SOCKET_SCHEMES[0]); i++)
+        if (strlen(SOCKET_SCHEMES[i]) == n && strncasecmp(url, SOCKET_SCHEMES[i], n) == 0)
+            return true;
+    return false;
+}
+
 /* -H, else the selected classes' own hosts: requests to a URL that cannot be requested would
  * all fail, so the test does not start. */
 static int check_host(const char *what, const char *host, char *err, size_t errlen)
 {
     bool other;
     const char *why = ccd_url_base_problem(host, &other);
-    if (why && other)
-        ccd_log(CCD_LOG_WARNING, "%s '%s': %s", what, host, why);
-    if (!why || other)
+    if (!why || (other && socket_scheme(host)))
         return 0;
-    snprintf(err, errlen, "%s '%s': %s", what, host, why);
+    if (other)
+        snprintf(err, errlen, "%s '%s': unsupported scheme '%.*s': cicada supports %s", what, host,
+                 (int)(strstr(host, "://") - host), host, SUPPORTED_SCHEMES);
+    else
+        snprintf(err, errlen, "%s '%s': %s", what, host, why);
     return CCD_EINVAL;
 }
 

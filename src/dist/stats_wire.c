@@ -202,6 +202,23 @@ static int pack_errors(msgpack_packer *pk, const ccd_stats_t *s)
     return bad;
 }
 
+/* cicada's own key, sent only when there are some: the generator errors as an array of
+ * {name, method, error, occurrences} (a Locust master ignores it). */
+static int pack_generator_errors(msgpack_packer *pk, const ccd_stats_t *s)
+{
+    size_t n = ccd_stats_generator_error_count(s);
+    int bad = pack_str(pk, "cicada_generator_errors") | msgpack_pack_array(pk, n);
+    for (size_t i = 0; i < n; i++) {
+        const ccd_stats_error_t *e = ccd_stats_generator_error_get(s, i);
+        bad |= msgpack_pack_map(pk, 4);
+        bad |= pack_str(pk, "name") | pack_str(pk, e->name);
+        bad |= pack_str(pk, "method") | pack_str(pk, e->method);
+        bad |= pack_str(pk, "error") | pack_str(pk, e->error);
+        bad |= pack_str(pk, "occurrences") | msgpack_pack_uint64(pk, e->occurrences);
+    }
+    return bad;
+}
+
 static int pack_users(msgpack_packer *pk, const ccd_stats_wire_users_t *u)
 {
     size_t n = u ? u->nclasses : 0;
@@ -217,7 +234,8 @@ int ccd_stats_wire_pack(msgpack_packer *pk, const ccd_stats_t *s, const ccd_stat
     size_t n = 0;
     for (size_t i = 0; i < ccd_stats_count(s); i++)
         n += ccd_stats_get(s, i)->num_requests > 0;
-    int bad = msgpack_pack_map(pk, 5);
+    bool generator = ccd_stats_generator_error_count(s) > 0;
+    int bad = msgpack_pack_map(pk, 5 + generator);
     bad |= pack_str(pk, "stats") | msgpack_pack_array(pk, n);
     for (size_t i = 0; i < ccd_stats_count(s); i++) {
         const ccd_stats_entry_t *e = ccd_stats_get(s, i);
@@ -226,6 +244,8 @@ int ccd_stats_wire_pack(msgpack_packer *pk, const ccd_stats_t *s, const ccd_stat
     }
     bad |= pack_str(pk, "stats_total") | pack_entry(pk, ccd_stats_total(s), true);
     bad |= pack_str(pk, "errors") | pack_errors(pk, s);
+    if (generator)
+        bad |= pack_generator_errors(pk, s);
     bad |= pack_users(pk, u);
     return bad ? CCD_ENOMEM : 0;
 }
@@ -450,8 +470,10 @@ static int merge_entries(ccd_stats_t *dst, const msgpack_object *stats, char *er
 }
 
 /* One StatsErrorDict; Locust 2.12 sends the error's repr(), later versions its text, and
- * newer ones also first_seen and last_seen, which are not kept. */
-static int merge_error(ccd_stats_t *dst, const msgpack_object *o, char *err, size_t errlen)
+ * newer ones also first_seen and last_seen, which are not kept. A generator error has the
+ * same fields. */
+static int merge_error(ccd_stats_t *dst, const msgpack_object *o, bool generator, char *err,
+                       size_t errlen)
 {
     const char *method, *name, *error = "";
     size_t method_len, name_len, error_len = 0;
@@ -463,8 +485,12 @@ static int merge_error(ccd_stats_t *dst, const msgpack_object *o, char *err, siz
         !ccd_wire_uint(ccd_wire_get(o, "occurrences"), &n))
         return ccd_wire_fail(err, errlen,
                              "an error is not a map of name, method, error, occurrences");
-    return n ? ccd_stats_error_add(dst, method, method_len, name, name_len, error, error_len, n)
-             : 0;
+    if (n == 0)
+        return 0;
+    return generator
+               ? ccd_stats_generator_error(dst, method, method_len, name, name_len, error,
+                                           error_len, n)
+               : ccd_stats_error_add(dst, method, method_len, name, name_len, error, error_len, n);
 }
 
 static int merge_errors(ccd_stats_t *dst, const msgpack_object *errors, char *err, size_t errlen)
@@ -474,7 +500,22 @@ static int merge_errors(ccd_stats_t *dst, const msgpack_object *errors, char *er
     if (errors->type != MSGPACK_OBJECT_MAP)
         return ccd_wire_fail(err, errlen, "\"errors\" is not a map");
     for (uint32_t i = 0; i < errors->via.map.size; i++) {
-        int rc = merge_error(dst, &errors->via.map.ptr[i].val, err, errlen);
+        int rc = merge_error(dst, &errors->via.map.ptr[i].val, false, err, errlen);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int merge_generator_errors(ccd_stats_t *dst, const msgpack_object *a, char *err,
+                                  size_t errlen)
+{
+    if (is_nil(a))
+        return 0;
+    if (a->type != MSGPACK_OBJECT_ARRAY)
+        return fail(err, errlen, "\"cicada_generator_errors\" is not an array");
+    for (uint32_t i = 0; i < a->via.array.size; i++) {
+        int rc = merge_error(dst, &a->via.array.ptr[i], true, err, errlen);
         if (rc)
             return rc;
     }
@@ -494,6 +535,9 @@ int ccd_stats_wire_merge(ccd_stats_t *dst, const msgpack_object *data, long *use
     int rc = merge_entries(dst, ccd_wire_get(data, "stats"), err, errlen);
     if (!rc)
         rc = merge_errors(dst, ccd_wire_get(data, "errors"), err, errlen);
+    if (!rc)
+        rc =
+            merge_generator_errors(dst, ccd_wire_get(data, "cicada_generator_errors"), err, errlen);
     if (!rc && !is_nil(uc))
         *user_count = users > (uint64_t)LONG_MAX ? LONG_MAX : (long)users;
     return rc;

@@ -21,11 +21,14 @@ typedef struct {
 
 /* Packs the data object of a `stats` message for the delta s: "stats" (every entry that
  * counted a request), "stats_total", "errors" (keyed by a hex digest of method, name and error,
- * as Locust), "user_classes_count" and "user_count" from u. Returns 0 or CCD_ENOMEM. */
+ * as Locust), "user_classes_count" and "user_count" from u, and when s counted generator
+ * errors, cicada's "cicada_generator_errors": [{"name","method","error","occurrences"}...].
+ * Returns 0 or CCD_ENOMEM. */
 int ccd_stats_wire_pack(msgpack_packer *pk, const ccd_stats_t *s, const ccd_stats_wire_users_t *u);
 
 /* Adds the statistics of a `stats` message's data (from a cicada worker or a Locust 2.x
- * worker, 2.12 included) to dst: entries by (method, name), errors by (method, name, error).
+ * worker, 2.12 included) to dst: entries by (method, name), errors and generator errors by
+ * (method, name, error).
  * "stats_total" is not read (dst's total is the sum of its entries). Unknown fields are
  * ignored. *user_count gets "user_count" (-1 when absent). Returns 0, CCD_ENOMEM, or
  * CCD_EPROTO with a one-line reason in err for a payload of the wrong shape (dst may then

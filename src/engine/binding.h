@@ -83,6 +83,9 @@ bool ccd_user_insecure(const ccd_user_t *u);
 /* u's default request timeout in seconds (0: none): its class's `timeout`, else the run's
  * (--request-timeout). A request's own timeout overrides it. */
 double ccd_user_timeout(const ccd_user_t *u);
+/* u's default limit on the response body bytes kept: its class's `max_body`, else the run's
+ * (--max-body); -1: none. A request's own max_body overrides it. */
+int64_t ccd_user_max_body(const ccd_user_t *u);
 /* Keeps the value at idx of L as u's `self` (the table on_stop receives). */
 void ccd_user_set_self(ccd_user_t *u, lua_State *L, int idx);
 
@@ -100,6 +103,12 @@ void ccd_user_record(ccd_user_t *u, const char *type, size_t type_len, const cha
  * ran): reported apart, never as a request or a failure. type and name as ccd_engine_record. */
 void ccd_engine_record_abandoned(ccd_engine_t *e, const char *type, size_t type_len,
                                  const char *name, size_t name_len);
+/* Records a generator error: a request of type and name that could not be sent for a reason
+ * local to this machine (see ccd_stats_generator_error()), with its error text. Reported apart,
+ * never as a request or a failure of the target. */
+void ccd_engine_record_generator_error(ccd_engine_t *e, const char *type, size_t type_len,
+                                       const char *name, size_t name_len, const char *err,
+                                       size_t err_len);
 /* Records a script exception (message and traceback) into the engine's statistics. */
 void ccd_engine_exception(ccd_engine_t *e, const char *msg, const char *tb);
 /* Asks the runner to stop the whole test (a scenario's stop_test()). */

@@ -324,6 +324,7 @@ static int engine_init(ccd_engine_t *e, const ccd_engine_config_t *cfg, char *er
     e->index = cfg->index;
     e->runner = cfg->runner;
     e->request_timeout = cfg->request_timeout;
+    e->max_body = cfg->max_body;
     if ((rc = init_classes(e, cfg)) || (rc = init_loop(e))) {
         snprintf(err, errlen, "engine %d: %s", cfg->index, ccd_strerror(rc));
         return rc;
@@ -425,6 +426,13 @@ void ccd_engine_record_abandoned(ccd_engine_t *e, const char *type, size_t type_
                                  const char *name, size_t name_len)
 {
     ccd_stats_abandon(e->stats, type, type_len, name, name_len);
+}
+
+void ccd_engine_record_generator_error(ccd_engine_t *e, const char *type, size_t type_len,
+                                       const char *name, size_t name_len, const char *err,
+                                       size_t err_len)
+{
+    ccd_stats_generator_error(e->stats, type, type_len, name, name_len, err, err_len, 1);
 }
 
 void ccd_engine_exception(ccd_engine_t *e, const char *msg, const char *tb)

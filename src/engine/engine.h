@@ -78,6 +78,8 @@ typedef struct {
                              * `timeout` and a request's; 0: none */
     double share;           /* the engine's part of the open model's arrivals and backlogs */
     double arrival_late;    /* seconds behind the schedule past which a start counts as late */
+    int64_t max_body;       /* bytes kept of a response body, below a class's own `max_body`
+                             * and a request's; -1: all */
 } ccd_engine_config_t;
 
 /* Creates an engine, loads the scenario into its Lua state and starts its thread.

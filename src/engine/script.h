@@ -14,10 +14,12 @@ typedef struct {
     char *name; /* owned */
     double weight;
     unsigned fixed_count;
-    char *host;     /* owned; the class's own `host`, NULL when it has none */
-    int insecure;   /* the class skips TLS verification */
-    double timeout; /* the class's request timeout in seconds, 0 for none; < 0: not set */
-    int runnable;   /* it has tasks left once -T/-E filtered them */
+    char *host;      /* owned; the class's own `host`, NULL when it has none */
+    int insecure;    /* the class skips TLS verification */
+    double timeout;  /* the class's request timeout in seconds, 0 for none; < 0: not set */
+    double max_body; /* bytes kept of a response body; infinity: all (max_body = false);
+                      * < 0: not set */
+    int runnable;    /* it has tasks left once -T/-E filtered them */
     /* The open model: whether the class's users run iterations on arrivals rather than loop,
      * its own arrivals per second (< 0: none; its share of the run's rate then), and how
      * many arrivals in total may wait for a free user (0: dropped at once). */

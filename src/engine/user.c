@@ -1,5 +1,6 @@
 /* Simulated users: a coroutine each, pooled structs, started and stopped by the engine. */
 #include <lauxlib.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -291,6 +292,14 @@ double ccd_user_timeout(const ccd_user_t *u)
 {
     double t = u->eng->script.classes[u->class_idx].timeout;
     return t >= 0 ? t : u->eng->request_timeout;
+}
+
+int64_t ccd_user_max_body(const ccd_user_t *u)
+{
+    double m = u->eng->script.classes[u->class_idx].max_body;
+    if (m < 0)
+        return u->eng->max_body;
+    return isinf(m) ? -1 : (int64_t)m;
 }
 
 void ccd_user_set_self(ccd_user_t *u, lua_State *L, int idx)

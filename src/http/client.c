@@ -61,6 +61,7 @@ typedef struct xfer {
     size_t max_body;
     int err;
     bool head, in_send;
+    bool local;     /* err is a local failure to open the connection */
     conn_t *origin; /* the connection's struct, kept after x->c is cleared: its host */
     ccd_buf_t w;    /* the serialised request */
     size_t woff;
@@ -237,7 +238,8 @@ static void conn_close(struct ev_loop *loop, conn_t *c, bool clean)
 static void deliver(xfer_t *x)
 {
     x->s->cur = NULL;
-    ccd_http_response_t res = {.err = x->err, .errmsg = x->errmsg, .elapsed_us = x->elapsed_us};
+    ccd_http_response_t res = {
+        .err = x->err, .errmsg = x->errmsg, .local = x->local, .elapsed_us = x->elapsed_us};
     res.host = (ccd_slice_t){x->origin->host, strlen(x->origin->host)};
     res.target = x->target;
     if (!x->err) {
@@ -452,6 +454,7 @@ static void on_connected(void *ud, int err, const char *msg)
 {
     xfer_t *x = ud;
     if (err) {
+        x->local = ccd_connect_local_failure(err);
         fail(x, err, "%s", msg);
         return;
     }
@@ -579,6 +582,7 @@ static void xfer_start(xfer_t *x, ccd_http_session_t *s, const ccd_http_request_
     x->cb = cb;
     x->ud = ud;
     x->err = 0;
+    x->local = false;
     x->errmsg[0] = '\0';
     x->head = ccd_slice_eq_str(req->method, "HEAD");
     x->timeout = req->timeout;

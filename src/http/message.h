@@ -40,6 +40,9 @@ typedef struct {
     int err;                     /* 0, or a negative ccd error code for a transport failure */
     const char *errmsg;          /* NUL-terminated detail when err != 0 (e.g. the TLS verify
                                   * error, "connect timeout after 5.0s"); never NULL */
+    bool local;                  /* err is the generator's own: the connection could not be
+                                  * opened for want of a descriptor, port, buffer or memory
+                                  * (ccd_connect_local_failure()), so nothing was sent */
     int status;                  /* HTTP status; 0 when err != 0 */
     ccd_slice_t reason;          /* reason phrase */
     const ccd_header_t *headers; /* response headers as received */

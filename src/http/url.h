@@ -27,8 +27,9 @@ int ccd_url_parse(const char *s, size_t len, ccd_url_t *out);
 /* Checks a base URL a test will send requests to (-H, a class's host): returns NULL when it is
  * an http or https URL ccd_url_parse() accepts, else a static text saying what is wrong
  * ("missing scheme ...", "bad port ...", "invalid host ...", "not an http(s) URL ..."). The
- * last is only a warning (*other_scheme set): a scenario that speaks another protocol through
- * its own sockets names its server redis://HOST:PORT or tcp://HOST:PORT. */
+ * last comes with *other_scheme set: a well-formed URL of another scheme, which the caller may
+ * accept (a scenario that speaks another protocol through its own sockets names its server
+ * redis://HOST:PORT or tcp://HOST:PORT). */
 const char *ccd_url_base_problem(const char *s, bool *other_scheme);
 
 #endif

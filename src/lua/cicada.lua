@@ -135,6 +135,9 @@ M.random = core.random
 
 --- Records a measured request of any protocol in the statistics (Locust's
 --- events.request.fire): { type =, name =, response_time = ms, length = bytes, error = text }.
+--- With generator_error = true, a request that could not be sent for a local reason (the
+--- third result of a failed sock:connect is "generator"): counted apart, with its error, as
+--- a generator error rather than a request, and no request event fires.
 function M.record(r)
   if type(r) ~= "table" or type(r.type) ~= "string" or type(r.name) ~= "string"
       or type(r.response_time) ~= "number" then
@@ -142,6 +145,11 @@ function M.record(r)
   end
   local err = r.error
   if err ~= nil and err ~= false then err = tostring(err) else err = nil end
+  if r.generator_error then
+    if err == nil then error("record: generator_error needs the error text (error =)", 2) end
+    core.record(r.type, r.name, r.response_time, 0, err, true)
+    return
+  end
   core.record(r.type, r.name, r.response_time, r.length or 0, err)
   if request_event._active then
     request_event:fire { request_type = r.type, name = r.name, response_time = r.response_time,
@@ -353,12 +361,13 @@ function Client:request(method, url, opts)
     opts = opts or {}
     opts.name = user._rename
   end
-  local name, unsent = send(method, url, opts, self.headers)
+  local name, unsent, generator = send(method, url, opts, self.headers)
   local r
   if unsent then
     r = new_response(0, "", 0, unsent, "", name, url)
   else
-    local status, body, elapsed, failure, raw, location = yield()
+    local status, body, elapsed, failure, raw, location
+    status, body, elapsed, failure, raw, location, generator = yield()
     if location then
       r = follow(self, method, url, opts, name, status, body, elapsed, failure, raw, location)
     elseif failure == nil then -- the usual case, built here: ok is a constant of the template
@@ -367,6 +376,10 @@ function Client:request(method, url, opts)
     else
       r = new_response(status, body, elapsed, failure, raw, name, url)
     end
+  end
+  if generator then -- counted apart already: neither a request nor the script's to decide
+    r.generator_error = true
+    return r
   end
   if catch then
     r._method = method
@@ -453,6 +466,12 @@ local function check_definition(name, def)
   if t ~= nil and t ~= false and (type(t) ~= "number" or not (t >= 0)) then
     class_error(def, "timeout must be a number of seconds >= 0 (0 or false: no limit), not " ..
                      tostring(t))
+  end
+  local mb = def.max_body
+  if mb ~= nil and mb ~= false and (type(mb) ~= "number" or not (mb >= 0 and mb <= 1e15)
+      or mb ~= floor(mb)) then
+    class_error(def, "max_body must be a whole number of bytes >= 0 (false: no limit), not " ..
+                     tostring(mb))
   end
   return def
 end
@@ -736,6 +755,7 @@ function M._prepare()
                       arrival_rate = rate, arrival_backlog = backlog,
                       fixed_count = class.fixed_count or 0, insecure = class.insecure and 1 or 0,
                       timeout = class.timeout == false and 0 or class.timeout,
+                      max_body = class.max_body == false and math.huge or class.max_body,
                       runnable = class._runnable and 1 or 0 }
   end
   M._runnable = list

@@ -32,6 +32,7 @@ typedef struct {
     ccd_url_t last_parsed;
     int last_rc;              /* ccd_url_parse's result for last_url */
     const ccd_url_t *cur_url; /* the request being built: last_parsed, or NULL (bad URL) */
+    char decode_err[96];      /* the text of a decoded body over max_body */
 } lclient_t;
 
 /* A user's HTTP state, made on its first request and freed with the user. */
@@ -42,6 +43,8 @@ typedef struct {
     struct ccd_cookie_jar *cookies;    /* created on the first Set-Cookie */
     bool catch_response;               /* the request in flight is recorded by the script */
     bool follow;                       /* the request in flight follows redirects */
+    bool hop;                          /* it is a redirect's next hop: the first was sent */
+    size_t max_body;                   /* its body limit (SIZE_MAX: none), decoded bodies too */
     uint8_t hops_left;                 /* redirects it may still follow */
     int64_t elapsed_acc;               /* time spent in the redirects followed so far */
     const char *req_method, *req_name; /* Lua strings the yielded frame keeps alive */
@@ -256,7 +259,8 @@ static double opt_seconds(lua_State *L, int t, const char *key, double absent)
     return v;
 }
 
-/* opts.max_body: how many bytes of the response body to keep (nil or false: all). */
+/* opts.max_body: how many bytes of the response body to keep (false: all; nil: the user's
+ * default, already in req). */
 static void read_max_body(lua_State *L, int t, ccd_http_request_t *req)
 {
     lua_getfield(L, t, "max_body");
@@ -265,7 +269,9 @@ static void read_max_body(lua_State *L, int t, ccd_http_request_t *req)
     if (num && v >= 0 && v <= 1e15 && v == (double)(int64_t)v) {
         req->limit_body = true;
         req->max_body = (size_t)v;
-    } else if (num || (!lua_isnil(L, -1) && !(lua_isboolean(L, -1) && !lua_toboolean(L, -1)))) {
+    } else if (lua_isboolean(L, -1) && !lua_toboolean(L, -1)) {
+        req->limit_body = false;
+    } else if (!lua_isnil(L, -1)) {
         luaL_error(L, "option 'max_body' must be a whole number of bytes >= 0 (false: no limit)");
     }
     lua_pop(L, 1);
@@ -433,15 +439,23 @@ static void cancel_request(void *ud)
                                 h->req_name_len);
 }
 
-/* Records a request that could not be sent at all (a URL it cannot request): a failure, as
- * Locust counts one. Pushes the message. */
-static void record_unsent(lua_State *L, lclient_t *e, hclient_t *u, int rc)
+/* Records a request that could not be sent at all: for a URL it cannot request a failure, as
+ * Locust counts one; for want of memory (nothing reached the target) a generator error.
+ * Pushes the message, and true for a generator error. Returns the number pushed. */
+static int record_unsent(lua_State *L, lclient_t *e, hclient_t *u, int rc)
 {
     check_mem(L, ccd_buf_putc(&e->url, '\0'));
     const char *msg = lua_pushfstring(L, "%s: %s", ccd_strerror(rc), e->url.base);
+    if (rc == CCD_ENOMEM && !u->hop) {
+        ccd_engine_record_generator_error(e->eng, u->req_method, u->req_method_len, u->req_name,
+                                          u->req_name_len, msg, strlen(msg));
+        lua_pushboolean(L, 1);
+        return 2;
+    }
     if (!u->catch_response)
         ccd_user_record(u->u, u->req_method, u->req_method_len, u->req_name, u->req_name_len, 0, 0,
                         msg, strlen(msg));
+    return 1;
 }
 
 #define MAX_REDIRECTS 30 /* as Python requests */
@@ -451,7 +465,8 @@ static bool is_redirect(int status)
     return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
-/* send(method, url, opts, default_headers [, name, hop]) -> name [, error]: starts a request
+/* send(method, url, opts, default_headers [, name, hop]) -> name [, error [, generator]]:
+ * starts a request
  * for the running user, who then yields until on_response resumes it. With hop, the request
  * is the next hop of a redirect: it keeps the first hop's name, time and redirect budget. */
 static int l_send(lua_State *L)
@@ -467,7 +482,11 @@ static int l_send(lua_State *L)
     ccd_http_request_t req = {.method = {method, mlen}};
     req.insecure = ccd_user_insecure(user);
     req.timeout = ccd_user_timeout(user);
-    if (!lua_toboolean(L, 6)) {
+    int64_t max_body = ccd_user_max_body(user);
+    req.limit_body = max_body >= 0;
+    req.max_body = max_body >= 0 ? (size_t)max_body : 0;
+    u->hop = lua_toboolean(L, 6);
+    if (!u->hop) {
         u->catch_response = false;
         u->follow = !ccd_slice_eq_str((ccd_slice_t){method, mlen}, "HEAD");
         u->hops_left = MAX_REDIRECTS;
@@ -495,14 +514,14 @@ static int l_send(lua_State *L)
         u->req_method_len = mlen;
     }
     u->req_name = lua_tolstring(L, name_idx, &u->req_name_len);
+    u->max_body = req.limit_body ? req.max_body : SIZE_MAX;
     int rc = ccd_http_send(u->http, &req, on_response, u);
     lua_pushvalue(L, name_idx);
     if (rc == 0) {
         ccd_user_block(user, cancel_request, u, true);
         return 1;
     }
-    record_unsent(L, e, u, rc);
-    return 2;
+    return 1 + record_unsent(L, e, u, rc);
 }
 
 /* The failure text of a response, or NULL for a success. Uses e->text. */
@@ -599,28 +618,41 @@ static const ccd_header_t *redirect_to_follow(hclient_t *u, const ccd_http_respo
 
 /* The body as the script sees it: decoded of its Content-Encoding (gzip, deflate). A body
  * that does not decode is a failure of the request; one cut at max_body is left as it came
- * (its start alone cannot always be decoded). */
-static ccd_slice_t decoded_body(lclient_t *e, const ccd_http_response_t *res,
+ * (its start alone cannot always be decoded). The decoded body is bounded by max_body too, or
+ * by CCD_DECODE_MAX without one: a decompression bomb fails once it passes the limit, since
+ * its whole size cannot be known without inflating all of it. */
+static ccd_slice_t decoded_body(lclient_t *e, const hclient_t *u, const ccd_http_response_t *res,
                                 const header_scan_t *s, const char **err)
 {
     const ccd_header_t *ce = s->encoding;
     if (!ce || res->err || res->bytes > res->body.len)
         return res->body;
+    size_t max = u->max_body < CCD_DECODE_MAX ? u->max_body : CCD_DECODE_MAX;
     e->decoded.len = 0;
-    int rc =
-        ccd_decode_body(ce->value.base, ce->value.len, res->body.base, res->body.len, &e->decoded);
+    int rc = ccd_decode_body_max(ce->value.base, ce->value.len, res->body.base, res->body.len, max,
+                                 &e->decoded);
     if (rc == 0)
         return (ccd_slice_t){e->decoded.base ? e->decoded.base : "", e->decoded.len};
-    if (rc == CCD_ETOOBIG)
+    if (rc == CCD_ETOOBIG && max == CCD_DECODE_MAX) {
         *err = "decoded body larger than 256 MB (Content-Encoding)";
-    else if (rc < 0)
+    } else if (rc == CCD_ETOOBIG) {
+        snprintf(e->decode_err, sizeof(e->decode_err),
+                 "decoded body larger than max_body, %zu bytes (Content-Encoding)", max);
+        *err = e->decode_err;
+    } else if (rc == CCD_ENOMEM) {
+        *err = "out of memory decoding the body (Content-Encoding)";
+    } else if (rc < 0) {
         *err = "cannot decode the body (Content-Encoding)";
+    }
     return res->body;
 }
 
 /* Resumes the user with: status, body, elapsed seconds (redirects included), failure text or
- * nil, raw headers, and the Location to follow next (nil when this response is the last). The
- * request is counted once, when its last response arrives. */
+ * nil, raw headers, the Location to follow next (nil when this response is the last), and
+ * whether the request was a generator error. The request is counted once, when its last
+ * response arrives; one that could not be sent for a local reason (res->local, on its first
+ * hop: a later hop's chain reached the target) is a generator error, whatever catch_response
+ * says. */
 static void on_response(void *ud, const ccd_http_response_t *res)
 {
     hclient_t *u = ud;
@@ -631,7 +663,7 @@ static void on_response(void *ud, const ccd_http_response_t *res)
     int64_t elapsed = u->elapsed_acc + res->elapsed_us;
     size_t elen = 0;
     const char *err = failure_text(e, res, &elen), *decode_err = NULL;
-    ccd_slice_t body = decoded_body(e, res, &scan, &decode_err);
+    ccd_slice_t body = decoded_body(e, u, res, &scan, &decode_err);
     if (decode_err && !err) {
         err = decode_err;
         elen = strlen(err);
@@ -641,9 +673,13 @@ static void on_response(void *ud, const ccd_http_response_t *res)
         elen = strlen(err);
         location = NULL;
     }
+    bool generator = res->local && !u->hop;
     if (location) {
         u->hops_left--;
         u->elapsed_acc = elapsed;
+    } else if (generator) {
+        ccd_engine_record_generator_error(e->eng, u->req_method, u->req_method_len, u->req_name,
+                                          u->req_name_len, err, elen);
     } else if (!u->catch_response) {
         ccd_user_record(u->u, u->req_method, u->req_method_len, u->req_name, u->req_name_len,
                         elapsed, res->bytes > res->body.len ? res->bytes : body.len, err, elen);
@@ -660,7 +696,8 @@ static void on_response(void *ud, const ccd_http_response_t *res)
         lua_pushlstring(co, location->value.base, location->value.len);
     else
         lua_pushnil(co);
-    ccd_user_wake(u->u, 6);
+    lua_pushboolean(co, generator);
+    ccd_user_wake(u->u, 7);
 }
 
 /* resolve_url(base, reference) -> the absolute URL reference points to from base (RFC 3986

@@ -112,8 +112,9 @@ static int l_set_self(lua_State *L)
     return 0;
 }
 
-/* record(type, name, response_time_ms, length, error_or_nil): a measured request of any
- * protocol, into the running engine's statistics. */
+/* record(type, name, response_time_ms, length, error_or_nil [, generator]): a measured request
+ * of any protocol, into the running engine's statistics; with generator, a generator error
+ * (a request that could not be sent for a local reason) instead. */
 static int l_record(lua_State *L)
 {
     ccd_engine_t *e = ccd_lcore_engine(L);
@@ -121,14 +122,19 @@ static int l_record(lua_State *L)
     const char *type = luaL_checklstring(L, 1, &tl), *name = luaL_checklstring(L, 2, &nl);
     double ms = luaL_checknumber(L, 3), len = luaL_optnumber(L, 4, 0);
     const char *err = luaL_optlstring(L, 5, NULL, &el);
+    bool generator = lua_toboolean(L, 6);
     if (ms < 0 || ms != ms)
         return luaL_error(L, "record: response_time must be >= 0 ms");
+    if (generator && !err)
+        return luaL_error(L, "record: generator_error needs the error text (error =)");
     if (!e)
         return luaL_error(L, "record is only possible while the test runs");
     ccd_user_t *u = ccd_engine_current(e);
     int64_t us = (int64_t)(ms * 1000.0 + 0.5);
     uint64_t bytes = len > 0 ? (uint64_t)len : 0;
-    if (u)
+    if (generator)
+        ccd_engine_record_generator_error(e, type, tl, name, nl, err, el);
+    else if (u)
         ccd_user_record(u, type, tl, name, nl, us, bytes, err, el);
     else
         ccd_engine_record(e, type, tl, name, nl, us, bytes, err, el);

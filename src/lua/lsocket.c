@@ -40,12 +40,17 @@ static lsock_t *check_socket(lua_State *L)
 }
 
 /* Pushes an operation's outcome as its Lua results: the value, or nil and the error (and, for
- * a receive, the bytes that had arrived). Returns their number. */
+ * a receive, the bytes that had arrived; for a connect that failed for a local reason,
+ * "generator"). Returns their number. */
 static int push_result(lua_State *L, int op, const ccd_tcp_result_t *r)
 {
     if (r->err) {
         lua_pushnil(L);
         lua_pushstring(L, r->msg);
+        if (op == OP_CONNECT && r->local) {
+            lua_pushliteral(L, "generator");
+            return 3;
+        }
         if (op != OP_RECEIVE)
             return 2;
         lua_pushlstring(L, r->data, r->len);
@@ -145,7 +150,7 @@ static void connect_opts(lua_State *L, int idx, ccd_tcp_connect_opts_t *o)
     lua_pop(L, 4);
 }
 
-/* sock:connect(host, port [, opts]) -> true | nil, err */
+/* sock:connect(host, port [, opts]) -> true | nil, err [, "generator"] */
 static int l_connect(lua_State *L)
 {
     lsock_t *s = check_socket(L);

@@ -112,28 +112,36 @@ static void start_tls(ccd_connect_t *m)
 
 /* ---- TCP: each address in turn ---- */
 
-/* What to do about a failure of this machine rather than of the target: out of descriptors,
- * kernel buffers or local ports. NULL for any other error. */
+bool ccd_connect_local_failure(int err)
+{
+    switch (-err) {
+    case EMFILE:
+    case ENFILE:
+    case EADDRNOTAVAIL:
+    case ENOBUFS:
+    case ENOMEM: return true;
+    }
+    return false;
+}
+
+/* What to do about a local failure (see ccd_connect_local_failure()). */
 static const char *local_advice(int err)
 {
     switch (-err) {
     case EMFILE:
     case ENFILE: return "raise the open-files limit (ulimit -n) or lower the users";
     case EADDRNOTAVAIL: return "out of local ports: lower the users or reuse connections";
-    case ENOBUFS:
-    case ENOMEM: return "the system is out of buffers or memory";
     }
-    return NULL;
+    return "the system is out of buffers or memory";
 }
 
 /* Every address failed; soerr is why the last one did (0 when there was none). A local
- * failure says so first, so that it is not read as the target's. */
+ * failure names no address (the target had no part in it) but what to do. */
 static void connect_failed(ccd_connect_t *m, int soerr)
 {
     int err = soerr ? -soerr : CCD_ECONNREFUSED;
-    const char *advice = local_advice(err);
-    if (advice) {
-        fail(m, err, "generator error, not the target's: %s (%s)", ccd_strerror(err), advice);
+    if (ccd_connect_local_failure(err)) {
+        fail(m, err, "%s (%s)", ccd_strerror(err), local_advice(err));
         return;
     }
     if (!m->_o.name_address) {

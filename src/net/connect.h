@@ -27,9 +27,16 @@ typedef struct {
 /* Called once when the connection is open (err 0) or cannot be (err < 0, msg says why). msg
  * is NUL-terminated and stays valid until the machine's next start. The callback may free
  * the machine's owner. Failures: CCD_EDNS "cannot resolve HOST: ..."; CCD_ENOMEM; a negated
- * errno such as CCD_ECONNREFUSED when every address failed; CCD_ETLS with the handshake's
- * reason; CCD_ECONNTIMEOUT "connect timeout after 0.3s (ADDRESS or resolving HOST)". */
+ * errno such as CCD_ECONNREFUSED when every address failed (a local one, see
+ * ccd_connect_local_failure(), says what to do: "too many open files (raise the ...)"); CCD_ETLS
+ * with the handshake's reason; CCD_ECONNTIMEOUT "connect timeout after 0.3s (ADDRESS or resolving
+ * HOST)". */
 typedef void (*ccd_connect_cb)(void *ud, int err, const char *msg);
+
+/* True when err, as the callback reports it, is a failure of the machine running cicada rather
+ * than of the target: no descriptor (EMFILE, ENFILE), kernel buffer or memory (ENOBUFS,
+ * ENOMEM) or local port (EADDRNOTAVAIL) for the connection. Nothing was sent to the target. */
+bool ccd_connect_local_failure(int err);
 
 /* The machine, embedded by its owner. Fields with a leading underscore are private. */
 typedef struct {

@@ -73,6 +73,7 @@ static void complete(ccd_tcp_t *t, int err, const char *msg)
     ev_io_stop(t->_loop, &t->_io);
     t->_res.err = err;
     t->_res.msg = err ? msg : NULL;
+    t->_res.local = err && t->_op == OP_CONNECT && ccd_connect_local_failure(err);
     t->_op = OP_NONE;
     if (!t->_in_call)
         t->_cb(t->_ud, &t->_res);

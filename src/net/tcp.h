@@ -47,6 +47,8 @@ typedef struct {
                        * refused", "certificate verify failed: ...", ...; else NULL */
     const char *data; /* receive: the bytes; on failure those that had arrived (consumed) */
     size_t len;       /* receive: their count; send: the bytes written */
+    bool local;       /* connect: err is the generator's own (ccd_connect_local_failure()):
+                       * no descriptor, port, buffer or memory for the connection */
 } ccd_tcp_result_t;
 
 /* Called once, from the loop, when a pending operation ends. The callback may start the

@@ -139,7 +139,9 @@ static char *data_json(const ccd_html_meta_t *m, const ccd_stats_t *s, const ccd
     json_t *o = json_object();
     if (!o || put(o, "meta", meta_json(m)) || put(o, "stats", stats_json(s)) ||
         put(o, "errors", ccd_report_errors_json(s)) ||
-        put(o, "exceptions", ccd_report_exceptions_json(s)) || put(o, "history", history_json(h)) ||
+        put(o, "exceptions", ccd_report_exceptions_json(s)) ||
+        put(o, "generator_errors", ccd_report_generator_errors_json(s)) ||
+        put(o, "history", history_json(h)) ||
         put(o, "percentile_labels", json_loads(labels, 0, NULL)) ||
         put(o, "open_model", ccd_report_open_json(s)) ||
         put(o, "service",

@@ -294,6 +294,24 @@ void ccd_report_errors(FILE *out, const ccd_stats_t *s)
     fputc('\n', out);
 }
 
+void ccd_report_generator_errors(FILE *out, const ccd_stats_t *s)
+{
+    size_t n = ccd_stats_generator_error_count(s);
+    if (n == 0)
+        return;
+    fputs("Generator errors (requests cicada could not send: its own failures, not the target's; "
+          "not counted as requests or failures)\n",
+          out);
+    fprintf(out, "%-18s %s\n", "# occurrences", "Error");
+    report_separator(out);
+    for (size_t i = 0; i < n; i++) {
+        const ccd_stats_error_t *e = ccd_stats_generator_error_get(s, i);
+        fprintf(out, "%-18" PRIu64 " %s %s: %s\n", e->occurrences, e->method, e->name, e->error);
+    }
+    report_separator(out);
+    fputc('\n', out);
+}
+
 /* Writes each line of text after an indent of `indent` spaces. */
 static void put_indented(FILE *out, const char *text, int indent)
 {
@@ -409,11 +427,13 @@ static json_t *entries_json(const ccd_stats_t *s)
     return a;
 }
 
-json_t *ccd_report_errors_json(const ccd_stats_t *s)
+/* [{"method","name","error","occurrences"}...] of n errors read with get. */
+static json_t *error_list_json(const ccd_stats_t *s, size_t n,
+                               const ccd_stats_error_t *(*get)(const ccd_stats_t *, size_t))
 {
     json_t *a = json_array();
-    for (size_t i = 0; a && i < ccd_stats_error_count(s); i++) {
-        const ccd_stats_error_t *e = ccd_stats_error_get(s, i);
+    for (size_t i = 0; a && i < n; i++) {
+        const ccd_stats_error_t *e = get(s, i);
         json_t *o = json_pack("{s:s, s:s, s:s, s:I}", "method", e->method, "name", e->name, "error",
                               e->error, "occurrences", (json_int_t)e->occurrences);
         if (json_array_append_new(a, o)) {
@@ -422,6 +442,18 @@ json_t *ccd_report_errors_json(const ccd_stats_t *s)
         }
     }
     return a;
+}
+
+json_t *ccd_report_errors_json(const ccd_stats_t *s)
+{
+    return error_list_json(s, ccd_stats_error_count(s), ccd_stats_error_get);
+}
+
+json_t *ccd_report_generator_errors_json(const ccd_stats_t *s)
+{
+    return json_pack(
+        "{s:I, s:o}", "total", (json_int_t)ccd_stats_generator_error_total(s), "errors",
+        error_list_json(s, ccd_stats_generator_error_count(s), ccd_stats_generator_error_get));
 }
 
 json_t *ccd_report_exceptions_json(const ccd_stats_t *s)
@@ -495,7 +527,9 @@ json_t *ccd_report_json_doc(const ccd_stats_t *s, const ccd_history_t *h, unsign
                             entry_json(ccd_stats_total(s)), "errors", ccd_report_errors_json(s),
                             "exceptions", ccd_report_exceptions_json(s), "user_count",
                             (json_int_t)user_count, "duration_s", jreal(duration_s));
-    if (doc && json_object_set_new(doc, "in_flight_at_stop", ccd_report_abandoned_json(s))) {
+    if (doc &&
+        (json_object_set_new(doc, "in_flight_at_stop", ccd_report_abandoned_json(s)) ||
+         json_object_set_new(doc, "generator_errors", ccd_report_generator_errors_json(s)))) {
         json_decref(doc);
         return NULL;
     }

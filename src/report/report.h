@@ -46,15 +46,22 @@ void ccd_report_exceptions(FILE *out, const ccd_stats_t *s);
  * says they are not in the tables above; prints nothing when there were none. */
 void ccd_report_abandoned(FILE *out, const ccd_stats_t *s);
 
+/* The generator errors (requests cicada could not send for a local reason, see stats.h) in the
+ * error report's layout ("# occurrences", "METHOD NAME: error"), under a title that says they
+ * are cicada's own and not in the tables above; prints nothing when there were none. */
+void ccd_report_generator_errors(FILE *out, const ccd_stats_t *s);
+
 /* Writes one JSON document and a newline:
  * {"stats": [entry...], "total": entry, "errors": [{"method","name","error","occurrences"}...],
  *  "exceptions": [{"count","message","traceback"}...], "user_count": n, "duration_s": x,
- *  "in_flight_at_stop": {"total": n, "requests": [{"method","name","count"}...]}}
+ *  "in_flight_at_stop": {"total": n, "requests": [{"method","name","count"}...]},
+ *  "generator_errors": {"total": n, "errors": [{"method","name","error","occurrences"}...]}}
  * where an entry has method, name, num_requests, num_failures, min/max/avg/median_response_time
  * (ms), response_time_percentiles {"0.5" ... "1.0": ms}, total_rps, total_fail_per_sec and
  * avg_content_length. "stats" lists the entries with requests, in (name, method) order;
- * "in_flight_at_stop" the requests abandoned at the stop (ccd_report_abandoned), counted in
- * no entry.
+ * "in_flight_at_stop" the requests abandoned at the stop (ccd_report_abandoned), and
+ * "generator_errors" the requests cicada could not send (ccd_report_generator_errors), both
+ * counted in no entry.
  * With a history h, "history" holds its samples (see ccd_history_to_json()).
  * Returns 0, CCD_ENOMEM, or -EIO when writing fails. */
 int ccd_report_json(FILE *out, const ccd_stats_t *s, const ccd_history_t *h, unsigned user_count,
@@ -76,6 +83,9 @@ json_t *ccd_report_percentiles_json(const ccd_stats_entry_t *e);
  * one of {"count","message","traceback"}; new references (NULL when out of memory). */
 json_t *ccd_report_errors_json(const ccd_stats_t *s);
 json_t *ccd_report_exceptions_json(const ccd_stats_t *s);
+/* The generator errors as {"total": n, "errors": [{"method","name","error","occurrences"}...]}
+ * in first-occurrence order; a new reference (NULL when out of memory). */
+json_t *ccd_report_generator_errors_json(const ccd_stats_t *s);
 /* {"total": n, "requests": [{"method","name","count"}...]} of the abandoned requests, in
  * (name, method) order; a new reference (NULL when out of memory). */
 json_t *ccd_report_abandoned_json(const ccd_stats_t *s);

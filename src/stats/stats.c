@@ -50,6 +50,7 @@ struct ccd_stats {
     keyed_t abandoned;
     vec_t arrivals;       /* ccd_stats_arrivals_t *, a few classes: searched by name */
     ccd_stats_t *service; /* NULL until the first service time */
+    keyed_t generator;    /* generator errors: error_item_t, as the errors */
 };
 
 /* A key being looked up: up to three byte strings. */
@@ -396,15 +397,16 @@ static error_item_t *error_new(const lookup_t *k)
     return it;
 }
 
-static ccd_stats_error_t *error_get(ccd_stats_t *s, lookup_t *k)
+/* The error (k's method, name, error) of t, counted or not: errors and generator errors. */
+static ccd_stats_error_t *error_get(keyed_t *t, lookup_t *k)
 {
-    k->items = &s->errors.items;
+    k->items = &t->items;
     uint64_t hash = key_hash(k, 3);
-    int64_t i = ccd_htab_find(&s->errors.idx, hash, error_eq, k);
+    int64_t i = ccd_htab_find(&t->idx, hash, error_eq, k);
     if (i >= 0)
-        return s->errors.items.v[i];
+        return t->items.v[i];
     error_item_t *it = error_new(k);
-    if (it && keyed_add(&s->errors, it, hash)) {
+    if (it && keyed_add(t, it, hash)) {
         error_free(it);
         it = NULL;
     }
@@ -550,6 +552,7 @@ void ccd_stats_free(ccd_stats_t *s)
     }
     free(s->arrivals.v);
     ccd_stats_free(s->service);
+    keyed_free(&s->generator, error_free);
     free(s->total.e.method);
     free(s->total.e.name);
     ccd_hist_destroy(&s->total.e.hist);
@@ -568,7 +571,7 @@ int ccd_stats_record(ccd_stats_t *s, const char *method, size_t method_len, cons
     ccd_stats_error_t *err = NULL;
     if (error) {
         lookup_t k = {NULL, {method, name, error}, {method_len, name_len, error_len}};
-        if (!(err = error_get(s, &k)))
+        if (!(err = error_get(&s->errors, &k)))
             return CCD_ENOMEM;
     }
     if (ccd_hist_reserve(&e->hist, response_time_us) ||
@@ -597,6 +600,18 @@ int ccd_stats_abandon(ccd_stats_t *s, const char *method, size_t method_len, con
     if (!a)
         return CCD_ENOMEM;
     keyed_count(&s->abandoned, a, &a->count, 1);
+    return 0;
+}
+
+int ccd_stats_generator_error(ccd_stats_t *s, const char *method, size_t method_len,
+                              const char *name, size_t name_len, const char *error,
+                              size_t error_len, uint64_t n)
+{
+    lookup_t k = {NULL, {method, name, error}, {method_len, name_len, error_len}};
+    ccd_stats_error_t *g = error_get(&s->generator, &k);
+    if (!g)
+        return CCD_ENOMEM;
+    keyed_count(&s->generator, g, &g->occurrences, n);
     return 0;
 }
 
@@ -635,7 +650,7 @@ int ccd_stats_error_add(ccd_stats_t *s, const char *method, size_t method_len, c
                         size_t name_len, const char *error, size_t error_len, uint64_t n)
 {
     lookup_t k = {NULL, {method, name, error}, {method_len, name_len, error_len}};
-    ccd_stats_error_t *err = error_get(s, &k);
+    ccd_stats_error_t *err = error_get(&s->errors, &k);
     if (!err)
         return CCD_ENOMEM;
     keyed_count(&s->errors, err, &err->occurrences, n);
@@ -660,17 +675,17 @@ static int merge_entries(ccd_stats_t *dst, const ccd_stats_t *src)
     return 0;
 }
 
-static int merge_errors(ccd_stats_t *dst, const ccd_stats_t *src)
+static int merge_errors(keyed_t *dst, const keyed_t *src)
 {
-    for (size_t i = 0; i < src->errors.live.n; i++) {
-        const error_item_t *it = src->errors.live.v[i];
+    for (size_t i = 0; i < src->live.n; i++) {
+        const error_item_t *it = src->live.v[i];
         lookup_t k = {NULL,
                       {it->e.method, it->e.name, it->e.error},
                       {it->method_len, it->name_len, it->error_len}};
         ccd_stats_error_t *err = error_get(dst, &k);
         if (!err)
             return CCD_ENOMEM;
-        keyed_count(&dst->errors, err, &err->occurrences, it->e.occurrences);
+        keyed_count(dst, err, &err->occurrences, it->e.occurrences);
     }
     return 0;
 }
@@ -725,7 +740,9 @@ int ccd_stats_merge(ccd_stats_t *dst, const ccd_stats_t *src)
     if (!rc && !src->unfolded && src->total.e.num_requests)
         rc = entry_merge(&dst->total.e, &src->total.e);
     if (!rc)
-        rc = merge_errors(dst, src);
+        rc = merge_errors(&dst->errors, &src->errors);
+    if (!rc)
+        rc = merge_errors(&dst->generator, &src->generator);
     if (!rc)
         rc = merge_exceptions(dst, src);
     if (!rc)
@@ -761,6 +778,7 @@ void ccd_stats_reset(ccd_stats_t *s, double start_time)
     }
     if (s->service)
         ccd_stats_reset(s->service, start_time);
+    keyed_reset(&s->generator, offsetof(error_item_t, e.occurrences));
 }
 
 ccd_stats_arrivals_t *ccd_stats_arrivals(ccd_stats_t *s, const char *cls)
@@ -857,6 +875,24 @@ uint64_t ccd_stats_abandoned_total(const ccd_stats_t *s)
     uint64_t n = 0;
     for (size_t i = 0; i < s->abandoned.live.n; i++)
         n += ((const abandoned_item_t *)s->abandoned.live.v[i])->e.count;
+    return n;
+}
+
+size_t ccd_stats_generator_error_count(const ccd_stats_t *s)
+{
+    return s->generator.live.n;
+}
+
+const ccd_stats_error_t *ccd_stats_generator_error_get(const ccd_stats_t *s, size_t i)
+{
+    return i < s->generator.live.n ? s->generator.live.v[i] : NULL;
+}
+
+uint64_t ccd_stats_generator_error_total(const ccd_stats_t *s)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < s->generator.live.n; i++)
+        n += ((const error_item_t *)s->generator.live.v[i])->e.occurrences;
     return n;
 }
 

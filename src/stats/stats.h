@@ -48,6 +48,11 @@ typedef struct {
     uint64_t count;
 } ccd_stats_abandoned_t;
 
+/* Generator errors: requests that could not be sent for a reason local to the machine running
+ * cicada (no descriptor, port, buffer or memory for their connection). They are counted by
+ * (method, name, error) in ccd_stats_error_t items of their own, never as requests or failures
+ * of the entries: the target had no part in them. */
+
 typedef struct ccd_stats ccd_stats_t;
 
 /* The open model's schedule of one user class: arrivals due, started, dropped (the backlog was
@@ -82,8 +87,14 @@ int ccd_stats_exception(ccd_stats_t *s, const char *message, const char *traceba
 int ccd_stats_abandon(ccd_stats_t *s, const char *method, size_t method_len, const char *name,
                       size_t name_len);
 
+/* Counts n generator errors (method, name, error), copied on first sight; the entries and
+ * their totals are untouched. Returns 0 or CCD_ENOMEM. */
+int ccd_stats_generator_error(ccd_stats_t *s, const char *method, size_t method_len,
+                              const char *name, size_t name_len, const char *error,
+                              size_t error_len, uint64_t n);
+
 /* Adds everything in src to dst (counters and buckets added, min of mins, max of maxes,
- * errors and exceptions by key). src is unchanged. Returns 0 or CCD_ENOMEM. */
+ * errors, generator errors and exceptions by key). src is unchanged. Returns 0 or CCD_ENOMEM. */
 int ccd_stats_merge(ccd_stats_t *dst, const ccd_stats_t *src);
 
 /* Building statistics from what was counted elsewhere (a worker's report), field by field. */
@@ -150,6 +161,10 @@ const ccd_stats_exception_t *ccd_stats_exception_get(const ccd_stats_t *s, size_
 size_t ccd_stats_abandoned_count(const ccd_stats_t *s);
 const ccd_stats_abandoned_t *ccd_stats_abandoned_get(const ccd_stats_t *s, size_t i);
 uint64_t ccd_stats_abandoned_total(const ccd_stats_t *s);
+/* Generator errors in first-occurrence order, and their sum. */
+size_t ccd_stats_generator_error_count(const ccd_stats_t *s);
+const ccd_stats_error_t *ccd_stats_generator_error_get(const ccd_stats_t *s, size_t i);
+uint64_t ccd_stats_generator_error_total(const ccd_stats_t *s);
 
 /* Derived values, all times in milliseconds. */
 double ccd_stats_avg_ms(const ccd_stats_entry_t *e);

@@ -184,12 +184,15 @@ typedef enum {
     H_FAULT_CLOSE,      /* 200 without Content-Length: H_FAULT_CLOSE_BODY then close */
     H_FAULT_DRIP,       /* 200 "ok" (40 bytes) one byte every 100 ms, keep-alive */
     H_FAULT_BIG_BODY,   /* 200 with a body of H_FAULT_BIG_LEN bytes, keep-alive */
+    H_FAULT_GZIP_BOMB,  /* 200, Content-Encoding: gzip, about 1 MB that inflates to
+                         * H_FAULT_BOMB_LEN zero bytes (16 members), keep-alive */
     H_FAULT_OTHER,      /* any other path: 404 */
     H_FAULT_N
 } h_fault_path_t;
 
 #define H_FAULT_CLOSE_BODY "a body that ends when the connection does"
 #define H_FAULT_BIG_LEN    (50L * 1024 * 1024)
+#define H_FAULT_BOMB_LEN   (1024L * 1024 * 1024)
 
 typedef struct {
     pid_t pid;
@@ -284,6 +287,13 @@ long h_total_failures(json_t *doc);
 /* Returns the first errors[] item for name (method ignored when NULL) whose error text starts
  * with prefix, case-insensitively (NULL: any), or NULL (borrowed reference). */
 json_t *h_error(json_t *doc, const char *method, const char *name, const char *prefix);
+
+/* Sum of generator_errors.errors[].occurrences for (method, name) whose error text starts with
+ * prefix, case-insensitively (NULL: any); -1 when the document has no generator_errors. */
+long h_generator_errors(json_t *doc, const char *method, const char *name, const char *prefix);
+
+/* in_flight_at_stop.total, or -1. */
+long h_in_flight_total(json_t *doc);
 
 /* Sum of errors[].occurrences for name. */
 long h_error_occurrences(json_t *doc, const char *name);

@@ -7,11 +7,13 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <zlib.h>
 
 static const char *const fault_paths[H_FAULT_N] = {
     [H_FAULT_OK] = "/ok",
@@ -24,6 +26,7 @@ static const char *const fault_paths[H_FAULT_N] = {
     [H_FAULT_CLOSE] = "/close",
     [H_FAULT_DRIP] = "/drip",
     [H_FAULT_BIG_BODY] = "/big",
+    [H_FAULT_GZIP_BOMB] = "/gzip-bomb",
     [H_FAULT_OTHER] = "(other)",
 };
 
@@ -114,6 +117,45 @@ static bool big_body(int fd)
     return true;
 }
 
+/* The bomb's body, made on its first request in each connection's process: one gzip member of
+ * H_FAULT_BOMB_LEN / 16 zero bytes, repeated 16 times (a gzip reader inflates every member). */
+static bool gzip_bomb(int fd)
+{
+    enum { MEMBERS = 16, CHUNK = 1 << 20 };
+    static unsigned char *member;
+    static size_t member_len;
+    if (!member) {
+        static unsigned char zeros[CHUNK];
+        size_t cap = H_FAULT_BOMB_LEN / MEMBERS / 512;
+        z_stream z = {0};
+        if (!(member = malloc(cap)) ||
+            deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK)
+            return false;
+        z.next_out = member;
+        z.avail_out = (uInt)cap;
+        int rc = Z_OK;
+        for (long left = H_FAULT_BOMB_LEN / MEMBERS; left > 0 && rc == Z_OK; left -= CHUNK) {
+            z.next_in = zeros;
+            z.avail_in = CHUNK;
+            rc = deflate(&z, left > CHUNK ? Z_NO_FLUSH : Z_FINISH);
+        }
+        member_len = z.total_out;
+        deflateEnd(&z);
+        if (rc != Z_STREAM_END) /* out of room: the bound above is wrong */
+            return false;
+    }
+    char head[160];
+    snprintf(head, sizeof head,
+             "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %zu\r\n\r\n",
+             member_len * MEMBERS);
+    if (!send_str(fd, head))
+        return false;
+    for (int i = 0; i < MEMBERS; i++)
+        if (!send_all(fd, (const char *)member, member_len))
+            return false;
+    return true;
+}
+
 /* Replies to one request on path p; returns whether the connection stays open for another. */
 static bool reply(int fd, h_fault_path_t p)
 {
@@ -135,6 +177,7 @@ static bool reply(int fd, h_fault_path_t p)
         return false;
     case H_FAULT_DRIP: return drip(fd);
     case H_FAULT_BIG_BODY: return big_body(fd);
+    case H_FAULT_GZIP_BOMB: return gzip_bomb(fd);
     default: return send_str(fd, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
     }
 }

@@ -80,6 +80,30 @@ json_t *h_error(json_t *doc, const char *method, const char *name, const char *p
     return NULL;
 }
 
+long h_generator_errors(json_t *doc, const char *method, const char *name, const char *prefix)
+{
+    json_t *g = json_object_get(doc, "generator_errors"), *e;
+    if (!json_is_object(g))
+        return -1;
+    size_t i;
+    long sum = 0;
+    json_array_foreach(json_object_get(g, "errors"), i, e)
+    {
+        const char *text = json_string_value(json_object_get(e, "error"));
+        if (!str_is(e, "method", method) || !str_is(e, "name", name) || !text)
+            continue;
+        if (!prefix || strncasecmp(text, prefix, strlen(prefix)) == 0)
+            sum += (long)json_integer_value(json_object_get(e, "occurrences"));
+    }
+    return sum;
+}
+
+long h_in_flight_total(json_t *doc)
+{
+    json_t *t = json_object_get(json_object_get(doc, "in_flight_at_stop"), "total");
+    return json_is_integer(t) ? (long)json_integer_value(t) : -1;
+}
+
 long h_error_occurrences(json_t *doc, const char *name)
 {
     size_t i;

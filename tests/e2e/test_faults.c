@@ -336,3 +336,80 @@ Test(faults, max_body_must_be_a_whole_number_of_bytes)
     cr_expect_eq(h_fault_seen(&f, H_FAULT_OK, 0), 0);
     h_run_free(&r);
 }
+
+/* ---- Decompression bombs --------------------------------------------------------------------- */
+
+/* AddressSanitizer keeps freed blocks in a quarantine (256 MB by default) and adds shadow
+ * memory: under it a process's peak says little of cicada's own use, so the bombs' memory
+ * bounds are checked in builds without it (their other checks run in every build). */
+#if defined(__SANITIZE_ADDRESS__)
+#define ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ASAN 1
+#endif
+#endif
+#ifndef ASAN
+#define ASAN 0
+#endif
+
+/* Each task asks for the bomb (about 1 MB of gzip that inflates to 1 GiB) and a plain reply. */
+static const char *bomb_and_ok =
+    "local cicada = require 'cicada'\n"
+    "local U = cicada.user('U', { wait_time = cicada.constant(0.05), tasks = { t = 1 } })\n"
+    "function U:t()\n"
+    "  local r = self.client:get('/gzip-bomb', { name = 'bomb' })\n"
+    "  assert(not r.ok and #r.body < 2 * 1024 * 1024, 'the bomb went off: ' .. #r.body)\n"
+    "  self.client:get('/ok', { name = 'ok' })\n"
+    "end\n";
+
+/* Runs the bomb scenario with args; checks that every bomb failed with the error text, that
+ * the plain requests went on, and the server's count. Returns cicada's peak resident set. */
+static long run_bomb(const char *const *args, const char *error)
+{
+    h_fault_t f = {0};
+    const char *json;
+    long peak_kb = 0;
+    cr_assert_eq(h_fault_start(&f, 0), 0, "the fault server did not start");
+    const char *argv[16] = {
+        "-H", h_strf("http://%s:%d", H_HOST, f.port), "-u", "1", "-r", "10", "-t", "3s"};
+    for (int i = 0; args[i]; i++)
+        argv[8 + i] = args[i];
+    pid_t pid = spawn_cicada(bomb_and_ok, argv, &json);
+    json_t *doc = wait_cicada(pid, 30, json, &peak_kb);
+    long bombs = h_requests(doc, "GET", "bomb");
+    cr_expect_gt(bombs, 0);
+    cr_expect_eq(h_failures(doc, "GET", "bomb"), bombs, "a bomb did not fail");
+    json_t *e = h_error(doc, "GET", "bomb", error);
+    cr_expect_not_null(e, "no error \"%s\"", error);
+    cr_expect_eq(json_integer_value(json_object_get(e, "occurrences")), bombs);
+    cr_expect_gt(h_requests(doc, "GET", "ok"), 0, "the run did not go on");
+    cr_expect_eq(h_failures(doc, "GET", "ok"), 0);
+    cr_expect_eq(json_array_size(json_object_get(doc, "exceptions")), 0, "the script raised");
+    long want = bombs + in_flight(doc, "bomb");
+    cr_expect_eq(h_fault_seen(&f, H_FAULT_GZIP_BOMB, want), want);
+    cr_expect_gt(peak_kb, 0, "VmHWM never read");
+    cr_log_info("%ld bombs, peak resident set %ld kB", bombs, peak_kb);
+    json_decref(doc);
+    return peak_kb;
+}
+
+/* With --max-body 1M the decoded body stops at 1 MB: the request fails naming the limit, and
+ * cicada's peak resident set stays under 48 MB (a bomb inflated whole would be 1 GiB). */
+Test(faults, gzip_bomb_fails_at_max_body_in_bounded_memory)
+{
+    const char *args[] = {"--max-body", "1M", NULL};
+    long peak_kb =
+        run_bomb(args, "decoded body larger than max_body, 1048576 bytes (Content-Encoding)");
+    if (!ASAN)
+        cr_expect_lt(peak_kb, 48 * 1024, "peak resident set %ld kB", peak_kb);
+}
+
+/* Without a limit, a decoded body stops at 256 MB: the peak resident set stays under 320 MB. */
+Test(faults, gzip_bomb_stops_at_256_mb_without_max_body)
+{
+    const char *args[] = {NULL};
+    long peak_kb = run_bomb(args, "decoded body larger than 256 MB (Content-Encoding)");
+    if (!ASAN)
+        cr_expect_lt(peak_kb, 320 * 1024, "peak resident set %ld kB", peak_kb);
+}

@@ -217,17 +217,49 @@ Test(hardening, a_bad_class_host_is_rejected_before_the_start)
     h_run_free(&r);
 }
 
-/* Another scheme is a warning only: scenarios that speak Redis or raw TCP name their server so. */
-Test(hardening, another_scheme_is_warned_about)
+/* A scheme cicada does not speak stops it before the start, naming the scheme and those it
+ * supports; -H and a class's host alike. */
+static const char *ftp_class_host = "local cicada = require \"cicada\"\n"
+                                    "local U = cicada.user(\"Files\", {\n"
+                                    "  host = \"ftp://127.0.0.1:21\",\n"
+                                    "  tasks = { t = 1 },\n"
+                                    "})\n"
+                                    "function U:t() self.client:get(\"/\") end\n";
+
+Test(hardening, an_unsupported_scheme_is_rejected_before_the_start)
 {
     h_run_t r;
     cr_assert_eq(h_cicada(&r, NULL, one_get, "-H", "ftp://127.0.0.1:1", "-u", "1", "-t", "1s",
                           H_LOAD_FLAGS, NULL),
                  0);
-    H_ASSERT_EXIT(&r, 1);
-    cr_expect(h_contains(r.err, "ftp://127.0.0.1:1") && h_contains(r.err, "not an http(s) URL"),
+    H_ASSERT_EXIT(&r, 2);
+    cr_expect(h_contains(r.err, "-H/--host 'ftp://127.0.0.1:1': unsupported scheme 'ftp': cicada "
+                                "supports http and https (the HTTP client), tcp and redis"),
+              "%s", r.err);
+    cr_expect(!h_contains(r.err, "Ramping"), "the test started:\n%s", r.err);
+    h_run_free(&r);
+    cr_assert_eq(h_cicada(&r, NULL, ftp_class_host, "-u", "1", "-t", "1s", H_LOAD_FLAGS, NULL), 0);
+    H_ASSERT_EXIT(&r, 2);
+    cr_expect(h_contains(r.err, "class Files: host 'ftp://127.0.0.1:21': unsupported scheme 'ftp'"),
               "%s", r.err);
     h_run_free(&r);
+}
+
+/* The schemes of a scenario's own sockets pass the check (the HTTP client's requests to them
+ * fail, each with its error). */
+Test(hardening, socket_schemes_are_accepted)
+{
+    const char *hosts[] = {"tcp://127.0.0.1:1", "redis://127.0.0.1:1", "REDIS://127.0.0.1:1"};
+    for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+        h_run_t r;
+        cr_assert_eq(
+            h_cicada(&r, NULL, one_get, "-H", hosts[i], "-u", "1", "-t", "1s", H_LOAD_FLAGS, NULL),
+            0);
+        H_ASSERT_EXIT(&r, 1);
+        H_ASSERT_JSON(&r);
+        cr_expect_gt(h_requests(r.json, "GET", "t"), 0, "%s: no request", hosts[i]);
+        h_run_free(&r);
+    }
 }
 
 /* ---- Signals while starting, misspellings ---------------------------------------------------- */
@@ -291,26 +323,173 @@ Test(hardening, a_misspelled_environment_variable_is_warned_about)
 
 /* ---- Out of descriptors: a generator error, warned about before the test ------------------- */
 
-/* Each user keeps its own connection; with a hard limit of 64 descriptors, 120 users cannot
- * all connect. cicada warns before the test, and the connections that cannot be opened are
- * reported as generator errors, not as the target's. */
+/* Each user keeps its own connection; with a hard limit of 40 descriptors, 120 users cannot
+ * all connect. Every attempt is counted first (ATTEMPT t), so that attempts = requests +
+ * generator errors + requests in flight at the stop. */
+static const char *counted_get =
+    "local cicada = require \"cicada\"\n"
+    "local U = cicada.user(\"One\", {\n"
+    "  wait_time = cicada.constant(0.1),\n"
+    "  tasks = { t = 1 },\n"
+    "})\n"
+    "function U:t()\n"
+    "  cicada.record { type = \"ATTEMPT\", name = \"t\", response_time = 0 }\n"
+    "  local r = self.client:get(\"/hello\", { name = \"t\" })\n"
+    "  if r.generator_error and r.ok then error(\"a generator error looks ok\") end\n"
+    "end\n";
+
+/* cicada warns before the test, and the connections that cannot be opened are generator
+ * errors: named, counted apart from the target's requests and failures (0 of them), shown on
+ * the console with a closing warning, and the run exits with 1. */
 Test(hardening, out_of_descriptors_is_a_generator_error)
 {
     h_target_t t;
     h_run_t r;
     const char *url = target_url(&t);
-    struct rlimit rl = {64, 64};
+    struct rlimit rl = {40, 40};
     cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
-    cr_assert_eq(h_cicada(&r, NULL, one_get, "-H", url, "-u", "120", "-r", "1000", "-t", "2s",
+    cr_assert_eq(h_cicada(&r, NULL, counted_get, "-H", url, "-u", "120", "-r", "1000", "-t", "2s",
                           "--threads", "1", H_LOAD_FLAGS, NULL),
                  0);
     H_ASSERT_EXIT(&r, 1);
     H_ASSERT_JSON(&r);
-    cr_expect(h_contains(r.err, "the open-files limit is 64"), "no warning before the test:\n%s",
+    H_EXPECT_NO_EXCEPTIONS(&r);
+    cr_expect(h_contains(r.err, "the open-files limit is 40"), "no warning before the test:\n%s",
               r.err);
-    json_t *e = h_error(r.json, "GET", "t", "generator error, not the target's: too many open");
-    cr_expect_not_null(e, "descriptor failures not reported as generator errors");
-    cr_expect_gt(h_requests(r.json, "GET", "t"), h_failures(r.json, "GET", "t"),
-                 "the users that could connect made requests");
+    long requests = h_requests(r.json, "GET", "t"), attempts = h_requests(r.json, "ATTEMPT", "t");
+    long gen = h_generator_errors(r.json, "GET", "t", "too many open files (raise the open-files");
+    long in_flight = h_in_flight_total(r.json);
+    cr_expect_gt(gen, 0, "descriptor failures not counted as generator errors");
+    cr_expect_eq(h_generator_errors(r.json, "GET", "t", NULL), gen, "other generator errors");
+    cr_expect_gt(requests, 0, "the users that could connect made no request");
+    cr_expect_eq(h_failures(r.json, "GET", "t"), 0, "the target's failures are not 0");
+    cr_expect_null(h_error(r.json, NULL, "t", NULL), "a generator error in the target's errors");
+    cr_expect_eq(requests + gen + in_flight, attempts,
+                 "requests %ld + generator errors %ld + in flight %ld != attempts %ld", requests,
+                 gen, in_flight, attempts);
+    long served = h_target_path_count(&t, "/hello");
+    cr_expect(served >= requests && served <= requests + in_flight,
+              "the target served %ld, cicada counted %ld requests", served, requests);
+    json_t *g = json_object_get(r.json, "generator_errors");
+    cr_expect_eq(json_integer_value(json_object_get(g, "total")), gen);
+    cr_expect(h_contains(r.err, "Generator errors (requests cicada could not send"),
+              "no generator error table:\n%s", r.err);
+    cr_expect(h_contains(r.err, "could not be sent because of generator errors"),
+              "no closing warning:\n%s", r.err);
+    h_run_free(&r);
+}
+
+/* Raw TCP sockets follow the rule: a connect that fails for a local reason says "generator",
+ * and cicada.record counts it as a generator error. */
+static const char *tcp_connects =
+    "local cicada = require \"cicada\"\n"
+    "local U = cicada.user(\"Raw\", {\n"
+    "  wait_time = cicada.constant(0.1),\n"
+    "  tasks = { t = 1 },\n"
+    "})\n"
+    "function U:t()\n"
+    "  if self.sock then return end\n"
+    "  local host, port = self.host:match(\"^tcp://([^:]+):(%d+)$\")\n"
+    "  local sock = cicada.tcp()\n"
+    "  local ok, err, kind = sock:connect(host, tonumber(port))\n"
+    "  cicada.record { type = \"tcp\", name = \"connect\", response_time = 0, error = err,\n"
+    "                  generator_error = kind == \"generator\" }\n"
+    "  if ok then self.sock = sock end\n"
+    "end\n";
+
+Test(hardening, a_raw_socket_out_of_descriptors_is_a_generator_error)
+{
+    h_target_t t;
+    h_run_t r;
+    target_url(&t);
+    struct rlimit rl = {40, 40};
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    cr_assert_eq(h_cicada(&r, NULL, tcp_connects, "-H", h_strf("tcp://%s:%d", H_HOST, t.port), "-u",
+                          "60", "-r", "1000", "-t", "2s", "--threads", "1", H_LOAD_FLAGS, NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 1);
+    H_ASSERT_JSON(&r);
+    H_EXPECT_NO_EXCEPTIONS(&r);
+    cr_expect_gt(h_requests(r.json, "tcp", "connect"), 0);
+    cr_expect_eq(h_failures(r.json, "tcp", "connect"), 0);
+    cr_expect_gt(h_generator_errors(r.json, "tcp", "connect", "too many open files"), 0, "%s",
+                 r.err);
+    h_run_free(&r);
+}
+
+/* ---- The response-body limit: a request's, its class's, the run's ---------------------------- */
+
+/* One user of each class: Small's class keeps 16 bytes, Run's follows --max-body 4k; a
+ * request's own max_body wins over both (false: the whole body). Bodies are counted whole. */
+static const char *body_limits =
+    "local cicada = require \"cicada\"\n"
+    "local Small = cicada.user(\"Small\", { max_body = 16, wait_time = cicada.constant(0.1),\n"
+    "                                       tasks = { t = 1 } })\n"
+    "function Small:t()\n"
+    "  local r = self.client:get(\"/bytes/1000\", { name = \"class\" })\n"
+    "  assert(r.ok and #r.body == 16, \"the class's max_body kept \" .. #r.body)\n"
+    "  r = self.client:get(\"/bytes/1000\", { name = \"whole\", max_body = false })\n"
+    "  assert(r.ok and #r.body == 1000, \"max_body = false kept \" .. #r.body)\n"
+    "end\n"
+    "local Run = cicada.user(\"Run\", { wait_time = cicada.constant(0.1), tasks = { t = 1 } })\n"
+    "function Run:t()\n"
+    "  local r = self.client:get(\"/bytes/5000\", { name = \"run\" })\n"
+    "  assert(r.ok and #r.body == 4096, \"--max-body kept \" .. #r.body)\n"
+    "  r = self.client:get(\"/bytes/5000\", { name = \"own\", max_body = 10 })\n"
+    "  assert(r.ok and #r.body == 10, \"the request's max_body kept \" .. #r.body)\n"
+    "end\n";
+
+Test(hardening, max_body_from_the_request_the_class_and_the_command_line)
+{
+    h_target_t t;
+    h_run_t r;
+    const char *url = target_url(&t);
+    cr_assert_eq(h_cicada(&r, NULL, body_limits, "-H", url, "-u", "2", "-r", "100", "-t", "2s",
+                          "--max-body", "4k", H_LOAD_FLAGS, NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 0);
+    H_ASSERT_JSON(&r);
+    H_EXPECT_NO_EXCEPTIONS(&r);
+    const char *names[] = {"class", "whole", "run", "own"};
+    const double sizes[] = {1000, 1000, 5000, 5000};
+    for (size_t i = 0; i < 4; i++) {
+        cr_expect_gt(h_requests(r.json, "GET", names[i]), 0, "no request %s", names[i]);
+        cr_expect_eq(h_num(h_entry(r.json, "GET", names[i]), "avg_content_length"), sizes[i],
+                     "%s: not counted whole", names[i]);
+    }
+    h_run_free(&r);
+}
+
+static const char *bad_class_max_body = "local cicada = require \"cicada\"\n"
+                                        "local U = cicada.user(\"Greedy\", {\n"
+                                        "  max_body = -1,\n"
+                                        "  tasks = { t = 1 },\n"
+                                        "})\n"
+                                        "function U:t() self.client:get(\"/\") end\n";
+
+/* Nonsense limits stop cicada before the start (exit code 2), saying what is expected. */
+Test(hardening, bad_max_body_values_are_rejected)
+{
+    const char *values[] = {"-1", "10X", "1.5M", "k", ""};
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        h_run_t r;
+        cr_assert_eq(h_cicada(&r, NULL, one_get, "-H", "http://127.0.0.1:1", "--max-body",
+                              values[i], "-t", "1s", H_LOAD_FLAGS, NULL),
+                     0);
+        H_ASSERT_EXIT(&r, 2);
+        cr_expect(h_contains(r.err, h_strf("invalid value '%s' for --max-body: expected a size "
+                                           "in bytes",
+                                           values[i])),
+                  "%s", r.err);
+        h_run_free(&r);
+    }
+    h_run_t r;
+    cr_assert_eq(h_cicada(&r, NULL, bad_class_max_body, "-H", "http://127.0.0.1:1", "-t", "1s",
+                          H_LOAD_FLAGS, NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 2);
+    cr_expect(h_contains(r.err, "Greedy") &&
+                  h_contains(r.err, "max_body must be a whole number of bytes >= 0"),
+              "%s", r.err);
     h_run_free(&r);
 }

@@ -140,6 +140,35 @@ Test(stats_wire, round_trip_is_exact)
     ccd_stats_free(d);
 }
 
+/* Generator errors travel under cicada's own key, only when there are some. */
+Test(stats_wire, generator_errors_round_trip)
+{
+    ccd_stats_t *s = sample(), *d = ccd_stats_new(T0);
+    ccd_buf_t b = pack(s);
+    ccd_wire_msg_t m;
+    cr_assert_eq(ccd_wire_decode(&m, b.base, b.len, NULL, 0), 0);
+    cr_assert_null(ccd_wire_get(m.data, "cicada_generator_errors"), "sent without any");
+    ccd_wire_msg_free(&m);
+    ccd_buf_free(&b);
+    const char *e = "Too many open files (raise the open-files limit)";
+    cr_assert_eq(ccd_stats_generator_error(s, "GET", 3, "/a", 2, e, strlen(e), 5), 0);
+    b = pack(s);
+    long users_seen;
+    char err[256] = "";
+    cr_assert_eq(merge(d, b.base, b.len, &users_seen, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(ccd_stats_generator_error_count(d), 1);
+    const ccd_stats_error_t *g = ccd_stats_generator_error_get(d, 0);
+    cr_assert_str_eq(g->method, "GET");
+    cr_assert_str_eq(g->name, "/a");
+    cr_assert_str_eq(g->error, e);
+    cr_assert_eq(g->occurrences, 5);
+    cr_assert_eq(error_count(d, "POST", "/b", "HTTP 500"), 2, "the errors are unchanged");
+    cr_assert_eq(find(d, "GET", "/a")->num_requests, find(s, "GET", "/a")->num_requests);
+    ccd_buf_free(&b);
+    ccd_stats_free(s);
+    ccd_stats_free(d);
+}
+
 /* An empty delta still carries a total (no min, no last request) and the users. */
 Test(stats_wire, empty_delta)
 {

@@ -2,8 +2,9 @@
  * their Nth call, for N = 1, 2, ... until a run makes fewer calls than N, over one request
  * through the client (to a server on loopback), the response parser, content decoding and the
  * cookie jar. Each run must end cleanly: no crash, no leak (under ASan), and either the normal
- * result or CCD_ENOMEM. The allocator is wrapped with the linker's --wrap (see CMakeLists.txt),
- * so only cicada's own calls fail, never libc's, Criterion's or other libraries'. */
+ * result or CCD_ENOMEM. The allocator is wrapped with the linker's --wrap (see alloc_fail.h and
+ * CMakeLists.txt), so only cicada's own calls fail, never libc's, Criterion's or other
+ * libraries'. */
 #include <criterion/criterion.h>
 
 #include <arpa/inet.h>
@@ -26,54 +27,7 @@
 #include "http/cookie.h"
 #include "http/parse.h"
 
-/* ---- the failing allocator: only the thread that armed it counts and fails ---- */
-
-static _Thread_local bool armed;
-static _Thread_local long calls, fail_at;
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-char *__real_strdup(const char *s);
-
-static bool fail_now(void)
-{
-    return armed && ++calls == fail_at;
-}
-
-void *__wrap_malloc(size_t n)
-{
-    return fail_now() ? NULL : __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-    return fail_now() ? NULL : __real_calloc(n, size);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-    return fail_now() ? NULL : __real_realloc(p, n);
-}
-
-char *__wrap_strdup(const char *s)
-{
-    return fail_now() ? NULL : __real_strdup(s);
-}
-
-static void arm(long n)
-{
-    calls = 0;
-    fail_at = n;
-    armed = true;
-}
-
-/* Disarms; true when the Nth call happened (the run saw a failure). */
-static bool disarm(void)
-{
-    armed = false;
-    return calls >= fail_at;
-}
+#include "../alloc_fail.h"
 
 /* ---- a server on loopback that answers every request alike, keeping connections ---- */
 

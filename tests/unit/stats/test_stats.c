@@ -521,3 +521,44 @@ Test(stats, abandoned_requests_merge_and_reset)
     ccd_stats_free(a);
     ccd_stats_free(b);
 }
+
+static int gen(ccd_stats_t *s, const char *method, const char *name, const char *error)
+{
+    return ccd_stats_generator_error(s, method, strlen(method), name, strlen(name), error,
+                                     strlen(error), 1);
+}
+
+/* Generator errors are counted by (method, name, error) apart from the entries, their
+ * failures and the errors; they merge and reset like the errors. */
+Test(stats, generator_errors_are_kept_apart)
+{
+    ccd_stats_t *s = ccd_stats_new(T0), *d = ccd_stats_new(T0);
+    rec(s, "GET", "/a", 1000, 0, NULL, T0);
+    cr_assert_eq(gen(s, "GET", "/a", "Too many open files"), 0);
+    cr_assert_eq(gen(s, "GET", "/a", "Too many open files"), 0);
+    cr_assert_eq(gen(s, "GET", "/b", "Cannot assign requested address"), 0);
+    cr_assert_eq(ccd_stats_count(s), 1, "a generator error made an entry");
+    cr_assert_eq(ccd_stats_total(s)->num_requests, 1);
+    cr_assert_eq(ccd_stats_total(s)->num_failures, 0);
+    cr_assert_eq(ccd_stats_error_count(s), 0);
+    cr_assert_eq(ccd_stats_generator_error_count(s), 2);
+    cr_assert_eq(ccd_stats_generator_error_total(s), 3);
+    const ccd_stats_error_t *g = ccd_stats_generator_error_get(s, 0);
+    cr_assert_str_eq(g->method, "GET");
+    cr_assert_str_eq(g->name, "/a");
+    cr_assert_str_eq(g->error, "Too many open files");
+    cr_assert_eq(g->occurrences, 2);
+    cr_assert_null(ccd_stats_generator_error_get(s, 2));
+    cr_assert_eq(ccd_stats_merge(d, s), 0);
+    cr_assert_eq(ccd_stats_merge(d, s), 0);
+    cr_assert_eq(ccd_stats_generator_error_total(d), 6);
+    cr_assert_eq(ccd_stats_generator_error_get(d, 0)->occurrences, 4);
+    cr_assert_eq(ccd_stats_error_count(d), 0);
+    ccd_stats_reset(s, T0 + 1);
+    cr_assert_eq(ccd_stats_generator_error_count(s), 0);
+    cr_assert_eq(ccd_stats_generator_error_total(s), 0);
+    cr_assert_eq(gen(s, "GET", "/b", "Cannot assign requested address"), 0);
+    cr_assert_eq(ccd_stats_generator_error_get(s, 0)->occurrences, 1, "not counted from 0");
+    ccd_stats_free(s);
+    ccd_stats_free(d);
+}
