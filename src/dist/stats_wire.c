@@ -513,7 +513,7 @@ static int merge_generator_errors(ccd_stats_t *dst, const msgpack_object *a, cha
     if (is_nil(a))
         return 0;
     if (a->type != MSGPACK_OBJECT_ARRAY)
-        return fail(err, errlen, "\"cicada_generator_errors\" is not an array");
+        return ccd_wire_fail(err, errlen, "\"cicada_generator_errors\" is not an array");
     for (uint32_t i = 0; i < a->via.array.size; i++) {
         int rc = merge_error(dst, &a->via.array.ptr[i], true, err, errlen);
         if (rc)
