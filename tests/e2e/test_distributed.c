@@ -445,8 +445,12 @@ Test(distributed, locust_workers_under_a_cicada_master)
     H_ASSERT_JSON(&r);
     long counted = h_requests(r.json, "GET", "/hello");
     cr_assert_gt(counted, 20, "no requests from Locust's workers: %s", r.err);
-    cr_expect_eq(h_target_requests(&t, counted), counted,
-                 "the master counted %ld requests, the target served another number", counted);
+    /* Every report of the Locust workers reached the master; what the target served beyond
+     * them are the requests in flight when Locust killed its users at the stop (it counts
+     * none of those): one per user at most. */
+    long served = h_target_requests(&t, counted);
+    cr_expect(served >= counted && served - counted <= 4,
+              "the master counted %ld requests, the target served %ld", counted, served);
     cr_expect(h_contains(r.err, "no version"), "%s", r.err);
     h_run_free(&r);
 }
