@@ -168,6 +168,41 @@ syscall_mix() {
         }' "$work/$1.strace" | { read -r t; echo "$t"; sort -k2 -gr | tr '\n' ' '; }
 }
 
+# ---- measuring and summing up -------------------------------------------------------------
+
+# measure NAME CMD...: runs CMD with stdout/stderr in $work/NAME.{out,err} and its CPU seconds
+# (user + system, all threads) in $work/NAME.cpu. A hard limit of 120 s bounds it; --foreground
+# keeps CMD in our process group so that Ctrl-C reaches it.
+measure() {
+    local name=$1
+    shift
+    (
+        rc=0
+        timeout --foreground -s KILL 120 "$@" >"$work/$name.out" 2>"$work/$name.err" || rc=$?
+        times >"$work/$name.times"
+        exit "$rc"
+    ) || log "$name exited with status $?"
+    # `times` prints two lines, the shell's own and its children's: "0m1.234s 0m0.567s".
+    tail -1 "$work/$name.times" | awk '{
+        split($1, u, "m"); split($2, s, "m"); sub("s", "", u[2]); sub("s", "", s[2]);
+        printf "%.3f\n", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' >"$work/$name.cpu"
+}
+
+per_sec() { awk -v n="$1" -v d="$2" 'BEGIN { if (d > 0) printf "%.0f", n / d; else print "nan" }'; }
+
+# median V...: the median of the values (the mean of the middle two for an even count).
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+        m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+        printf (m >= 1000 ? "%.0f" : "%.2f"), m }'
+}
+
+# spread V...: "min-max" of the values.
+spread() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s-%s", lo, hi }'; }
+
+# summary V...: "median (min-max)".
+summary() { printf '%s (%s)' "$(median "$@")" "$(spread "$@")"; }
+
 # The plain GET task of the benchmark, in $work/hello.lua: every user requests /hello, no wait.
 write_hello() {
     cat >"$work/hello.lua" <<'LUA'

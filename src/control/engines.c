@@ -97,7 +97,7 @@ int ccd_engines_post_custom(ccd_engines_t *es, const char *type, const char *jso
     return 0;
 }
 
-int ccd_engines_start(ccd_engines_t *es, unsigned n, const ccd_options_t *o,
+int ccd_engines_start(ccd_engines_t *es, unsigned n, double share, const ccd_options_t *o,
                       const ccd_scenario_t *s, ccd_queue_t *inbox, char *err, size_t errlen)
 {
     const char **hosts = calloc(s->script.nclasses ? s->script.nclasses : 1, sizeof(*hosts));
@@ -123,7 +123,7 @@ int ccd_engines_start(ccd_engines_t *es, unsigned n, const ccd_options_t *o,
                                .bindings = ccd_lcore_open,
                                .bindings_ud = &lcore,
                                .request_timeout = o->request_timeout,
-                               .share = 1.0 / n,
+                               .share = share / n,
                                .arrival_late = o->arrival_late,
                                .max_body = o->max_body};
     sigset_t set, old;

@@ -22,11 +22,13 @@ typedef struct {
 #define CCD_ENGINES_HELD_MAX 1024
 
 /* Starts n engines, each loading the scenario and running its classes against o->host (else
- * each class's own host), reporting to inbox. Their threads start with SIGINT and SIGTERM
- * blocked, so that only the calling thread handles them. On failure the engines already
+ * each class's own host), reporting to inbox. share is the part of the run's open-model
+ * arrivals these engines run together (1, but in a worker of a master: its part of the
+ * fleet's), each engine share / n of every class's backlog. Their threads start with SIGINT and
+ * SIGTERM blocked, so that only the calling thread handles them. On failure the engines already
  * started are stopped and joined, err holds a one-line reason (never left empty) and a negative
  * code is returned; free es with ccd_engines_join() in both cases. */
-int ccd_engines_start(ccd_engines_t *es, unsigned n, const ccd_options_t *o,
+int ccd_engines_start(ccd_engines_t *es, unsigned n, double share, const ccd_options_t *o,
                       const ccd_scenario_t *s, ccd_queue_t *inbox, char *err, size_t errlen);
 
 /* Posts the message (type, a) to every engine. */

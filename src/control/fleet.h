@@ -46,6 +46,12 @@ struct ccd_fleet {
      * a stop begins a test on the workers. */
     void (*target)(ccd_fleet_t *f, const char *const *classes, const unsigned *counts, size_t n,
                    const char *host, double stop_timeout);
+    /* The open model: iterations per second of each class, rates[i] of classes[i] (n of them),
+     * in total over the workers; the fleet divides them evenly among the live workers, again
+     * whenever one comes or goes, with the run's --arrival-rate, --arrival-backlog and
+     * --arrival-late, and sends each worker its part (a new spawn to every worker of the test
+     * when they change). All borrowed for the call. May be NULL: the fleet carries no rates. */
+    void (*rates)(ccd_fleet_t *f, const char *const *classes, const double *rates, size_t n);
     /* Stops every worker's users; CCD_MSG_DONE follows once each one has stopped and sent its
      * last statistics, or went missing. */
     void (*stop)(ccd_fleet_t *f);

@@ -283,8 +283,9 @@ static void warn_busy(runner_t *r, int engine, long permille)
 /* ---- The open model ------------------------------------------------------------------------
  * The runner only sets rates: each engine times its part of every class's arrivals itself. */
 
-/* Sends each open class's arrivals per second to the engines, an equal part to each: a class's
- * own arrival_rate, else its share by weight of total among the classes without one. */
+/* Sends each open class's arrivals per second to the engines, an equal part to each, or to
+ * the fleet, which divides them among its workers: a class's own arrival_rate, else its share
+ * by weight of total among the classes without one. A closed class gets -1. */
 static void post_rates(runner_t *r, double total)
 {
     const ccd_script_t *sc = &r->scenario.script;
@@ -295,18 +296,28 @@ static void post_rates(runner_t *r, double total)
             weights += c->weight;
     }
     r->arrival_total = total;
-    for (size_t i = 0; i < r->scenario.nsel && r->engines.n > 0; i++) {
-        const ccd_class_t *c = &sc->classes[r->scenario.sel[i]];
-        if (!c->open)
-            continue;
-        double rate = c->arrival_rate >= 0       ? c->arrival_rate
-                      : weights > 0 && total > 0 ? total * c->weight / weights
-                                                 : 0;
-        long part = lround(rate * 1000.0 / r->engines.n);
-        for (unsigned e = 0; e < r->engines.n; e++)
-            ccd_engine_post(r->engines.v[e], CCD_MSG_RATE, r->scenario.sel[i], part, NULL);
-        ccd_log(CCD_LOG_INFO, "Open model: %s starts %.2f iterations per second", c->name, rate);
+    double *rates = calloc(r->scenario.nsel + 1, sizeof(*rates));
+    if (!rates) {
+        ccd_log(CCD_LOG_ERROR, "out of memory setting the arrival rates");
+        return;
     }
+    for (size_t i = 0; i < r->scenario.nsel; i++) {
+        const ccd_class_t *c = &sc->classes[r->scenario.sel[i]];
+        r->class_names[i] = ccd_scenario_class_name(&r->scenario, i);
+        rates[i] = !c->open                   ? -1
+                   : c->arrival_rate >= 0     ? c->arrival_rate
+                   : weights > 0 && total > 0 ? total * c->weight / weights
+                                              : 0;
+        long part = r->engines.n ? lround(rates[i] * 1000.0 / r->engines.n) : 0;
+        for (unsigned e = 0; c->open && e < r->engines.n; e++)
+            ccd_engine_post(r->engines.v[e], CCD_MSG_RATE, r->scenario.sel[i], part, NULL);
+        if (c->open)
+            ccd_log(CCD_LOG_INFO, "Open model: %s starts %.2f iterations per second", c->name,
+                    rates[i]);
+    }
+    if (r->fleet && r->fleet->rates)
+        r->fleet->rates(r->fleet, r->class_names, rates, r->scenario.nsel);
+    free(rates);
 }
 
 /* Once per run each: drops, and starts later than --arrival-late at the 99th percentile,
@@ -736,7 +747,7 @@ static int run_test(runner_t *r)
     if (rc == 0 && r->fleet)
         rc = r->fleet->start(r->fleet, r->loop, &r->inbox, err, sizeof(err));
     if (rc == 0 && !r->fleet && (!r->ui || r->o->autostart))
-        rc = ccd_engines_start(&r->engines, r->nengines, r->o, &r->scenario, &r->inbox, err,
+        rc = ccd_engines_start(&r->engines, r->nengines, 1, r->o, &r->scenario, &r->inbox, err,
                                sizeof(err));
     if (rc) {
         if (r->ui)
@@ -1026,7 +1037,7 @@ static void ui_new_test(runner_t *r, ccd_ui_cmd_t *cmd)
         } else
             r->remote_test = true;
     } else if (rc == 0)
-        rc = ccd_engines_start(&r->engines, r->nengines, &o, &r->scenario, &r->inbox, err,
+        rc = ccd_engines_start(&r->engines, r->nengines, 1, &o, &r->scenario, &r->inbox, err,
                                sizeof(err));
     if (rc) {
         ccd_log(CCD_LOG_ERROR, "cannot start the test: %s", err[0] ? err : ccd_strerror(rc));

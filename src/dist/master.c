@@ -1,7 +1,8 @@
 /* The master's side of Locust's protocol: who the workers are and how they are doing
  * (client_ready, heartbeats counted down once a second, missing, rejoined, quit), which users
  * each one runs (absolute per-class targets, divided evenly among the live workers, again
- * whenever one comes or goes), and their statistics, decoded into deltas for the runner. */
+ * whenever one comes or goes; in the open model, their parts of the arrival rates with them), and
+ * their statistics, decoded into deltas for the runner. */
 #include "dist/master.h"
 
 #include <errno.h>
@@ -49,6 +50,7 @@ typedef struct {
     double cpu;
     uint64_t memory;
     unsigned *target; /* users of each class it was sent; nclasses */
+    unsigned split;   /* the open model: cicada workers sharing the rates it was last sent */
 } worker_t;
 
 typedef struct {
@@ -74,6 +76,12 @@ typedef struct {
     size_t classes_cap;
     char *host;
     double stop_timeout;
+    /* The open model: each open class's arrivals per second in total (rate_names[i],
+     * rates[i]); none while nrates is 0. Divided evenly among the live cicada workers. */
+    char **rate_names;
+    double *rates;
+    size_t nrates;
+    bool locust_warned;    /* a Locust worker in an open-model test was named once */
     double last_spawn_ts;  /* spawn timestamps only grow (workers drop older ones) */
     unsigned users_posted; /* the users total last posted to the runner */
     unsigned last_ready;   /* the ready count last posted */
@@ -153,7 +161,37 @@ static void send_simple(master_t *m, worker_t *w, const char *type)
     send_to(m, w, &p);
 }
 
-static void send_spawn(master_t *m, worker_t *w)
+/* cicada's own options of a spawn, for a cicada worker of an open-model test split ways:
+ * its part of each class's rate ("cicada_arrival_rates"), its share of the backlogs
+ * ("cicada_arrival_share"), and the run's --arrival-rate (which makes every class open),
+ * --arrival-backlog and --arrival-late. A Locust worker gets none. */
+static void pack_open_options(master_t *m, worker_t *w, msgpack_packer *pk, unsigned split)
+{
+    bool open = m->nrates > 0 && w->cicada && split > 0;
+    msgpack_pack_map(pk, open ? 5 : 0);
+    if (!open)
+        return;
+    size_t n = 0;
+    for (size_t i = 0; i < m->nrates; i++)
+        n += m->rates[i] >= 0;
+    ccd_wire_pack_key(pk, "cicada_arrival_rates");
+    msgpack_pack_map(pk, (uint32_t)n);
+    for (size_t i = 0; i < m->nrates; i++)
+        if (m->rates[i] >= 0) {
+            ccd_wire_pack_key(pk, m->rate_names[i]);
+            msgpack_pack_double(pk, m->rates[i] / split);
+        }
+    ccd_wire_pack_key(pk, "cicada_arrival_share");
+    msgpack_pack_double(pk, 1.0 / split);
+    ccd_wire_pack_key(pk, "cicada_arrival_rate");
+    msgpack_pack_double(pk, m->o->arrival_rate);
+    ccd_wire_pack_key(pk, "cicada_arrival_backlog");
+    msgpack_pack_int64(pk, m->o->arrival_backlog);
+    ccd_wire_pack_key(pk, "cicada_arrival_late");
+    msgpack_pack_double(pk, m->o->arrival_late);
+}
+
+static void send_spawn(master_t *m, worker_t *w, unsigned split)
 {
     double ts = ccd_clock_wall();
     if (ts <= m->last_spawn_ts)
@@ -175,7 +213,8 @@ static void send_spawn(master_t *m, worker_t *w)
     ccd_wire_pack_key(&p.pk, "stop_timeout");
     msgpack_pack_double(&p.pk, m->stop_timeout);
     ccd_wire_pack_key(&p.pk, "parsed_options");
-    msgpack_pack_map(&p.pk, 0);
+    pack_open_options(m, w, &p.pk, split);
+    w->split = split;
     send_to(m, w, &p);
 }
 
@@ -316,6 +355,19 @@ static void distribute(master_t *m)
         }
     memset(total, 0, nl * sizeof(*total));
     memset(changed, 0, nl * sizeof(*changed));
+    unsigned split = 0; /* the cicada workers that share the open model's rates */
+    for (size_t k = 0; k < nl; k++)
+        split += order[k]->cicada;
+    for (size_t k = 0; m->nrates > 0 && k < nl; k++) {
+        changed[k] |= order[k]->cicada && order[k]->split != split;
+        if (!order[k]->cicada && !m->locust_warned) {
+            m->locust_warned = true;
+            ccd_log(CCD_LOG_WARNING,
+                    "worker %s is a Locust worker: it runs its users in the closed model; the "
+                    "arrival rates are divided among the cicada workers only",
+                    order[k]->shown);
+        }
+    }
     for (size_t c = 0; c < m->nclasses; c++) {
         unsigned base = m->counts[c] / (unsigned)nl, rem = m->counts[c] % (unsigned)nl;
         for (size_t k = 0; k < nl; k++) {
@@ -339,7 +391,7 @@ static void distribute(master_t *m)
             order[k]->in_test = true;
             order[k]->stopping = false;
             order[k]->stopped_at = 0;
-            send_spawn(m, order[k]);
+            send_spawn(m, order[k], split);
         }
     return;
 nomem:
@@ -793,6 +845,30 @@ static void m_target(ccd_fleet_t *f, const char *const *classes, const unsigned 
     distribute(m);
 }
 
+static void m_rates(ccd_fleet_t *f, const char *const *classes, const double *rates, size_t n)
+{
+    master_t *m = (master_t *)f;
+    for (size_t i = 0; i < m->nrates; i++)
+        free(m->rate_names[i]);
+    free(m->rate_names);
+    free(m->rates);
+    m->nrates = 0;
+    m->rate_names = calloc(n + 1, sizeof(*m->rate_names));
+    m->rates = calloc(n + 1, sizeof(*m->rates));
+    for (size_t i = 0; m->rate_names && m->rates && i < n; i++) {
+        if (!(m->rate_names[i] = strdup(classes[i])))
+            break;
+        m->rates[i] = rates[i];
+        m->nrates++;
+    }
+    if (m->nrates < n)
+        ccd_log(CCD_LOG_ERROR, "out of memory dividing the arrival rates among the workers");
+    /* Every worker of the test gets the new rates: a spawn with its users as they are. */
+    for (size_t i = 0; i < m->n; i++)
+        m->w[i].split = 0;
+    distribute(m);
+}
+
 static void m_stop(ccd_fleet_t *f)
 {
     master_t *m = (master_t *)f;
@@ -856,6 +932,10 @@ static void m_close(ccd_fleet_t *f)
     free(m->classes);
     free(m->counts);
     free(m->host);
+    for (size_t i = 0; i < m->nrates; i++)
+        free(m->rate_names[i]);
+    free(m->rate_names);
+    free(m->rates);
     for (size_t i = 0; i < m->nwarned; i++)
         free(m->warned[i]);
     free(m->warned);
@@ -875,6 +955,7 @@ int ccd_master_new(ccd_fleet_t **out, const ccd_options_t *o, char *const *worke
                          .start = m_start,
                          .ready = m_ready,
                          .target = m_target,
+                         .rates = m_rates,
                          .stop = m_stop,
                          .workers = m_workers,
                          .close = m_close};

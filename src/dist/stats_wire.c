@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
@@ -219,6 +220,42 @@ static int pack_generator_errors(msgpack_packer *pk, const ccd_stats_t *s)
     return bad;
 }
 
+/* cicada's own key, sent only in the open model: each class's arrivals as {class, scheduled,
+ * started, dropped, late, backlog_max, lateness: {µs: count}} (a Locust master ignores it). */
+static int pack_arrivals(msgpack_packer *pk, const ccd_stats_t *s)
+{
+    size_t n = ccd_stats_arrivals_count(s);
+    int bad = pack_str(pk, "cicada_arrivals") | msgpack_pack_array(pk, n);
+    for (size_t i = 0; i < n; i++) {
+        const ccd_stats_arrivals_t *a = ccd_stats_arrivals_get(s, i);
+        bad |= msgpack_pack_map(pk, 7);
+        bad |= pack_str(pk, "class") | pack_str(pk, a->cls);
+        bad |= pack_str(pk, "scheduled") | msgpack_pack_uint64(pk, a->scheduled);
+        bad |= pack_str(pk, "started") | msgpack_pack_uint64(pk, a->started);
+        bad |= pack_str(pk, "dropped") | msgpack_pack_uint64(pk, a->dropped);
+        bad |= pack_str(pk, "late") | msgpack_pack_uint64(pk, a->late);
+        bad |= pack_str(pk, "backlog_max") | msgpack_pack_uint64(pk, a->backlog_max);
+        bad |= pack_str(pk, "lateness") | pack_hist(pk, &a->lateness);
+    }
+    return bad;
+}
+
+/* cicada's own key, sent only when service times were recorded (the open model, paced waits):
+ * their entries in the shape of "stats". */
+static int pack_service(msgpack_packer *pk, const ccd_stats_t *service)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ccd_stats_count(service); i++)
+        n += ccd_stats_get(service, i)->num_requests > 0;
+    int bad = pack_str(pk, "cicada_service") | msgpack_pack_array(pk, n);
+    for (size_t i = 0; i < ccd_stats_count(service); i++) {
+        const ccd_stats_entry_t *e = ccd_stats_get(service, i);
+        if (e->num_requests > 0)
+            bad |= pack_entry(pk, e, false);
+    }
+    return bad;
+}
+
 static int pack_users(msgpack_packer *pk, const ccd_stats_wire_users_t *u)
 {
     size_t n = u ? u->nclasses : 0;
@@ -235,7 +272,9 @@ int ccd_stats_wire_pack(msgpack_packer *pk, const ccd_stats_t *s, const ccd_stat
     for (size_t i = 0; i < ccd_stats_count(s); i++)
         n += ccd_stats_get(s, i)->num_requests > 0;
     bool generator = ccd_stats_generator_error_count(s) > 0;
-    int bad = msgpack_pack_map(pk, 5 + generator);
+    bool arrivals = ccd_stats_arrivals_count(s) > 0;
+    const ccd_stats_t *service = ccd_stats_service_get(s);
+    int bad = msgpack_pack_map(pk, 5 + generator + arrivals + (service != NULL));
     bad |= pack_str(pk, "stats") | msgpack_pack_array(pk, n);
     for (size_t i = 0; i < ccd_stats_count(s); i++) {
         const ccd_stats_entry_t *e = ccd_stats_get(s, i);
@@ -246,6 +285,10 @@ int ccd_stats_wire_pack(msgpack_packer *pk, const ccd_stats_t *s, const ccd_stat
     bad |= pack_str(pk, "errors") | pack_errors(pk, s);
     if (generator)
         bad |= pack_generator_errors(pk, s);
+    if (arrivals)
+        bad |= pack_arrivals(pk, s);
+    if (service)
+        bad |= pack_service(pk, service);
     bad |= pack_users(pk, u);
     return bad ? CCD_ENOMEM : 0;
 }
@@ -522,6 +565,58 @@ static int merge_generator_errors(ccd_stats_t *dst, const msgpack_object *a, cha
     return 0;
 }
 
+/* One class's arrivals, checked whole before anything is added. */
+static int merge_arrival(ccd_stats_t *dst, const msgpack_object *o, char *err, size_t errlen)
+{
+    const char *cls;
+    size_t cls_len;
+    uint64_t v[5];
+    static const char *const keys[5] = {"scheduled", "started", "dropped", "late", "backlog_max"};
+    const msgpack_object *lateness = NULL;
+    bool ok = o && o->type == MSGPACK_OBJECT_MAP &&
+              ccd_wire_str(ccd_wire_get(o, "class"), &cls, &cls_len) && cls_len > 0 &&
+              opt_map(o, "lateness", &lateness) && check_hist(lateness);
+    for (size_t i = 0; ok && i < 5; i++)
+        ok = opt_count(o, keys[i], &v[i]);
+    if (!ok)
+        return ccd_wire_fail(err, errlen,
+                             "an arrivals item is not a map of class, counts and lateness");
+    char *name = strndup(cls, cls_len);
+    ccd_stats_arrivals_t *a = name ? ccd_stats_arrivals(dst, name) : NULL;
+    free(name);
+    if (!a || add_hist(&a->lateness, lateness, 1))
+        return CCD_ENOMEM;
+    a->scheduled += v[0];
+    a->started += v[1];
+    a->dropped += v[2];
+    a->late += v[3];
+    if (v[4] > a->backlog_max)
+        a->backlog_max = v[4];
+    return 0;
+}
+
+static int merge_arrivals(ccd_stats_t *dst, const msgpack_object *a, char *err, size_t errlen)
+{
+    if (is_nil(a))
+        return 0;
+    if (a->type != MSGPACK_OBJECT_ARRAY)
+        return ccd_wire_fail(err, errlen, "\"cicada_arrivals\" is not an array");
+    for (uint32_t i = 0; i < a->via.array.size; i++) {
+        int rc = merge_arrival(dst, &a->via.array.ptr[i], err, errlen);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int merge_service(ccd_stats_t *dst, const msgpack_object *a, char *err, size_t errlen)
+{
+    if (is_nil(a))
+        return 0;
+    ccd_stats_t *service = ccd_stats_service(dst);
+    return service ? merge_entries(service, a, err, errlen) : CCD_ENOMEM;
+}
+
 int ccd_stats_wire_merge(ccd_stats_t *dst, const msgpack_object *data, long *user_count, char *err,
                          size_t errlen)
 {
@@ -538,6 +633,10 @@ int ccd_stats_wire_merge(ccd_stats_t *dst, const msgpack_object *data, long *use
     if (!rc)
         rc =
             merge_generator_errors(dst, ccd_wire_get(data, "cicada_generator_errors"), err, errlen);
+    if (!rc)
+        rc = merge_arrivals(dst, ccd_wire_get(data, "cicada_arrivals"), err, errlen);
+    if (!rc)
+        rc = merge_service(dst, ccd_wire_get(data, "cicada_service"), err, errlen);
     if (!rc && !is_nil(uc))
         *user_count = users > (uint64_t)LONG_MAX ? LONG_MAX : (long)users;
     return rc;

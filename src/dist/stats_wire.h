@@ -22,13 +22,17 @@ typedef struct {
 /* Packs the data object of a `stats` message for the delta s: "stats" (every entry that
  * counted a request), "stats_total", "errors" (keyed by a hex digest of method, name and error,
  * as Locust), "user_classes_count" and "user_count" from u, and when s counted generator
- * errors, cicada's "cicada_generator_errors": [{"name","method","error","occurrences"}...].
+ * errors, cicada's "cicada_generator_errors": [{"name","method","error","occurrences"}...];
+ * in the open model "cicada_arrivals": [{"class", "scheduled", "started", "dropped", "late",
+ * "backlog_max", "lateness": {µs: count}}...], and when service times were recorded
+ * "cicada_service": their entries in the shape of "stats". A Locust master ignores these keys.
  * Returns 0 or CCD_ENOMEM. */
 int ccd_stats_wire_pack(msgpack_packer *pk, const ccd_stats_t *s, const ccd_stats_wire_users_t *u);
 
 /* Adds the statistics of a `stats` message's data (from a cicada worker or a Locust 2.x
  * worker, 2.12 included) to dst: entries by (method, name), errors and generator errors by
- * (method, name, error).
+ * (method, name, error), a cicada worker's arrivals by class (counts added, the larger backlog
+ * high-water mark) and service times into dst's (ccd_stats_service()).
  * "stats_total" is not read (dst's total is the sum of its entries). Unknown fields are
  * ignored. *user_count gets "user_count" (-1 when absent). Returns 0, CCD_ENOMEM, or
  * CCD_EPROTO with a one-line reason in err for a payload of the wrong shape (dst may then

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <ev.h>
 #include <fcntl.h>
+#include <math.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -73,7 +74,14 @@ typedef struct {
     const char **names; /* the selected classes' names (borrowed from the scenario) */
     unsigned pending;   /* SPAWN messages not yet answered */
     long stop_timeout;  /* ms: the latest spawn's stop_timeout */
-    ccd_stats_t *acc;   /* the statistics since the last report */
+    /* The open model as the master's latest spawn gave it (its parsed_options): this worker's
+     * part of each selected class's arrivals per second (-1: none), the rates the engines were
+     * sent (-1: none yet), its share of the backlogs, the run's --arrival-* options. */
+    bool open;
+    double *rates, *rates_sent;
+    double arrival_share, arrival_rate, arrival_late;
+    long arrival_backlog;
+    ccd_stats_t *acc; /* the statistics since the last report */
     wstate_t state;
     end_t ending;
     int exit_code;
@@ -362,9 +370,16 @@ static int start_engines(worker_t *w, const char *host, unsigned users)
     ccd_options_t o = *w->o; /* a shallow copy read during the call only */
     if (host && host[0])
         o.host = host;
+    if (w->open) { /* the master's: the same classes are open, the backlogs split */
+        o.arrival_rate = w->arrival_rate;
+        o.arrival_backlog = w->arrival_backlog;
+        o.arrival_late = w->arrival_late;
+    }
+    for (size_t c = 0; c < w->scenario.nsel; c++)
+        w->rates_sent[c] = -1;
     ccd_preflight_fd_limit(users, w->nengines);
-    int rc =
-        ccd_engines_start(&w->engines, w->nengines, &o, &w->scenario, &w->inbox, err, sizeof(err));
+    int rc = ccd_engines_start(&w->engines, w->nengines, w->open ? w->arrival_share : 1, &o,
+                               &w->scenario, &w->inbox, err, sizeof(err));
     if (rc) {
         ccd_engines_join(&w->engines);
         ccd_log(CCD_LOG_ERROR, "cannot start the users: %s", err[0] ? err : ccd_strerror(rc));
@@ -378,6 +393,22 @@ static int start_engines(worker_t *w, const char *host, unsigned users)
     ccd_log(CCD_LOG_INFO, "Test starting: %u engine threads on %s", w->nengines,
             o.host ? o.host : "the classes' own hosts");
     return 0;
+}
+
+/* The open model: each class's part of the master's arrival rate, an equal part to each
+ * engine, when it changed. */
+static void post_rates(worker_t *w)
+{
+    for (size_t c = 0; w->open && c < w->scenario.nsel; c++) {
+        if (w->rates[c] < 0 || w->rates[c] == w->rates_sent[c])
+            continue;
+        long part = lround(w->rates[c] * 1000.0 / w->engines.n);
+        for (unsigned e = 0; e < w->engines.n; e++)
+            ccd_engine_post(w->engines.v[e], CCD_MSG_RATE, w->scenario.sel[c], part, NULL);
+        w->rates_sent[c] = w->rates[c];
+        ccd_log(CCD_LOG_INFO, "Open model: %s starts %.2f iterations per second on this worker",
+                w->names[c], w->rates[c]);
+    }
 }
 
 /* Moves class c to target users: SPAWN or STOP_USERS to each engine concerned. */
@@ -642,6 +673,44 @@ static void read_stop_timeout(worker_t *w, const msgpack_object *v)
         w->stop_timeout = st > 1e6 ? 1000000000L : (long)(st * 1000);
 }
 
+/* A number of parsed_options, else dflt. */
+static double option_num(const msgpack_object *po, const char *key, double dflt)
+{
+    double v;
+    return ccd_wire_num(ccd_wire_get(po, key), &v) && isfinite(v) ? v : dflt;
+}
+
+/* The open model's part of a spawn from a cicada master (see pack_open_options in master.c):
+ * absent from other masters' and from a closed test's spawns. */
+static void read_open(worker_t *w, const msgpack_object *data)
+{
+    const msgpack_object *po = ccd_wire_get(data, "parsed_options");
+    const msgpack_object *rates =
+        po && po->type == MSGPACK_OBJECT_MAP ? ccd_wire_get(po, "cicada_arrival_rates") : NULL;
+    w->open = rates && rates->type == MSGPACK_OBJECT_MAP;
+    for (size_t c = 0; c < w->scenario.nsel; c++)
+        w->rates[c] = -1;
+    if (!w->open)
+        return;
+    for (uint32_t i = 0; i < rates->via.map.size; i++) {
+        const msgpack_object_kv *kv = &rates->via.map.ptr[i];
+        const char *name;
+        size_t len;
+        double v;
+        int c = ccd_wire_str(&kv->key, &name, &len) ? class_by_name(w, name, len) : -1;
+        if (c >= 0 && ccd_wire_num(&kv->val, &v) && v >= 0 && v < 1e9)
+            w->rates[c] = v;
+    }
+    double share = option_num(po, "cicada_arrival_share", 1);
+    w->arrival_share = share > 0 && share <= 1 ? share : 1;
+    double rate = option_num(po, "cicada_arrival_rate", 0);
+    w->arrival_rate = rate > 0 ? rate : 0;
+    double backlog = option_num(po, "cicada_arrival_backlog", -1);
+    w->arrival_backlog = backlog >= 0 && backlog < 1e12 ? (long)backlog : -1;
+    double late = option_num(po, "cicada_arrival_late", w->o->arrival_late);
+    w->arrival_late = late > 0 ? late : w->o->arrival_late;
+}
+
 static void on_spawn(worker_t *w, const ccd_wire_msg_t *m)
 {
     const msgpack_object *counts = ccd_wire_get(m->data, "user_classes_count");
@@ -657,6 +726,7 @@ static void on_spawn(worker_t *w, const ccd_wire_msg_t *m)
     if (!spawn_is_new(w, m->data))
         return;
     read_stop_timeout(w, ccd_wire_get(m->data, "stop_timeout"));
+    read_open(w, m->data);
     long *target = w->target;
     unsigned total = read_targets(w, counts, target);
     send_simple(w, "spawning");
@@ -670,6 +740,7 @@ static void on_spawn(worker_t *w, const ccd_wire_msg_t *m)
         }
     }
     w->state = W_SPAWNING;
+    post_rates(w);
     for (size_t c = 0; c < w->scenario.nsel; c++)
         if (target[c] >= 0)
             move_class(w, c, target[c]);
@@ -918,9 +989,12 @@ static int prepare(worker_t *w, char *err, size_t errlen)
     w->target = calloc(nsel, sizeof(*w->target));
     w->counts = calloc(nsel, sizeof(*w->counts));
     w->names = calloc(nsel, sizeof(*w->names));
+    w->rates = calloc(nsel + 1, sizeof(*w->rates));
+    w->rates_sent = calloc(nsel + 1, sizeof(*w->rates_sent));
     w->acc = ccd_stats_new(ccd_clock_wall());
     if (!w->have || !w->confirmed || !w->moved || !w->target || !w->counts || !w->names ||
-        !w->acc || ccd_queue_init(&w->inbox, w->loop, on_engine_message, w)) {
+        !w->rates || !w->rates_sent || !w->acc ||
+        ccd_queue_init(&w->inbox, w->loop, on_engine_message, w)) {
         snprintf(err, errlen, "out of memory starting the worker");
         return CCD_ENOMEM;
     }
@@ -959,6 +1033,8 @@ static void worker_free(worker_t *w)
     free(w->target);
     free(w->counts);
     free(w->names);
+    free(w->rates);
+    free(w->rates_sent);
     ccd_stats_free(w->acc);
     ccd_buf_free(&w->out);
     ccd_scenario_close(&w->scenario);

@@ -106,6 +106,28 @@ static json_t *workers_json(const ccd_ui_view_t *v)
     return list;
 }
 
+/* The open model's figures of a run that uses it (NULL otherwise): the report's arrivals per
+ * class (report/report.h: scheduled, started, dropped_iterations, backlog_max, late_starts,
+ * lateness_ms), and the service times as rows of /stats/requests, the aggregated one last. */
+static json_t *open_model_json(const ccd_ui_view_t *v)
+{
+    const ccd_stats_t *service = ccd_stats_service_get(v->stats);
+    if (ccd_stats_arrivals_count(v->stats) == 0 && !service)
+        return NULL;
+    json_t *report = ccd_report_open_json(v->stats);
+    json_t *classes = json_object_get(report, "classes");
+    json_t *rows = json_array();
+    size_t n = service ? ccd_stats_count(service) : 0;
+    for (size_t i = 0; i < n && i < MAX_ROWS; i++)
+        json_array_append_new(rows, row(ccd_stats_get(service, i), v->now));
+    if (service)
+        json_array_append_new(rows, row(ccd_stats_total(service), v->now));
+    json_t *doc = json_pack("{s:o,s:o}", "classes", classes ? json_incref(classes) : json_array(),
+                            "service_time", rows);
+    json_decref(report);
+    return doc;
+}
+
 static json_t *requests_doc(const ccd_ui_view_t *v)
 {
     json_t *doc = json_object(), *rows = json_array();
@@ -135,6 +157,9 @@ static json_t *requests_doc(const ccd_ui_view_t *v)
     json_object_set_new(doc, "user_count", json_integer(v->user_count));
     json_object_set_new(doc, "workers", workers_json(v));
     json_object_set_new(doc, "worker_count", json_integer((json_int_t)worker_count(v)));
+    json_t *open = open_model_json(v);
+    if (open)
+        json_object_set_new(doc, "open_model", open);
     return doc;
 }
 

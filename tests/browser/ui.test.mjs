@@ -49,6 +49,30 @@ async function tab(page, id, shot) {
   }
 }
 
+// An open-model run (50 arrivals/s, 20 s at most) started from the command line: the Statistics
+// tab shows its arrivals per class and the service times beside those from the schedule.
+async function openModel(page, targetUrl) {
+  const wport = await freePort();
+  start(args.cicada, ["-f", "ui.lua", "--web-host", "127.0.0.1", "--web-port", String(wport),
+                      "-H", targetUrl, "-u", "4", "-r", "4", "--threads", "1", "-t", "20s",
+                      "--arrival-rate", "50", "--autostart", "--autoquit", "2"], "cicada (open model)");
+  const url = `http://127.0.0.1:${wport}/`;
+  await waitHttp(url, 10000);
+  await page.goto(url);
+  await page.waitForSelector("#open-model:not([hidden])", { timeout: 10000 });
+  await page.waitForFunction(() => /Reader/.test(document.getElementById("arrivals-table").textContent) &&
+    document.querySelectorAll("#service-table tbody tr").length >= 3, null, { timeout: 10000 });
+  const head = await page.$$eval("#arrivals-table thead th", (l) => l.map((t) => t.textContent));
+  check(["Scheduled", "Dropped", "Backlog max", "Late starts", "Lateness p99 (ms)"].every((h) => head.includes(h)),
+        `the arrivals table has its columns (${head})`);
+  const scheduled = await page.$eval("#arrivals-table tbody tr", (r) => Number(r.cells[1].textContent.replace(/,/g, "")));
+  check(scheduled > 0, `arrivals are counted (${scheduled} scheduled)`);
+  const svc = await page.$$eval("#service-table tbody tr:last-child td", (l) => l.map((t) => t.textContent));
+  check(svc[1] === "Aggregated" && /^\d/.test(svc[3]) && /^\d/.test(svc[4]),
+        `the service times stand beside those from the schedule (${svc.slice(1, 5)})`);
+  await page.screenshot({ path: join(shots, "ui-open-model.png"), fullPage: true });
+}
+
 async function main() {
   let url = args.url, targetUrl = args.host;
   if (!url) {
@@ -94,6 +118,7 @@ async function main() {
   check(await page.textContent("#f-users") === "6", "the header shows 6 users");
   check(!(await page.isVisible("#t-workers")) && !(await page.isVisible("#f-workers-box")),
         "no Workers tab or figure on a process that is not a master");
+  check(!(await page.isVisible("#open-model")), "no open-model section in a closed-model run");
   await tab(page, "stats", true);
 
   // The charts draw: lines in each of the three canvases.
@@ -150,6 +175,8 @@ async function main() {
   await page.keyboard.press("ArrowRight");
   check(await page.evaluate(() => document.activeElement.id) === "t-charts" &&
         await page.getAttribute("#t-charts", "aria-selected") === "true", "ArrowRight selects the next tab");
+
+  if (targetUrl) await openModel(page, targetUrl);
 
   check(errors.length === 0, `no error in the page's console (${errors.join("; ")})`);
   log(`screenshots in ${shots}`);

@@ -585,3 +585,54 @@ Test(distributed, the_test_stops_with_its_report_when_the_last_worker_dies)
     cr_expect(h_contains(r.err, "last worker"), "%s", r.err);
     h_run_free(&r);
 }
+
+/* The open model over two workers, one with two engine threads: the master divides
+ * --arrival-rate 200 among the workers (100 each, 50 per engine of the second), and its run
+ * document adds up their arrivals and service times. */
+Test(distributed, an_arrival_rate_is_divided_among_the_workers)
+{
+    h_target_t t;
+    cr_assert_eq(h_target_start(&t, 1), 0);
+    const char *path = write_scenario(),
+               *dir = h_strf("%.*s", (int)(strrchr(path, '/') - path), path);
+    int port = h_free_port();
+    pid_t w1 = start_worker(path, port, "w1", NULL),
+          w2 = start_worker(path, port, "w2", "--threads");
+    h_sleep(0.5);
+    h_run_t r;
+    h_run_opts_t o = {.timeout_s = 40};
+    cr_assert_eq(h_cicada(&r, &o, NULL, "-f", path, "--master", "--master-bind-port",
+                          h_strf("%d", port), "--expect-workers", "2", "-H",
+                          h_strf("http://%s:%d", H_HOST, t.port), "-u", "20", "-r", "100", "-t",
+                          "5s", "--arrival-rate", "200", H_LOAD_FLAGS, NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 0);
+    H_ASSERT_JSON(&r);
+    json_t *om = json_object_get(r.json, "open_model");
+    cr_assert(json_is_object(om), "no open_model in the master's run document: %s", r.out);
+    json_t *c = json_array_get(json_object_get(om, "classes"), 0);
+    cr_assert_not_null(c);
+    cr_expect_str_eq(json_string_value(json_object_get(c, "class")), "U");
+    long scheduled = (long)json_integer_value(json_object_get(c, "scheduled")),
+         started = (long)json_integer_value(json_object_get(c, "started")),
+         dropped = (long)json_integer_value(json_object_get(c, "dropped_iterations"));
+    cr_expect(scheduled >= 990 && scheduled <= 1010,
+              "200/s for 5 s over the workers: %ld arrivals scheduled, not 1,000 within 1%%",
+              scheduled);
+    cr_expect_eq(started + dropped, scheduled, "started %ld + dropped %ld != scheduled %ld",
+                 started, dropped, scheduled);
+    cr_expect_eq(dropped, 0);
+    long counted = h_total_requests(r.json);
+    cr_expect(counted >= started - 2 && counted <= started, "%ld requests of %ld iterations",
+              counted, started);
+    cr_expect_eq(h_target_requests(&t, counted), counted);
+    json_t *svc = json_object_get(json_object_get(om, "service_time"), "total");
+    cr_expect_eq(json_integer_value(json_object_get(svc, "num_requests")), counted,
+                 "the service times of every request, over both workers");
+    const char *e1 = h_read_file(h_strf("%s/w1.err", dir), NULL),
+               *e2 = h_read_file(h_strf("%s/w2.err", dir), NULL);
+    cr_expect(e1 && strstr(e1, "U starts 100.00 iterations per second on this worker"), "%s", e1);
+    cr_expect(e2 && strstr(e2, "U starts 100.00 iterations per second on this worker"), "%s", e2);
+    cr_expect(wait_exit(w1, 5) && wait_exit(w2, 5), "a worker did not quit with the master");
+    h_run_free(&r);
+}

@@ -127,6 +127,7 @@
       ui.stats = s;
       showState(s);
       renderStats();
+      renderOpenModel(s.open_model);
       renderFailures(s.errors || []);
       showWorkers(s);
       if (ui.historyMode === "poll") appendPolled(s);
@@ -243,6 +244,50 @@
       tr.appendChild(td);
     });
     return tr;
+  }
+
+  /* ---- the open model: arrivals per class, and service times beside the corrected ones ---- */
+
+  function rowKey(r) { return (r.method || "") + " " + r.name; }
+
+  function renderOpenModel(om) {
+    $("open-model").hidden = !om;
+    if (!om) return;
+    fillTable("arrivals-table", [
+      ["Class", function (r) { return r["class"]; }, true],
+      ["Scheduled", function (r) { return count(r.scheduled); }],
+      ["Started", function (r) { return count(r.started); }],
+      ["Dropped", function (r) { return count(r.dropped_iterations); }],
+      ["Backlog max", function (r) { return count(r.backlog_max); }],
+      ["Late starts", function (r) { return count(r.late_starts); }],
+      ["Lateness p50 (ms)", function (r) { return ms((r.lateness_ms || {}).p50); }],
+      ["Lateness p99 (ms)", function (r) { return ms((r.lateness_ms || {}).p99); }],
+      ["Lateness max (ms)", function (r) { return ms((r.lateness_ms || {}).max); }]
+    ], om.classes || [], "No arrival yet.");
+    var rows = $("arrivals-table").tBodies[0].rows;
+    (om.classes || []).forEach(function (c, i) {
+      if (c.dropped_iterations > 0) rows[i].cells[3].className = "fail";
+    });
+    var corrected = {};
+    ((ui.stats && ui.stats.stats) || []).forEach(function (r) { corrected[rowKey(r)] = r; });
+    function both(key) {
+      var get = rt(key);
+      return [function (r) { var c = corrected[rowKey(r)]; return c ? ms(get(c)) : "–"; },
+              function (r) { return ms(get(r)); }];
+    }
+    var p50 = both("median_response_time"), p95 = both("response_time_percentile_0.95"),
+        p99 = both("response_time_percentile_0.99"), max = both("max_response_time");
+    fillTable("service-table", [
+      ["Type", function (r) { return r.method || ""; }, true],
+      ["Name", function (r) { return r.name; }, true],
+      ["# Requests", function (r) { return count(r.num_requests); }],
+      ["Median: schedule", p50[0]], ["service", p50[1]],
+      ["95%ile: schedule", p95[0]], ["service", p95[1]],
+      ["99%ile: schedule", p99[0]], ["service", p99[1]],
+      ["Max: schedule", max[0]], ["service", max[1]]
+    ], om.service_time || [], "No request yet.");
+    var svc = $("service-table").tBodies[0].rows, n = (om.service_time || []).length;
+    if (n && om.service_time[n - 1].name === "Aggregated") svc[n - 1].className = "total";
   }
 
   /* ---- failures, exceptions, ratio, logs ---- */

@@ -143,7 +143,8 @@ static void setup(void)
 static void start_engines(unsigned n)
 {
     char err[1024] = "";
-    cr_assert_eq(ccd_engines_start(&b.es, n, &b.o, &b.s, &b.inbox, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(ccd_engines_start(&b.es, n, 1, &b.o, &b.s, &b.inbox, err, sizeof(err)), 0, "%s",
+                 err);
 }
 
 static void teardown(void)

@@ -47,7 +47,7 @@ static int start(unsigned n, char *err, size_t errlen)
     ccd_scenario_t s = {0};
     ccd_engines_t es = {0};
     started = stopped = joined = 0;
-    int rc = ccd_engines_start(&es, n, &o, &s, NULL, err, errlen);
+    int rc = ccd_engines_start(&es, n, 1, &o, &s, NULL, err, errlen);
     cr_assert_eq(es.n, 0, "nothing is left running after a failure");
     cr_assert_null(es.v);
     return rc;
@@ -92,7 +92,7 @@ Test(engines, all_start)
     ccd_engines_t es = {0};
     fail_at = -1;
     started = joined = 0;
-    cr_assert_eq(ccd_engines_start(&es, 3, &o, &s, NULL, err, sizeof(err)), 0);
+    cr_assert_eq(ccd_engines_start(&es, 3, 1, &o, &s, NULL, err, sizeof(err)), 0);
     cr_assert_eq(es.n, 3);
     ccd_engines_join(&es);
     cr_assert_eq(joined, 3);

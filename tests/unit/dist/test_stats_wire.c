@@ -193,6 +193,84 @@ Test(stats_wire, empty_delta)
     ccd_stats_free(d);
 }
 
+/* Adds an open model's figures to s: two classes' arrivals and the service times of /a. */
+static void with_open_model(ccd_stats_t *s)
+{
+    ccd_stats_arrivals_t *a = ccd_stats_arrivals(s, "WebUser");
+    cr_assert_not_null(a);
+    a->scheduled = 1000, a->started = 990, a->dropped = 10, a->late = 4, a->backlog_max = 30;
+    for (int64_t us = 100; us <= 9000; us += 100)
+        cr_assert_eq(ccd_hist_record(&a->lateness, us), 0);
+    a = ccd_stats_arrivals(s, "ApiUser");
+    cr_assert_not_null(a);
+    a->scheduled = a->started = 5, a->backlog_max = 2;
+    cr_assert_eq(ccd_hist_record(&a->lateness, 123456), 0);
+    ccd_stats_t *svc = ccd_stats_service(s);
+    cr_assert_not_null(svc);
+    rec(svc, "GET", "/a", 300, 10, NULL, T0 + 0.5);
+    rec(svc, "GET", "/a", 4100, 10, NULL, T0 + 1.5);
+}
+
+static const ccd_stats_arrivals_t *arrivals_of(const ccd_stats_t *s, const char *cls)
+{
+    for (size_t i = 0; i < ccd_stats_arrivals_count(s); i++)
+        if (!strcmp(ccd_stats_arrivals_get(s, i)->cls, cls))
+            return ccd_stats_arrivals_get(s, i);
+    return NULL;
+}
+
+/* The open model's arrivals and service times travel under cicada's own keys, only in a run
+ * that has them; two workers' reports add up (the backlog high-water mark is the larger). */
+Test(stats_wire, open_model_round_trip)
+{
+    ccd_stats_t *s = sample(), *d = ccd_stats_new(T0);
+    ccd_buf_t b = pack(s);
+    ccd_wire_msg_t m;
+    cr_assert_eq(ccd_wire_decode(&m, b.base, b.len, NULL, 0), 0);
+    cr_assert_null(ccd_wire_get(m.data, "cicada_arrivals"), "sent without any");
+    cr_assert_null(ccd_wire_get(m.data, "cicada_service"), "sent without any");
+    ccd_wire_msg_free(&m);
+    ccd_buf_free(&b);
+    with_open_model(s);
+    b = pack(s);
+    long users_seen;
+    char err[256] = "";
+    cr_assert_eq(merge(d, b.base, b.len, &users_seen, err, sizeof(err)), 0, "%s", err);
+    const ccd_stats_arrivals_t *a = arrivals_of(d, "WebUser"), *x = arrivals_of(s, "WebUser");
+    cr_assert_not_null(a);
+    cr_assert_eq(a->scheduled, 1000);
+    cr_assert_eq(a->started, 990);
+    cr_assert_eq(a->dropped, 10);
+    cr_assert_eq(a->late, 4);
+    cr_assert_eq(a->backlog_max, 30);
+    cr_assert_eq(ccd_hist_count(&a->lateness), 90);
+    for (double q = 0; q <= 1; q += 0.05)
+        cr_assert_eq(ccd_hist_value_at_quantile(&a->lateness, q),
+                     ccd_hist_value_at_quantile(&x->lateness, q), "q=%g", q);
+    cr_assert_eq(ccd_hist_value_at_quantile(&arrivals_of(d, "ApiUser")->lateness, 1),
+                 ccd_hist_value_at_quantile(&arrivals_of(s, "ApiUser")->lateness, 1));
+    const ccd_stats_t *svc = ccd_stats_service_get(d);
+    cr_assert_not_null(svc);
+    same_entry(find(ccd_stats_service_get(s), "GET", "/a"), find(svc, "GET", "/a"));
+    cr_assert_eq(ccd_stats_count(svc), 1);
+    same_entry(find(s, "GET", "/a"), find(d, "GET", "/a"));
+
+    /* A second worker's report: counts add up, the high-water mark is the larger. */
+    ccd_stats_arrivals(s, "WebUser")->backlog_max = 12;
+    ccd_buf_free(&b);
+    b = pack(s);
+    cr_assert_eq(merge(d, b.base, b.len, &users_seen, err, sizeof(err)), 0, "%s", err);
+    a = arrivals_of(d, "WebUser");
+    cr_assert_eq(a->scheduled, 2000);
+    cr_assert_eq(a->dropped, 20);
+    cr_assert_eq(a->backlog_max, 30);
+    cr_assert_eq(ccd_hist_count(&a->lateness), 180);
+    cr_assert_eq(find(ccd_stats_service_get(d), "GET", "/a")->num_requests, 4);
+    ccd_buf_free(&b);
+    ccd_stats_free(s);
+    ccd_stats_free(d);
+}
+
 /* Packs [type, data, node] from the msgpack a callback writes as data. */
 static ccd_buf_t hand_packed(void (*data)(msgpack_packer *))
 {
@@ -367,6 +445,10 @@ Test(stats_wire, refusals)
     expect_refused("81 a6 6572726f7273 01", "\"errors\" is not a map");  /* {errors: 1} */
     expect_refused("81 a6 6572726f7273 81 a1 6b 80", "an error is not"); /* {errors: {k: {}}} */
     expect_refused("81 aa 757365725f636f756e74 a1 78", "user_count");    /* {user_count: "x"} */
+    /* {cicada_arrivals: 1}, {cicada_arrivals: [{}]}, {cicada_service: [1]} */
+    expect_refused("81 af 6369636164615f6172726976616c73 01", "\"cicada_arrivals\" is not");
+    expect_refused("81 af 6369636164615f6172726976616c73 91 80", "an arrivals item is not");
+    expect_refused("81 ae 6369636164615f73657276696365 91 01", "entry is not a map");
 }
 
 /* ---- against Locust itself ---- */
@@ -475,6 +557,7 @@ Test(stats_wire, locust_master_reads_cicada, .timeout = 60)
     if (!have_locust())
         cr_skip_test("python3-locust is not installed");
     ccd_stats_t *s = sample();
+    with_open_model(s); /* cicada's own keys, which Locust ignores */
     ccd_buf_t b = pack(s);
     char path[] = "/tmp/ccd-stats-wire-XXXXXX";
     int fd = mkstemp(path);

@@ -164,3 +164,64 @@ Test(snapshot, the_metrics_count_a_masters_workers_by_state)
     cr_expect_not_null(strstr(m, "cicada_workers{state=\"ready\"} 0\n"));
     json_decref(d);
 }
+
+/* An open-model run: one class's arrivals (lateness 1 ms to 9 ms) and one request recorded
+ * 2 ms from its schedule, 0.5 ms of it service. */
+static void record_open_run(void)
+{
+    ccd_stats_arrivals_t *a = ccd_stats_arrivals(stats, "Visitor");
+    cr_assert_not_null(a);
+    a->scheduled = 1000;
+    a->started = 990;
+    a->dropped = 10;
+    a->late = 3;
+    a->backlog_max = 25;
+    for (int64_t us = 1000; us <= 9000; us += 1000)
+        cr_assert_eq(ccd_hist_record(&a->lateness, us), 0);
+    cr_assert_eq(ccd_stats_record(stats, "GET", 3, "/", 1, 2000, 5, NULL, 0, T0 + 1), 0);
+    ccd_stats_t *service = ccd_stats_service(stats);
+    cr_assert_not_null(service);
+    cr_assert_eq(ccd_stats_record(service, "GET", 3, "/", 1, 500, 5, NULL, 0, T0 + 1), 0);
+}
+
+Test(snapshot, an_open_model_run_shows_its_arrivals_and_service_times)
+{
+    record_open_run();
+    json_t *d = publish(NULL, 0, false, DOC_REQUESTS);
+    json_t *om = json_object_get(d, "open_model");
+    cr_assert(json_is_object(om), "the open model's section is there");
+    json_t *c = json_array_get(json_object_get(om, "classes"), 0);
+    cr_assert_not_null(c);
+    cr_expect_str_eq(json_string_value(json_object_get(c, "class")), "Visitor");
+    cr_expect_eq(json_integer_value(json_object_get(c, "scheduled")), 1000);
+    cr_expect_eq(json_integer_value(json_object_get(c, "started")), 990);
+    cr_expect_eq(json_integer_value(json_object_get(c, "dropped_iterations")), 10);
+    cr_expect_eq(json_integer_value(json_object_get(c, "backlog_max")), 25);
+    cr_expect_eq(json_integer_value(json_object_get(c, "late_starts")), 3);
+    json_t *late = json_object_get(c, "lateness_ms");
+    cr_expect_float_eq(json_real_value(json_object_get(late, "p50")), 5.0, 0.01);
+    cr_expect_float_eq(json_real_value(json_object_get(late, "p99")), 9.0, 0.01);
+    cr_expect_float_eq(json_real_value(json_object_get(late, "max")), 9.0, 0.01);
+    json_t *svc = json_object_get(om, "service_time");
+    cr_assert_eq(json_array_size(svc), 2, "the entry and the aggregated row");
+    json_t *get = json_array_get(svc, 0), *total = json_array_get(svc, 1);
+    cr_expect_str_eq(json_string_value(json_object_get(get, "name")), "/");
+    cr_expect_str_eq(json_string_value(json_object_get(get, "method")), "GET");
+    cr_expect_str_eq(json_string_value(json_object_get(total, "name")), "Aggregated");
+    cr_expect_float_eq(
+        json_real_value(json_object_get(json_object_get(get, "exact"), "median_response_time")),
+        0.5, 0.001, "the service time, beside the 2 ms from the schedule");
+    json_t *row0 = json_array_get(json_object_get(d, "stats"), 0);
+    cr_expect_float_eq(
+        json_real_value(json_object_get(json_object_get(row0, "exact"), "median_response_time")),
+        2.0, 0.001);
+    json_decref(d);
+}
+
+Test(snapshot, a_closed_model_run_has_no_open_model_section)
+{
+    cr_assert_eq(ccd_stats_record(stats, "GET", 3, "/", 1, 2000, 5, NULL, 0, T0 + 1), 0);
+    json_t *d = publish(NULL, 0, false, DOC_REQUESTS);
+    cr_expect_null(json_object_get(d, "open_model"));
+    json_decref(d);
+}
