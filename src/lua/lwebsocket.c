@@ -285,22 +285,20 @@ static const char *read_protocols(lua_State *L, int opts)
     if (lua_isnil(L, -1) || lua_type(L, -1) == LUA_TSTRING)
         return lua_tostring(L, -1);
     luaL_argcheck(L, lua_istable(L, -1), 2, "protocols must be a string or a list of strings");
-    luaL_Buffer b;
     int t = lua_gettop(L);
-    luaL_buffinit(L, &b);
-    for (int i = 1;; i++) {
-        lua_rawgeti(L, t, i);
-        if (lua_isnil(L, -1)) {
-            lua_pop(L, 1);
-            break;
-        }
+    size_t n = lua_objlen(L, t);
+    for (size_t i = 1; i <= n; i++) {
+        lua_rawgeti(L, t, (int)i);
         if (lua_type(L, -1) != LUA_TSTRING)
             luaL_error(L, "cicada.websocket(): protocols must be strings");
-        if (i > 1) {
-            lua_pushliteral(L, ", ");
-            lua_insert(L, -2);
-            luaL_addvalue(&b); /* the separator, then the name */
-        }
+        lua_pop(L, 1);
+    }
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (size_t i = 1; i <= n; i++) {
+        if (i > 1)
+            luaL_addlstring(&b, ", ", 2);
+        lua_rawgeti(L, t, (int)i);
         luaL_addvalue(&b);
     }
     luaL_pushresult(&b);
