@@ -226,7 +226,9 @@ static int wait_for(lua_State *L, lws_t *s, ccd_user_t *u, int name_idx)
         s->name_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     }
     s->waiter = u;
-    ccd_user_block(u, on_cancel, s, false);
+    /* A stop lets everything but a plain receive finish within its grace: a receive may wait
+     * for a message the server never sends. */
+    ccd_user_block(u, on_cancel, s, s->op != OP_RECEIVE);
     return lua_yield(L, 0);
 }
 
