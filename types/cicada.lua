@@ -8,6 +8,7 @@
 ---@field events cicada.Events the events scenario code can listen to
 ---@field json cicada.Json JSON encoding and decoding
 ---@field tcp fun(): cicada.Socket creates a TCP (or TLS) client socket for the running user
+---@field websocket fun(url: string, opts?: cicada.WebSocketOptions): cicada.WebSocket|nil, string?, integer? opens a ws:// or wss:// connection
 ---@field data cicada.Data test data files shared by every user of the process
 ---@field random cicada.Random random helpers
 local cicada = {}
@@ -53,6 +54,14 @@ function User:interrupt(reschedule) end
 
 ---Stops this user (its on_stop runs).
 function User:stop() end
+
+---Opens a WebSocket connection: a full ws(s):// URL, or a path on the user's host.
+---@param url string
+---@param opts? cicada.WebSocketOptions
+---@return cicada.WebSocket|nil ws
+---@return string? err
+---@return integer? status the HTTP status of the answer (0: none came)
+function User:websocket(url, opts) end
 
 ---@class cicada.GroupDefinition
 ---@field weight? integer the group's weight as a task of its parent (default 1)
@@ -337,6 +346,62 @@ function Socket:receive(pattern) end
 function Socket:receiveuntil(delimiter) end
 
 function Socket:close() end
+
+---@class cicada.WebSocketOptions
+---@field name? string the statistics name (default: the URL)
+---@field headers? table<string, string> extra headers of the upgrade request
+---@field protocols? string|string[] subprotocols offered, in order
+---@field timeout? number seconds to connect and shake hands
+---@field insecure? boolean skip certificate verification
+---@field max_message? integer bytes a received message may have (default 16 MiB)
+
+---@class cicada.WebSocket
+local WebSocket = {}
+
+---@param text string
+---@return true|nil ok
+---@return string? err
+function WebSocket:send(text) end
+
+---@param bytes string
+---@return true|nil ok
+---@return string? err
+function WebSocket:send_binary(bytes) end
+
+---The next message and its type; nil, "timeout"; nil, "closed", code, reason; or nil, err.
+---@param timeout? number seconds
+---@return string|nil message
+---@return string kind_or_err "text", "binary", or why none came
+---@return integer? code
+---@return string? reason
+function WebSocket:receive(timeout) end
+
+---Sends text, waits for the next message and records the round trip as a WS request `name`.
+---@param name string
+---@param text string
+---@param timeout? number
+---@return string|nil reply
+---@return string kind_or_err
+function WebSocket:request(name, text, timeout) end
+
+---@param data? string at most 125 bytes
+---@param timeout? number
+---@return number|nil seconds until the pong
+---@return string? err
+function WebSocket:ping(data, timeout) end
+
+---@param code? integer default 1000
+---@param reason? string
+---@param timeout? number default 5
+---@return integer|nil code the server's
+---@return string? reason_or_err
+function WebSocket:close(code, reason, timeout) end
+
+---@return string protocol the chosen subprotocol, "" for none
+function WebSocket:protocol() end
+
+---@return boolean
+function WebSocket:is_open() end
 
 ---@class cicada.DataOptions
 ---@field mode? "round_robin"|"random"|"each_once"

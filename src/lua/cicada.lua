@@ -130,6 +130,7 @@ end
 M.time = now
 M.json = { encode = core.json_encode, decode = core.json_decode, null = core.null }
 M.tcp = core.tcp            -- raw TCP/TLS sockets for any protocol (see docs/scenarios.md)
+M.websocket = core.websocket -- WebSocket connections (see docs/scenarios.md)
 M.data = core.data          -- data files shared by every user of the process
 M.random = core.random
 
@@ -430,6 +431,19 @@ UserBase.__index = UserBase
 --- Leaves the current task group; with reschedule, the parent's next task starts at once.
 function UserBase:interrupt(reschedule) error(reschedule and INTERRUPT_NOW or INTERRUPT, 0) end
 function UserBase:stop() error(STOP_USER, 0) end
+
+--- Opens a WebSocket connection: url as cicada.websocket takes it, or a path ("/chat") on the
+--- user's host, its http(s) scheme turned into ws(s).
+function UserBase:websocket(url, opts)
+  if type(url) == "string" and url:sub(1, 1) == "/" then
+    local host = self.host
+    if type(host) ~= "string" or host == "" then
+      error("self:websocket(" .. url .. "): a path needs a host (-H or the class's host)", 2)
+    end
+    url = host:gsub("^http", "ws", 1):gsub("/+$", "") .. url
+  end
+  return core.websocket(url, opts)
+end
 
 local function class_error(def, msg)
   error("user class '" .. tostring(def.name) .. "': " .. msg, 4) -- at the cicada.user() call

@@ -17,6 +17,7 @@
 #include "lua/ljson.h"
 #include "lua/lrandom.h"
 #include "lua/lsocket.h"
+#include "lua/lwebsocket.h"
 
 ccd_engine_t *ccd_lcore_engine(lua_State *L)
 {
@@ -288,6 +289,7 @@ void ccd_lcore_open(lua_State *L, ccd_engine_t *eng, void *ud)
     lua_pushnumber(L, cfg ? cfg->arrival_backlog : -1);
     lua_setfield(L, -2, "arrival_backlog");
     ccd_lsocket_register(L, eng);
+    ccd_lwebsocket_register(L, eng);
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");
     lua_pushlightuserdata(L, (void *)(uintptr_t)ffi_wait);

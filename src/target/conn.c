@@ -3,6 +3,7 @@
 
 #include "counters.h"
 #include "routes.h"
+#include "ws.h"
 
 #include <errno.h>
 #include <ev.h>
@@ -33,6 +34,7 @@ struct tgt_conn {
     size_t sent;
     size_t hold_mark; /* while held, only out.data[..hold_mark] may be written */
     tgt_buf_t scratch;
+    tgt_ws_t ws;          /* after an upgrade, frames replace requests */
     tgt_conn_mode_t mode; /* of the request being answered */
     int status;           /* of the last response queued */
     int head;             /* the request being answered is HEAD */
@@ -81,6 +83,7 @@ static void conn_free(tgt_conn_t *c)
     tgt_reqbuf_free(&c->rb);
     tgt_buf_free(&c->out);
     tgt_buf_free(&c->scratch);
+    tgt_ws_free(&c->ws);
     free(c);
 }
 
@@ -137,6 +140,20 @@ void tgt_conn_close_after(tgt_conn_t *c)
 {
     c->mode = TGT_CONN_CLOSE;
     c->closing = 1;
+}
+
+void tgt_conn_websocket(tgt_conn_t *c, const tgt_request_t *req, tgt_str_t rest)
+{
+    int status;
+    tgt_ws_mode_t mode = tgt_ws_accept(req, rest, &c->out, &status);
+    if (mode == TGT_WS_NONE) {
+        const char *reason = tgt_wire_reason(status);
+        tgt_reply(c, status, "text/plain", NULL, reason, strlen(reason));
+        return;
+    }
+    c->status = status;
+    c->ws.mode = mode;
+    c->closing = 0;
 }
 
 tgt_buf_t *tgt_conn_scratch(tgt_conn_t *c)
@@ -237,14 +254,37 @@ static void refuse(tgt_conn_t *c)
     tgt_counters_malformed(status);
 }
 
+/* After an upgrade the input is frames: whole ones are served, a partial one moves to the
+ * front of the buffer to be completed by the next reads. */
+static void serve_frames(tgt_conn_t *c)
+{
+    int end;
+    c->in_off += tgt_ws_serve(&c->ws, c->in + c->in_off, c->in_len - c->in_off, &c->out, &end);
+    if (end == TGT_WS_CLOSE)
+        c->closing = 1;
+    if (c->in_off > 0 && c->in_off < c->in_len) {
+        memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
+        c->in_len -= c->in_off;
+        c->in_off = 0;
+    }
+}
+
 static void parse_input(tgt_conn_t *c)
 {
     while (!must_pause(c) && c->in_off < c->in_len) {
+        if (c->ws.mode != TGT_WS_NONE) {
+            serve_frames(c);
+            break;
+        }
         const char *at = c->in + c->in_off;
         llhttp_errno_t err = llhttp_execute(&c->parser, at, c->in_len - c->in_off);
         if (err == HPE_PAUSED) {
             c->in_off += (size_t)(llhttp_get_error_pos(&c->parser) - at);
             llhttp_resume(&c->parser);
+            continue;
+        }
+        if (err == HPE_PAUSED_UPGRADE && c->ws.mode != TGT_WS_NONE) {
+            c->in_off += (size_t)(llhttp_get_error_pos(&c->parser) - at);
             continue;
         }
         c->in_off = c->in_len;

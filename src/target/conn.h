@@ -54,6 +54,10 @@ void tgt_reply_after(tgt_conn_t *c, double seconds);
  * it is written. */
 void tgt_conn_close_after(tgt_conn_t *c);
 
+/* Answers a WebSocket upgrade request to path rest of the /ws endpoint: 101 and the
+ * connection speaks WebSocket from then on, or a refusal (400, 404). */
+void tgt_conn_websocket(tgt_conn_t *c, const tgt_request_t *req, tgt_str_t rest);
+
 /* A scratch buffer of the connection, emptied, for building a response body. */
 tgt_buf_t *tgt_conn_scratch(tgt_conn_t *c);
 

@@ -22,7 +22,7 @@ typedef struct {
     _Atomic uint64_t count;
 } slot_t;
 
-static _Atomic uint64_t requests, connections, malformed;
+static _Atomic uint64_t requests, connections, malformed, ws_messages;
 static _Atomic uint64_t by_status[STATUSES];
 static slot_t slots[SLOTS];
 static slot_t other = {.state = SLOT_READY, .klen = 8, .key = "/(other)"};
@@ -74,6 +74,11 @@ void tgt_counters_request(const char *key, size_t klen, int status)
         atomic_fetch_add_explicit(&by_status[status], 1, memory_order_relaxed);
 }
 
+void tgt_counters_ws_message(void)
+{
+    atomic_fetch_add_explicit(&ws_messages, 1, memory_order_relaxed);
+}
+
 void tgt_counters_malformed(int status)
 {
     atomic_fetch_add_explicit(&requests, 1, memory_order_relaxed);
@@ -87,6 +92,7 @@ void tgt_counters_reset(void)
     atomic_store(&requests, 0);
     atomic_store(&connections, 0);
     atomic_store(&malformed, 0);
+    atomic_store(&ws_messages, 0);
     for (int i = 0; i < STATUSES; i++)
         atomic_store(&by_status[i], 0);
     for (int i = 0; i < SLOTS; i++)
@@ -129,6 +135,8 @@ void tgt_counters_json(tgt_buf_t *out)
     tgt_buf_u64(out, atomic_load(&connections));
     tgt_buf_puts(out, ", \"malformed\": ");
     tgt_buf_u64(out, atomic_load(&malformed));
+    tgt_buf_puts(out, ", \"ws_messages\": ");
+    tgt_buf_u64(out, atomic_load(&ws_messages));
     tgt_buf_puts(out, ", \"by_path\": {");
     int first = 1;
     for (int i = 0; i < SLOTS; i++)

@@ -17,12 +17,15 @@ void tgt_counters_request(const char *key, size_t klen, int status);
 /* Counts one malformed request answered with an error status before it could be routed. */
 void tgt_counters_malformed(int status);
 
+/* Counts one WebSocket message (text or binary, fragments joined) the server received. */
+void tgt_counters_ws_message(void);
+
 /* Zeroes every counter. Concurrent updates land either before or after the reset. */
 void tgt_counters_reset(void);
 
 /* Appends the counters as a JSON object: {"requests": N, "connections": C, "malformed": M,
- * "by_path": {...}, "by_status": {...}}; keys with a zero count are left out. requests
- * includes malformed requests. */
+ * "ws_messages": W, "by_path": {...}, "by_status": {...}}; keys with a zero count are left out.
+ * requests includes malformed requests. */
 void tgt_counters_json(tgt_buf_t *out);
 
 #endif

@@ -24,7 +24,7 @@ static const char root_html[] =
     "<li>/chunked/{n}</li><li>/redirect/{n}</li><li>/cookie/set?name=value</li>\n"
     "<li>/cookie/check</li><li><a href=\"/login\">/login</a></li><li>/close</li>\n"
     "<li>/gzip</li><li>/deflate</li><li>/items</li><li><a href=\"/stats\">/stats</a></li>\n"
-    "<li>/stall?after=S&amp;for=D</li>\n"
+    "<li>/stall?after=S&amp;for=D</li><li>/ws/echo</li><li>/ws/drop</li>\n"
     "</ul>\n</body></html>\n";
 static const char json_body[] =
     "{\"message\": \"Hello, World!\", \"server\": \"cicada-target\", \"items\": [1, 2, 3]}\n";
@@ -228,6 +228,11 @@ static void do_close(tgt_conn_t *c, const tgt_request_t *req, tgt_str_t rest)
     tgt_reply(c, 200, TEXT, NULL, "closing\n", 8);
 }
 
+static void do_ws(tgt_conn_t *c, const tgt_request_t *req, tgt_str_t rest)
+{
+    tgt_conn_websocket(c, req, rest);
+}
+
 static void do_cookie(tgt_conn_t *c, const tgt_request_t *req, tgt_str_t rest)
 {
     if (tgt_str_ieq(rest, "/set"))
@@ -276,6 +281,7 @@ static const route_t table[] = {
     {"/bytes", do_bytes},   {"/chunked", do_chunked}, {"/redirect", do_redirect},
     {"/cookie", do_cookie}, {"/login", do_login},     {"/close", do_close},
     {"/gzip", do_gzip},     {"/deflate", do_deflate}, {"/items", do_items},
+    {"/ws", do_ws},
 };
 
 /* The first segment of "/a/b" is "/a"; of "/" and "//x" it is "/". */

@@ -139,3 +139,18 @@ Test(examples, shape_runs_its_stages_and_ends_by_itself)
     cr_expect_gt(count(&r, "GET", "/json"), 0);
     h_run_free(&r);
 }
+
+Test(examples, websocket_chat_echoes_every_message)
+{
+    h_run_t r;
+    const char *extra[] = {"-u", "10", "-r", "10", "-t", "3s", NULL};
+    run_example(&r, "websocket_chat", extra);
+    cr_expect_eq(count(&r, "WS", "chat"), 10, "one connection per chatter");
+    long say = count(&r, "WS", "say");
+    cr_expect_gt(say, 0);
+    long sent = count(&r, "WSS", "chat"), received = count(&r, "WSR", "chat");
+    cr_expect_geq(sent, say);
+    /* A receive is cut short by the stop (at most one per chatter); a round trip is not. */
+    cr_expect(sent >= received && sent - received <= 10, "sent %ld, received %ld", sent, received);
+    h_run_free(&r);
+}
