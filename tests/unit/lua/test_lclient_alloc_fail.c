@@ -118,6 +118,17 @@ int64_t ccd_user_max_body(const ccd_user_t *u)
     return -1;
 }
 
+unsigned ccd_user_per_host(const ccd_user_t *u)
+{
+    return 6;
+}
+
+/* The stubbed engine runs one user and no piece. */
+ccd_user_t *ccd_user_root(const ccd_user_t *u)
+{
+    return (ccd_user_t *)u;
+}
+
 static ccd_engine_t eng;
 
 void ccd_engine_record(ccd_engine_t *e, const char *type, size_t type_len, const char *name,
