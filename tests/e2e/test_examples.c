@@ -139,3 +139,22 @@ Test(examples, shape_runs_its_stages_and_ends_by_itself)
     cr_expect_gt(count(&r, "GET", "/json"), 0);
     h_run_free(&r);
 }
+
+Test(examples, page_load_fetches_each_page_and_its_assets_concurrently)
+{
+    h_run_t r;
+    RUN_EXAMPLE(&r, "page_load", "-u", "5", "-r", "50", "-t", "3s");
+    long pages = count(&r, "GET", "page");
+    cr_assert_gt(pages, 0);
+    cr_expect_eq(count(&r, "GET", "image"), 3 * pages, "each page's three images");
+    cr_expect_eq(count(&r, "GET", "style.css"), pages);
+    cr_expect_eq(count(&r, "GET", "app.js"), pages);
+    cr_expect_eq(count(&r, "GET", "font"), pages);
+    cr_expect_eq(count(&r, "GET", "vendor.css"), pages);
+    cr_expect_eq(count(&r, "GET", "api: data"), pages);
+    cr_expect_eq(count(&r, "GET", "api: greeting"), pages);
+    long total = h_total_requests(r.json);
+    cr_expect_eq(total, 10 * pages);
+    cr_expect_eq(h_target_requests(&target, total), total);
+    h_run_free(&r);
+}
