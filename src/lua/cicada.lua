@@ -1004,7 +1004,12 @@ end
 
 -- Waits for every piece; returns their results as a list (n of them) and empties the group.
 function Waitgroup:_collect()
-  while self._left > 0 and join() do yield() end
+  while self._left > 0 do
+    if not join() then
+      error("waitgroup:wait(): wait where the pieces were started (they are not this piece's)", 3)
+    end
+    yield()
+  end
   local results, err = self._results, self._err
   self._n, self._results, self._err = 0, {}, nil
   if err ~= nil then error(err, 0) end
