@@ -34,6 +34,7 @@ local cicada = {}
 ---@field tags? string[] tags applied to every task of the class
 ---@field headers? table<string, string> default headers of every request
 ---@field insecure? boolean skip TLS certificate verification
+---@field connections_per_host? integer connections a user opens at most to one host for concurrent requests (default 6)
 ---@field abstract? boolean a base class that never runs itself
 ---@field extends? cicada.UserClass the class to inherit fields, tasks and methods from
 ---@field on_start? fun(self: cicada.User) runs once when a user starts
@@ -122,6 +123,29 @@ function cicada.sleep(seconds) end
 ---@return number
 function cicada.time() end
 
+---Runs the functions concurrently as pieces of the running user; returns what each returned
+---(its first value), in order, once all have ended. The first error of a piece is raised
+---once every piece has ended.
+---@param ... fun(): any
+---@return any ...
+function cicada.gather(...) end
+
+---A group of pieces of the running user's task, started with go and waited for with wait.
+---@class cicada.Waitgroup
+local Waitgroup = {}
+
+---Starts fn(...) as a piece, at once, until it first waits.
+---@param fn fun(...): any
+---@return cicada.Waitgroup
+function Waitgroup:go(fn, ...) end
+
+---Waits for every piece started; returns what each returned (its first value), in order.
+---@return any ...
+function Waitgroup:wait() end
+
+---@return cicada.Waitgroup
+function cicada.waitgroup() end
+
 ---Ends the current task; the next starts without waiting (Locust's RescheduleTask).
 function cicada.reschedule() end
 
@@ -190,6 +214,7 @@ function cicada.stages(stages) end
 ---@field insecure? boolean skip TLS certificate verification
 ---@field catch_response? boolean the script decides the outcome with success()/failure()
 ---@field allow_redirects? boolean follow redirects (default true)
+---@field connections_per_host? integer connections to the host the user may use at once (default: the class's)
 
 ---@class cicada.Response
 ---@field status integer HTTP status; 0 when the request failed before a response
@@ -258,6 +283,16 @@ function Client:head(url, opts) end
 ---@param opts? cicada.RequestOptions
 ---@return cicada.Response
 function Client:options(url, opts) end
+
+---One request of a batch: a URL (a GET), { method, url [, options] }, or
+---{ method = , url = , <options> }.
+---@alias cicada.BatchRequest string|table
+
+---Sends the requests concurrently; returns their responses in order once all have answered.
+---@param requests cicada.BatchRequest[]
+---@param opts? { connections_per_host?: integer }
+---@return cicada.Response[]
+function Client:batch(requests, opts) end
 
 ---Counts every request made inside fn under one name.
 ---@param name string

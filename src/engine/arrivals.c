@@ -231,6 +231,7 @@ int ccd_user_arrival(ccd_user_t *u)
 
 void ccd_user_set_lag(ccd_user_t *u, double seconds)
 {
+    u = u->root;
     u->scheduled = true;
     u->lag_us = seconds > 0 ? (int64_t)(seconds * 1e6 + 0.5) : 0;
 }
@@ -239,6 +240,7 @@ void ccd_user_record(ccd_user_t *u, const char *type, size_t type_len, const cha
                      size_t name_len, int64_t us, uint64_t bytes, const char *err, size_t err_len)
 {
     ccd_engine_t *e = u->eng;
+    u = u->root; /* a piece's requests run on its user's schedule */
     if (u->scheduled) {
         ccd_stats_t *service = ccd_stats_service(e->stats);
         double now = ev_now(e->loop);

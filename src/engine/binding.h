@@ -1,7 +1,19 @@
 /* What the engine offers the Lua bindings (lua/): the running user, blocking it and waking it
- * with values, a cancel hook, per-user slots for a binding's own state, and the engine's
- * statistics. The engine knows no binding: each one takes what it needs through this header,
- * which engine.c and user.c implement. */
+ * with values, a cancel hook, per-user slots for a binding's own state, pieces of a task run
+ * concurrently, and the engine's statistics. The engine knows no binding: each one takes what
+ * it needs through this header, which engine.c and user.c implement.
+ *
+ * Pieces. A user may run parts of its task concurrently: ccd_user_go() starts a piece, a
+ * coroutine of its own that is a ccd_user_t too (its own timer, cancel hook and slots; the
+ * user's class, host and statistics), but not a user of its class. Every function below that
+ * takes a ccd_user_t takes a piece as well, and means the strand given: the running one
+ * (ccd_engine_current, ccd_engine_blocking_user) is the piece whose coroutine runs, blocking
+ * and waking act on that piece alone. What belongs to the whole user (stopping, the schedule
+ * of its iterations, the state a binding shares between its strands) is reached through
+ * ccd_user_root(). A piece ends when its function returns, or with its parent (a stop, the
+ * parent's end): then its cancel hook runs as for a stopped user, and a binding's slot
+ * release for it. A user stopped at once with counted requests in flight in its pieces awaits
+ * their answers within the same grace as its own. */
 #ifndef CCD_BINDING_H
 #define CCD_BINDING_H
 
@@ -16,7 +28,7 @@ typedef struct ccd_engine ccd_engine_t;
 typedef struct ccd_user ccd_user_t;
 
 /* Per-user slots a binding may register (ccd_engine_slot). */
-#define CCD_USER_SLOTS 2
+#define CCD_USER_SLOTS 3
 
 /* Called when a user whose slot holds p is released (p is never NULL). */
 typedef void (*ccd_slot_free_fn)(void *p);
@@ -45,6 +57,17 @@ int ccd_engine_slot(ccd_engine_t *e, ccd_slot_free_fn release);
 void *ccd_user_slot(const ccd_user_t *u, int slot);
 void ccd_user_set_slot(ccd_user_t *u, int slot, void *p);
 
+/* Starts a piece of u (the running strand, whose coroutine is L): the function below the nargs
+ * values on top of L is called with them in a new coroutine, at once, until it first waits or
+ * returns; the values are popped. The function must not raise (wrap it in a protected call):
+ * an error would be counted as a bug of the library. Returns 0 or CCD_ENOMEM (nothing popped). */
+int ccd_user_go(ccd_user_t *u, lua_State *L, int nargs);
+/* Waits for one of u's pieces to end: false when u has none (no wait), else u is marked
+ * waiting and the caller yields; u is resumed with no values once a piece has ended. */
+bool ccd_user_join(ccd_user_t *u);
+/* The user u is a piece of (u itself for a user). */
+ccd_user_t *ccd_user_root(const ccd_user_t *u);
+
 /* Marks u as waiting for I/O; the caller then yields u's coroutine. If u is stopped before
  * ccd_user_wake(), cancel(ud) is called once (cancel may be NULL). A request that must be
  * counted (counted: true) is not canceled at once by a stop: the engine waits a bounded
@@ -72,7 +95,7 @@ int ccd_user_arrival(ccd_user_t *u);
  * from now on u's requests are measured from the schedule, with their service times beside. */
 void ccd_user_set_lag(ccd_user_t *u, double seconds);
 
-/* Whether u was told to stop (it finishes its task, then runs on_stop). */
+/* Whether u (its root) was told to stop (it finishes its task, then runs on_stop). */
 bool ccd_user_stopping(const ccd_user_t *u);
 /* The engine u runs on. */
 ccd_engine_t *ccd_user_engine(const ccd_user_t *u);
@@ -86,6 +109,8 @@ double ccd_user_timeout(const ccd_user_t *u);
 /* u's default limit on the response body bytes kept: its class's `max_body`, else the run's
  * (--max-body); -1: none. A request's own max_body overrides it. */
 int64_t ccd_user_max_body(const ccd_user_t *u);
+/* How many connections u may use at once to one host (its class's `connections_per_host`). */
+unsigned ccd_user_per_host(const ccd_user_t *u);
 /* Keeps the value at idx of L as u's `self` (the table on_stop receives). */
 void ccd_user_set_self(ccd_user_t *u, lua_State *L, int idx);
 

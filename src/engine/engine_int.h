@@ -21,6 +21,7 @@ enum {
     CCD_USER_SLEEP,   /* inside cicada.sleep() in a task */
     CCD_USER_WAIT,    /* waiting between tasks (wait_time) */
     CCD_USER_IDLE,    /* the open model: free, waiting for an arrival */
+    CCD_USER_JOIN,    /* waiting for one of its pieces to end (ccd_user_join) */
 };
 
 struct ccd_user {
@@ -33,6 +34,8 @@ struct ccd_user {
     bool in_stop;                 /* running on_stop: the coroutine's end frees the user */
     bool finish_on_stop;          /* what it is blocked on is a request that must be counted */
     bool finish_io;               /* stopped while blocked so: on_stop runs once it answers */
+    bool halting;                 /* stopped at once, it awaits the answers of counted requests
+                                   * in flight, its own (finish_io) or its pieces' */
     uint32_t yields, yields_mark; /* times the coroutine yielded; the count at the last wait */
     ev_timer timer;
     /* While a binding blocks the user, how to cancel what it waits for when the user is
@@ -40,7 +43,13 @@ struct ccd_user {
     ccd_cancel_fn cancel;
     void *cancel_ud;
     void *slots[CCD_USER_SLOTS]; /* the bindings' per-user state (ccd_engine_slot) */
-    ccd_user_t *prev, *next;     /* the class's list of users, or the free list */
+    ccd_user_t *prev, *next;     /* the class's list of users, or the free list; for a piece,
+                                  * its parent's list of pieces */
+    /* Pieces (ccd_user_go): a piece is a ccd_user_t of its own (coroutine, timer, cancel hook,
+     * slots) that is not a user of its class; it ends with its function, or with its root. */
+    ccd_user_t *parent; /* the strand that started this piece; NULL for a user */
+    ccd_user_t *root;   /* the user the piece belongs to; the user itself for a user */
+    ccd_user_t *pieces; /* the pieces this strand started that have not ended */
     /* The open model, and paced wait times: whether the user's requests are measured from a
      * schedule, and how late its current iteration started (µs); recorded response times
      * then add the lag, and the service times go beside them. */

@@ -10,16 +10,22 @@
  * slash), against which the files a scenario names are resolved. */
 #define CCD_SCRIPT_DIR_KEY "cicada.scenario_dir"
 
+/* Connections a user opens at most to one host for concurrent requests, unless its class
+ * says otherwise (`connections_per_host`): as browsers do over HTTP/1.1. */
+#define CCD_PER_HOST_DEFAULT 6
+
 typedef struct {
     char *name; /* owned */
     double weight;
     unsigned fixed_count;
-    char *host;      /* owned; the class's own `host`, NULL when it has none */
-    int insecure;    /* the class skips TLS verification */
-    double timeout;  /* the class's request timeout in seconds, 0 for none; < 0: not set */
-    double max_body; /* bytes kept of a response body; infinity: all (max_body = false);
-                      * < 0: not set */
-    int runnable;    /* it has tasks left once -T/-E filtered them */
+    char *host;        /* owned; the class's own `host`, NULL when it has none */
+    int insecure;      /* the class skips TLS verification */
+    double timeout;    /* the class's request timeout in seconds, 0 for none; < 0: not set */
+    double max_body;   /* bytes kept of a response body; infinity: all (max_body = false);
+                        * < 0: not set */
+    unsigned per_host; /* connections a user may use at once to one host (concurrent
+                        * requests: batches, pieces) */
+    int runnable;      /* it has tasks left once -T/-E filtered them */
     /* The open model: whether the class's users run iterations on arrivals rather than loop,
      * its own arrivals per second (< 0: none; its share of the run's rate then), and how
      * many arrivals in total may wait for a free user (0: dropped at once). */

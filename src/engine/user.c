@@ -1,4 +1,5 @@
-/* Simulated users: a coroutine each, pooled structs, started and stopped by the engine. */
+/* Simulated users: a coroutine each (and one per piece of a task run concurrently), pooled
+ * structs, started and stopped by the engine. */
 #include <lauxlib.h>
 #include <math.h>
 #include <stdlib.h>
@@ -67,15 +68,21 @@ static ccd_user_t *user_alloc(ccd_engine_t *e)
     e->free_users = u->next;
     memset(u, 0, sizeof(*u));
     u->eng = e;
+    u->root = u;
     u->co_ref = u->self_ref = LUA_NOREF;
     ev_init(&u->timer, on_timer);
     u->timer.data = u;
     return u;
 }
 
-/* Cancels whatever u waits for (its timer, or the I/O of a binding that blocked it). */
+static void piece_release(ccd_user_t *p);
+
+/* Cancels whatever u waits for (its timer, or the I/O of a binding that blocked it), its
+ * pieces' waits first: the pieces end. */
 static void cancel_waits(ccd_user_t *u)
 {
+    while (u->pieces)
+        piece_release(u->pieces);
     ev_timer_stop(u->eng->loop, &u->timer);
     if (u->cancel) {
         void (*cancel)(void *) = u->cancel;
@@ -84,18 +91,41 @@ static void cancel_waits(ccd_user_t *u)
     }
 }
 
-static void user_release(ccd_user_t *u)
+/* Frees what a user or a piece holds: its waits are canceled, its pieces end. */
+static void strand_free(ccd_user_t *u)
 {
     ccd_engine_t *e = u->eng;
     lua_State *L = e->script.L;
     cancel_waits(u);
-    if (u->state == CCD_USER_IDLE)
-        ccd_arrivals_unidle(u);
     for (int i = 0; i < e->nslots; i++)
         if (u->slots[i])
             e->slot_free[i](u->slots[i]);
     luaL_unref(L, LUA_REGISTRYINDEX, u->co_ref);
     luaL_unref(L, LUA_REGISTRYINDEX, u->self_ref);
+}
+
+/* Ends piece p without resuming it: it leaves its parent's list and returns to the pool. */
+static void piece_release(ccd_user_t *p)
+{
+    ccd_user_t *parent = p->parent;
+    strand_free(p);
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        parent->pieces = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    p->co = NULL;
+    p->next = p->eng->free_users;
+    p->eng->free_users = p;
+}
+
+static void user_release(ccd_user_t *u)
+{
+    ccd_engine_t *e = u->eng;
+    if (u->state == CCD_USER_IDLE)
+        ccd_arrivals_unidle(u);
+    strand_free(u);
     list_remove(&e->classes[u->class_idx], u);
     e->users--;
     u->co = NULL;
@@ -128,6 +158,8 @@ int ccd_user_spawn(ccd_engine_t *e, int class_idx)
     return 0;
 }
 
+static void piece_end(ccd_user_t *p);
+
 void ccd_user_resume(ccd_user_t *u, int nargs)
 {
     ccd_engine_t *e = u->eng;
@@ -146,7 +178,10 @@ void ccd_user_resume(ccd_user_t *u, int nargs)
         const char *msg = lua_tostring(u->co, -1);
         ccd_engine_exception(e, msg ? msg : "user coroutine failed", "");
     }
-    user_release(u);
+    if (u->parent)
+        piece_end(u);
+    else
+        user_release(u);
 }
 
 /* Runs on_stop in a fresh coroutine; its end releases the user. */
@@ -165,6 +200,48 @@ static void run_on_stop(ccd_user_t *u)
     ccd_user_resume(u, 2);
 }
 
+/* Stops strand s at once but for the counted requests in flight, its own and its pieces',
+ * whose answers are awaited (halting); the pieces that await none end now. Returns whether s
+ * awaits an answer. */
+static bool halt(ccd_user_t *s)
+{
+    for (ccd_user_t *p = s->pieces, *next; p; p = next) {
+        next = p->next;
+        if (!halt(p))
+            piece_release(p);
+    }
+    s->finish_io = s->state == CCD_USER_IO && s->finish_on_stop;
+    s->halting = s->finish_io || s->pieces;
+    return s->halting;
+}
+
+/* An answer a halting strand awaited came (its own, or a piece ended): once none is awaited,
+ * a piece ends and a user runs on_stop. */
+static void halt_step(ccd_user_t *s)
+{
+    if (s->finish_io || s->pieces)
+        return;
+    s->halting = false;
+    ccd_user_t *parent = s->parent;
+    if (!parent) {
+        run_on_stop(s);
+        return;
+    }
+    piece_release(s);
+    halt_step(parent);
+}
+
+/* A piece's function returned: its parent learns it if it waits for one (ccd_user_join). */
+static void piece_end(ccd_user_t *p)
+{
+    ccd_user_t *parent = p->parent;
+    piece_release(p);
+    if (parent->halting)
+        halt_step(parent);
+    else if (parent->state == CCD_USER_JOIN)
+        ccd_user_resume(parent, 0);
+}
+
 void ccd_user_stop(ccd_user_t *u, bool graceful)
 {
     if (u->in_stop)
@@ -180,19 +257,17 @@ void ccd_user_stop(ccd_user_t *u, bool graceful)
     }
     if (graceful)
         return;
-    if (u->state == CCD_USER_IO && u->finish_on_stop) {
-        u->finish_io = true; /* the engine's in-flight grace bounds the wait */
-        return;
-    }
+    if (halt(u))
+        return; /* the engine's in-flight grace bounds the wait */
     run_on_stop(u);
 }
 
 void ccd_user_abandon(ccd_user_t *u)
 {
-    if (!u->finish_io)
+    if (!u->halting)
         return;
-    u->finish_io = false;
-    run_on_stop(u);
+    u->halting = u->finish_io = false;
+    run_on_stop(u); /* the requests still in flight, its pieces' too, are canceled */
 }
 
 void ccd_user_free_all(ccd_engine_t *e)
@@ -240,10 +315,43 @@ void ccd_user_wake(ccd_user_t *u, int nargs)
     if (u->finish_io) { /* stopped while its request was in flight, now counted */
         u->finish_io = false;
         lua_pop(u->co, nargs);
-        run_on_stop(u);
+        halt_step(u);
         return;
     }
     ccd_user_resume(u, nargs);
+}
+
+int ccd_user_go(ccd_user_t *u, lua_State *L, int nargs)
+{
+    ccd_engine_t *e = u->eng;
+    ccd_user_t *p = user_alloc(e);
+    if (!p)
+        return CCD_ENOMEM;
+    p->parent = u;
+    p->root = u->root;
+    p->class_idx = u->class_idx;
+    p->next = u->pieces;
+    if (u->pieces)
+        u->pieces->prev = p;
+    u->pieces = p;
+    p->co = lua_newthread(e->script.L);
+    p->co_ref = luaL_ref(e->script.L, LUA_REGISTRYINDEX);
+    lua_xmove(L, p->co, nargs + 1);
+    ccd_user_resume(p, nargs);
+    return 0;
+}
+
+bool ccd_user_join(ccd_user_t *u)
+{
+    if (!u->pieces)
+        return false;
+    u->state = CCD_USER_JOIN;
+    return true;
+}
+
+ccd_user_t *ccd_user_root(const ccd_user_t *u)
+{
+    return u->root;
 }
 
 static void arm_timer(ccd_user_t *u, double seconds, int state)
@@ -270,7 +378,7 @@ bool ccd_user_wait(ccd_user_t *u, double seconds)
 
 bool ccd_user_stopping(const ccd_user_t *u)
 {
-    return u->stopping;
+    return u->root->stopping;
 }
 
 ccd_engine_t *ccd_user_engine(const ccd_user_t *u)
@@ -300,6 +408,11 @@ int64_t ccd_user_max_body(const ccd_user_t *u)
     if (m < 0)
         return u->eng->max_body;
     return isinf(m) ? -1 : (int64_t)m;
+}
+
+unsigned ccd_user_per_host(const ccd_user_t *u)
+{
+    return u->eng->script.classes[u->class_idx].per_host;
 }
 
 void ccd_user_set_self(ccd_user_t *u, lua_State *L, int idx)

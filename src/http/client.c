@@ -1,4 +1,5 @@
-/* HTTP/1.1 client on a libev loop: per-thread context, per-user sessions, one request at a time. */
+/* HTTP/1.1 client on a libev loop: per-thread context, per-user sessions, requests in flight
+ * on up to a limit of connections per origin. */
 #include "http/client.h"
 
 #include "base/buf.h"
@@ -48,6 +49,7 @@ typedef struct conn {
  * grow once and idle sessions hold none of this. */
 typedef struct xfer {
     struct xfer *next_free;
+    struct xfer *next_live; /* the session's requests in flight, or its waiting ones */
     ccd_http_ctx_t *ctx;
     ccd_http_session_t *s;
     conn_t *c;
@@ -61,8 +63,10 @@ typedef struct xfer {
     size_t max_body;
     int err;
     bool head, in_send;
+    bool waiting;   /* queued: every connection to its origin the request may use is busy */
     bool local;     /* err is a local failure to open the connection */
-    conn_t *origin; /* the connection's struct, kept after x->c is cleared: its host */
+    conn_t *origin; /* the connection's struct, kept after x->c is cleared: its host; while
+                     * waiting, a busy connection to the same origin */
     ccd_buf_t w;    /* the serialised request */
     size_t woff;
     ccd_slice_t target; /* the request-target inside w (its path and query) */
@@ -85,12 +89,14 @@ struct ccd_http_ctx {
 struct ccd_http_session {
     ccd_http_ctx_t *ctx;
     conn_t *conns;
-    xfer_t *cur;
+    xfer_t *live;                  /* requests on a connection (connecting, writing, reading) */
+    xfer_t *waiting, *waiting_end; /* requests waiting for a connection, oldest first */
 };
 
 static void on_io(struct ev_loop *loop, ev_io *w, int revents);
 static void conn_open(xfer_t *x);
 static void start_write(xfer_t *x);
+static void take_waiting(ccd_http_session_t *s, conn_t *c);
 
 /* ---- context and pool ---- */
 
@@ -235,9 +241,18 @@ static void conn_close(struct ev_loop *loop, conn_t *c, bool clean)
     c->x = NULL;
 }
 
+/* Takes x off its session's list of requests in flight (x is on it). */
+static void live_remove(ccd_http_session_t *s, xfer_t *x)
+{
+    xfer_t **p = &s->live;
+    while (*p != x)
+        p = &(*p)->next_live;
+    *p = x->next_live;
+}
+
 static void deliver(xfer_t *x)
 {
-    x->s->cur = NULL;
+    live_remove(x->s, x);
     ccd_http_response_t res = {
         .err = x->err, .errmsg = x->errmsg, .local = x->local, .elapsed_us = x->elapsed_us};
     res.host = (ccd_slice_t){x->origin->host, strlen(x->origin->host)};
@@ -270,6 +285,8 @@ static void finish(xfer_t *x, int err)
     if (x->c)
         x->c->x = NULL;
     x->c = NULL;
+    if (x->s->waiting) /* before the callback, which may free the session */
+        take_waiting(x->s, x->origin);
     if (x->in_send) {
         ev_timer_set(&x->defer, 0., 0.);
         ev_timer_start(x->ctx->loop, &x->defer);
@@ -555,12 +572,15 @@ static bool conn_matches(const conn_t *c, const ccd_url_t *u, bool insecure)
            ccd_slice_ieq_str(u->host, c->host);
 }
 
-/* The session's connection to the URL's origin, made (closed) on first use. */
-static conn_t *conn_for(ccd_http_session_t *s, const ccd_url_t *u, bool insecure)
+static bool same_origin(const conn_t *a, const conn_t *b)
 {
-    for (conn_t *c = s->conns; c; c = c->next)
-        if (conn_matches(c, u, insecure))
-            return c;
+    return a->tls == b->tls && a->port == b->port && (!a->tls || a->insecure == b->insecure) &&
+           strcasecmp(a->host, b->host) == 0;
+}
+
+/* A new (closed) connection to the URL's origin in the session; NULL when out of memory. */
+static conn_t *conn_new(ccd_http_session_t *s, const ccd_url_t *u, bool insecure)
+{
     conn_t *c = calloc(1, sizeof(*c) + u->host.len + 1);
     if (!c)
         return NULL;
@@ -573,6 +593,39 @@ static conn_t *conn_for(ccd_http_session_t *s, const ccd_url_t *u, bool insecure
     c->next = s->conns;
     s->conns = c;
     return c;
+}
+
+/* The connection a request to the URL's origin goes on: an idle one (kept alive), else,
+ * while fewer than `limit` connections to the origin are in use, a closed one (its TLS
+ * session kept for resumption) or a new one. Returns 0 with *out set; 1 when the request
+ * must wait, *out then a connection in use to the origin; CCD_ENOMEM. A lone request finds
+ * its origin's first connection idle or closed: the usual case costs one pass that stops at
+ * the first match. */
+static int conn_pick(ccd_http_session_t *s, const ccd_url_t *u, bool insecure, unsigned limit,
+                     conn_t **out)
+{
+    conn_t *closed = NULL, *busy = NULL;
+    unsigned in_use = 0;
+    for (conn_t *c = s->conns; c; c = c->next) {
+        if (!conn_matches(c, u, insecure))
+            continue;
+        if (c->state == C_IDLE && idle_usable(s->ctx->loop, c)) {
+            *out = c;
+            return 0;
+        }
+        if (c->state == C_CLOSED) {
+            closed = closed ? closed : c;
+        } else {
+            busy = c;
+            in_use++;
+        }
+    }
+    if (busy && in_use >= (limit ? limit : 1)) {
+        *out = busy;
+        return 1;
+    }
+    *out = closed ? closed : conn_new(s, u, insecure);
+    return *out ? 0 : CCD_ENOMEM;
 }
 
 static void xfer_start(xfer_t *x, ccd_http_session_t *s, const ccd_http_request_t *req,
@@ -588,12 +641,72 @@ static void xfer_start(xfer_t *x, ccd_http_session_t *s, const ccd_http_request_
     x->timeout = req->timeout;
     x->connect_timeout = req->connect_timeout;
     x->max_body = req->limit_body ? req->max_body : SIZE_MAX;
+}
+
+/* Puts x on connection c (idle, or closed and opened now) and starts its clock and timeout:
+ * the time a request waited for a connection is not its response time. */
+static void xfer_launch(xfer_t *x, conn_t *c)
+{
+    struct ev_loop *loop = x->ctx->loop;
+    x->next_live = x->s->live;
+    x->s->live = x;
+    x->c = x->origin = c;
+    x->in_send = true;
     x->t0 = ccd_clock_us();
+    /* The loop's cached time may be stale when send() runs outside its callbacks; timers
+     * based on it would fire early. */
+    if (x->timeout > 0 || x->connect_timeout > 0)
+        ev_now_update(loop);
+    if (x->timeout > 0) {
+        ev_timer_set(&x->timer, x->timeout, 0.);
+        ev_timer_start(loop, &x->timer);
+    }
+    if (c->state == C_IDLE) {
+        ev_ref(loop);
+        c->x = x;
+        start_write(x);
+    } else {
+        conn_open(x);
+    }
+    x->in_send = false;
+}
+
+/* Connection c (to a request's origin) has just become free, idle or closed: the oldest
+ * request waiting for that origin goes on it. */
+static void take_waiting(ccd_http_session_t *s, conn_t *c)
+{
+    xfer_t **p = &s->waiting, *prev = NULL;
+    while (*p && !same_origin((*p)->origin, c)) {
+        prev = *p;
+        p = &(*p)->next_live;
+    }
+    xfer_t *x = *p;
+    if (!x || c->x)
+        return;
+    *p = x->next_live;
+    if (s->waiting_end == x)
+        s->waiting_end = prev;
+    x->waiting = false;
+    if (c->state == C_IDLE)
+        idle_usable(s->ctx->loop, c); /* closes it if the server did */
+    xfer_launch(x, c);
+}
+
+static void wait_for_conn(ccd_http_session_t *s, xfer_t *x, conn_t *busy)
+{
+    x->waiting = true;
+    x->origin = busy;
+    x->next_live = NULL;
+    if (s->waiting_end)
+        s->waiting_end->next_live = x;
+    else
+        s->waiting = x;
+    s->waiting_end = x;
 }
 
 int ccd_http_send(ccd_http_session_t *s, const ccd_http_request_t *req, ccd_http_cb cb, void *ud)
 {
-    if (s->cur || req->method.len == 0)
+    if (req->method.len == 0)
         return CCD_EINVAL;
     ccd_url_t parsed;
     const ccd_url_t *u = req->parsed;
@@ -607,8 +720,9 @@ int ccd_http_send(ccd_http_session_t *s, const ccd_http_request_t *req, ccd_http
     if (u->scheme_kind == CCD_URL_HTTPS) /* a failure shows when the connection sets up TLS */
         ccd_tls_prepare(s->ctx->tls, req->insecure);
     xfer_t *x = xfer_get(s->ctx);
-    conn_t *c = x ? conn_for(s, u, req->insecure) : NULL;
-    if (!c || ccd_http_request_serialise(req, u, s->ctx->user_agent, &x->w)) {
+    conn_t *c = NULL;
+    int rc = x ? conn_pick(s, u, req->insecure, req->per_origin, &c) : CCD_ENOMEM;
+    if (rc < 0 || ccd_http_request_serialise(req, u, s->ctx->user_agent, &x->w)) {
         if (x)
             xfer_put(x);
         return CCD_ENOMEM;
@@ -616,37 +730,66 @@ int ccd_http_send(ccd_http_session_t *s, const ccd_http_request_t *req, ccd_http
     /* The request line is "METHOD SP path query SP HTTP/1.1". */
     x->target = (ccd_slice_t){x->w.base + req->method.len + 1, u->path.len + u->query.len};
     xfer_start(x, s, req, cb, ud);
-    s->cur = x;
-    x->c = x->origin = c;
-    x->in_send = true;
-    /* The loop's cached time may be stale when send() runs outside its callbacks; timers
-     * based on it would fire early. */
-    if (req->timeout > 0 || req->connect_timeout > 0)
-        ev_now_update(s->ctx->loop);
-    if (req->timeout > 0) {
-        ev_timer_set(&x->timer, req->timeout, 0.);
-        ev_timer_start(s->ctx->loop, &x->timer);
-    }
-    if (c->state == C_IDLE && idle_usable(s->ctx->loop, c)) {
-        ev_ref(s->ctx->loop);
-        c->x = x;
-        start_write(x);
-    } else {
-        conn_open(x);
-    }
-    x->in_send = false;
+    if (rc == 1)
+        wait_for_conn(s, x, c);
+    else
+        xfer_launch(x, c);
     return 0;
 }
 
-void ccd_http_cancel(ccd_http_session_t *s)
+/* Cancels x (in flight or waiting) without its callback; the connection it used is closed. */
+static void xfer_cancel(ccd_http_session_t *s, xfer_t *x)
 {
-    xfer_t *x = s->cur;
-    if (!x)
-        return;
     stop_watchers(x);
     if (x->c)
         conn_close(s->ctx->loop, x->c, false);
     x->c = NULL;
-    s->cur = NULL;
+    x->waiting = false;
     xfer_put(x);
+}
+
+void ccd_http_cancel(ccd_http_session_t *s)
+{
+    while (s->waiting) {
+        xfer_t *x = s->waiting;
+        s->waiting = x->next_live;
+        xfer_cancel(s, x);
+    }
+    s->waiting_end = NULL;
+    while (s->live) {
+        xfer_t *x = s->live;
+        s->live = x->next_live;
+        xfer_cancel(s, x);
+    }
+}
+
+bool ccd_http_cancel_ud(ccd_http_session_t *s, void *ud)
+{
+    bool sent = false;
+    for (xfer_t **p = &s->waiting, *prev = NULL; *p;) {
+        xfer_t *x = *p;
+        if (x->ud != ud) {
+            prev = x;
+            p = &x->next_live;
+            continue;
+        }
+        *p = x->next_live;
+        if (s->waiting_end == x)
+            s->waiting_end = prev;
+        xfer_cancel(s, x);
+    }
+    for (xfer_t **p = &s->live; *p;) {
+        xfer_t *x = *p;
+        if (x->ud != ud) {
+            p = &x->next_live;
+            continue;
+        }
+        *p = x->next_live;
+        conn_t *c = x->origin;
+        xfer_cancel(s, x);
+        sent = true;
+        if (s->waiting) /* its connection, closed, is free for a waiting request */
+            take_waiting(s, c);
+    }
+    return sent;
 }

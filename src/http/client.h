@@ -1,4 +1,5 @@
-/* HTTP/1.1 client on a libev loop: per-thread context, per-user sessions, one request at a time. */
+/* HTTP/1.1 client on a libev loop: per-thread context, per-user sessions, requests in flight
+ * on up to a limit of connections per origin. */
 #ifndef CCD_HTTP_H
 #define CCD_HTTP_H
 
@@ -16,7 +17,8 @@ struct ccd_tls;
  * cache, the TLS contexts, the read buffer. Not thread-safe: use only from its loop's thread. */
 typedef struct ccd_http_ctx ccd_http_ctx_t;
 
-/* A user's HTTP session: its keep-alive connections (one per origin) and TLS sessions. */
+/* A user's HTTP session: its keep-alive connections (one per origin, more while requests run
+ * concurrently) and TLS sessions. */
 typedef struct ccd_http_session ccd_http_session_t;
 
 typedef struct {
@@ -39,18 +41,25 @@ struct ccd_tls *ccd_http_ctx_tls(ccd_http_ctx_t *ctx);
 /* Creates a session with no connection yet; NULL when out of memory. Idle cost must stay small
  * (the engine holds one per user, with tens of thousands of users per thread). */
 ccd_http_session_t *ccd_http_session_new(ccd_http_ctx_t *ctx);
-/* Frees a session: cancels its request in flight (its callback is not called) and closes its
- * connections. */
+/* Frees a session: cancels its requests in flight (their callbacks are not called) and closes
+ * its connections. */
 void ccd_http_session_free(ccd_http_session_t *s);
 
-/* Starts a request on the session; at most one is in flight per session. cb is called exactly
- * once, later, from the loop (never from inside this call), unless the request is canceled.
- * Returns 0, or CCD_EINVAL when a request is already in flight or the method is empty,
- * CCD_EURL for a URL that cannot be requested, CCD_ENOMEM (the callback is then not called). */
+/* Starts a request on the session. cb is called exactly once, later, from the loop (never from
+ * inside this call), unless the request is canceled. Several requests may be in flight on one
+ * session: each goes on an idle keep-alive connection to its origin, else on a new one while
+ * fewer than req->per_origin connections to the origin are in use, else it waits (oldest
+ * first) until one of them is free. A request's time and timeout run from when it goes on a
+ * connection. Returns 0, or CCD_EINVAL when the method is empty, CCD_EURL for a URL that
+ * cannot be requested, CCD_ENOMEM (the callback is then not called). */
 int ccd_http_send(ccd_http_session_t *s, const ccd_http_request_t *req, ccd_http_cb cb, void *ud);
 
-/* Cancels the session's request in flight, if any, without calling its callback; the
- * connection it used is closed. */
+/* Cancels the session's requests in flight and waiting, if any, without calling their
+ * callbacks; the connections they used are closed. */
 void ccd_http_cancel(ccd_http_session_t *s);
+/* Cancels, as ccd_http_cancel(), only the session's requests whose callback data is ud; a
+ * request waiting for a connection may take the one freed. Returns whether one of them had
+ * gone on a connection (a request still waiting was never sent). */
+bool ccd_http_cancel_ud(ccd_http_session_t *s, void *ud);
 
 #endif

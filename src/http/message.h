@@ -33,6 +33,9 @@ typedef struct {
     bool limit_body;        /* keep only max_body bytes of the response body: the rest is read
                              * and counted in the response's bytes, not kept */
     size_t max_body;
+    unsigned per_origin; /* connections to the origin the session may use at once while other
+                          * requests of it are in flight (0: 1); past it, the request waits
+                          * for one of them to be free */
 } ccd_http_request_t;
 
 /* The outcome of a request. All pointers are valid only during the completion callback. */

@@ -5,6 +5,7 @@ local core = ...
 
 local yield, random, floor = coroutine.yield, math.random, math.floor
 local type, pairs, ipairs, tostring, error, next = type, pairs, ipairs, tostring, error, next
+local select, unpack = select, unpack
 local setmetatable, getmetatable, xpcall, traceback = setmetatable, getmetatable, xpcall, debug.traceback
 local send, now, stopping, core_wait = core.send, core.now, core.stopping, core.wait
 local table_new = require "table.new"
@@ -397,6 +398,53 @@ for _, m in ipairs { "get", "post", "put", "patch", "delete", "head", "options" 
   Client[m] = function(self, url, opts) return self:request(method, url, opts) end
 end
 
+-- One request of a batch as (method, url, opts): "/path" (a GET), { method, url [, opts] },
+-- or { method = , url = , <options> }.
+local function batch_item(spec, i)
+  if type(spec) == "string" then return "GET", spec, nil end
+  if type(spec) ~= "table" then
+    error("client:batch(requests): request " .. i .. " must be a URL or a table, not " .. type(spec), 3)
+  end
+  if spec[1] ~= nil then
+    if type(spec[1]) ~= "string" or type(spec[2]) ~= "string" then
+      error("client:batch(requests): request " .. i .. " must be { method, url [, options] }", 3)
+    end
+    return spec[1], spec[2], spec[3]
+  end
+  if type(spec.url) ~= "string" then
+    error("client:batch(requests): request " .. i .. " has no url", 3)
+  end
+  local opts
+  for k, v in pairs(spec) do
+    if k ~= "method" and k ~= "url" then
+      opts = opts or {}
+      opts[k] = v
+    end
+  end
+  return spec.method or "GET", spec.url, opts
+end
+
+--- Sends the requests concurrently and returns their responses in the same order, once all
+--- have answered. Each request is a request of its own: counted, timed from when it goes on
+--- a connection, redirected and decoded as by client:request. Over HTTP/1.1 a user opens at
+--- most connections_per_host connections to one host (the class's, 6 by default; opts may
+--- say otherwise for this batch); the requests beyond wait for one of them to be free.
+function Client:batch(reqs, opts)
+  if type(reqs) ~= "table" then error("client:batch(requests [, options]): requests must be a list", 2) end
+  local per_host = opts and opts.connections_per_host
+  local g = M.waitgroup()
+  for i = 1, #reqs do
+    local method, url, o = batch_item(reqs[i], i)
+    if per_host and not (o and o.connections_per_host) then
+      local copy = { connections_per_host = per_host }
+      for k, v in pairs(o or {}) do copy[k] = v end
+      o = copy
+    end
+    g:go(self.request, self, method, url, o)
+  end
+  return g:_collect()
+end
+
 --- The user's cookies as { name = value } (a copy), and a way to forget them all.
 function Client:cookies() return core.cookies() end
 function Client:clear_cookies() core.clear_cookies() end
@@ -480,6 +528,10 @@ local function check_definition(name, def)
   if t ~= nil and t ~= false and (type(t) ~= "number" or not (t >= 0)) then
     class_error(def, "timeout must be a number of seconds >= 0 (0 or false: no limit), not " ..
                      tostring(t))
+  end
+  local ph = def.connections_per_host
+  if ph ~= nil and (type(ph) ~= "number" or ph < 1 or ph > 1000 or ph ~= floor(ph)) then
+    class_error(def, "connections_per_host must be a whole number from 1 to 1000, not " .. tostring(ph))
   end
   local mb = def.max_body
   if mb ~= nil and mb ~= false and (type(mb) ~= "number" or not (mb >= 0 and mb <= 1e15)
@@ -770,6 +822,7 @@ function M._prepare()
                       fixed_count = class.fixed_count or 0, insecure = class.insecure and 1 or 0,
                       timeout = class.timeout == false and 0 or class.timeout,
                       max_body = class.max_body == false and math.huge or class.max_body,
+                      per_host = class.connections_per_host,
                       runnable = class._runnable and 1 or 0 }
   end
   M._runnable = list
@@ -917,8 +970,77 @@ end
 
 local function on_error(e)
   if signals[e] then return e end
+  if type(e) == "table" and e._piece then return e end -- a piece's, raised again by its waiter
   local msg = tostring(e)
   return { msg = msg, tb = clean_traceback(2) }
+end
+
+-- Pieces: parts of a task run concurrently by one user ------------------------------------
+-- Each piece is a coroutine of the user's own (core.go runs it at once until it first waits);
+-- a waitgroup counts its pieces and keeps what each returned, and wait() yields until the
+-- last one has ended (core.join wakes the waiter each time one of its pieces ends). An error
+-- in a piece does not stop the others: wait() lets all of them end, then raises the first
+-- error, with the piece's own message and traceback, in the task that waited.
+
+local go, join = core.go, core.join
+
+local function piece_error(e)
+  if signals[e] or (type(e) == "table" and e._piece) then return e end
+  return { _piece = true, msg = tostring(e), tb = clean_traceback(2) }
+end
+
+local function run_piece(g, i, fn, ...)
+  local ok, r = xpcall(fn, piece_error, ...)
+  if ok then
+    g._results[i] = r
+  elseif g._err == nil then
+    g._err = r
+  end
+  g._left = g._left - 1
+end
+
+local Waitgroup = {}
+Waitgroup.__index = Waitgroup
+
+--- A group of pieces to wait for: g:go(fn, ...) starts fn(...) concurrently with the caller;
+--- g:wait() returns what each returned (its first value), in the order they were started.
+function M.waitgroup()
+  return setmetatable({ _n = 0, _left = 0, _results = {} }, Waitgroup)
+end
+
+function Waitgroup:go(fn, ...)
+  if type(fn) ~= "function" then error("waitgroup:go(fn, ...): fn must be a function", 2) end
+  local i = self._n + 1
+  self._n, self._left = i, self._left + 1
+  go(run_piece, self, i, fn, ...)
+  return self
+end
+
+-- Waits for every piece; returns their results as a list (n of them) and empties the group.
+function Waitgroup:_collect()
+  while self._left > 0 do
+    if not join() then
+      error("waitgroup:wait(): wait where the pieces were started (they are not this piece's)", 3)
+    end
+    yield()
+  end
+  local results, err = self._results, self._err
+  self._n, self._results, self._err = 0, {}, nil
+  if err ~= nil then error(err, 0) end
+  return results
+end
+
+function Waitgroup:wait()
+  local n = self._n
+  return unpack(self:_collect(), 1, n)
+end
+
+--- Runs the functions concurrently, as pieces of the running user, and returns what each
+--- returned (its first value), in order, once all have ended.
+function M.gather(...)
+  local g = M.waitgroup()
+  for i = 1, select("#", ...) do g:go((select(i, ...))) end
+  return g:wait()
 end
 
 local function report(self, e)

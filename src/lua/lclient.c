@@ -33,14 +33,18 @@ typedef struct {
     int last_rc;              /* ccd_url_parse's result for last_url */
     const ccd_url_t *cur_url; /* the request being built: last_parsed, or NULL (bad URL) */
     char decode_err[96];      /* the text of a decoded body over max_body */
+    int req_slot;             /* the per-user slot holding a piece's hreq_t */
+    struct hreq *free_reqs;   /* pieces' request states, pooled */
 } lclient_t;
 
-/* A user's HTTP state, made on its first request and freed with the user. */
-typedef struct {
-    lclient_t *c;
-    ccd_user_t *u;
-    ccd_http_session_t *http;
-    struct ccd_cookie_jar *cookies;    /* created on the first Set-Cookie */
+struct hclient;
+
+/* The request in flight of one strand of a user (its own coroutine, or a piece's): what its
+ * answer needs and what lasts across its redirects. */
+typedef struct hreq {
+    struct hclient *h;
+    ccd_user_t *u;                     /* the strand waiting for it */
+    struct hreq *next_free;            /* in the binding's pool (pieces only) */
     bool catch_response;               /* the request in flight is recorded by the script */
     bool follow;                       /* the request in flight follows redirects */
     bool hop;                          /* it is a redirect's next hop: the first was sent */
@@ -49,6 +53,16 @@ typedef struct {
     int64_t elapsed_acc;               /* time spent in the redirects followed so far */
     const char *req_method, *req_name; /* Lua strings the yielded frame keeps alive */
     size_t req_method_len, req_name_len;
+} hreq_t;
+
+/* A user's HTTP state, made on its first request and freed with the user; its pieces share
+ * it (one session, one cookie jar). */
+typedef struct hclient {
+    lclient_t *c;
+    ccd_http_session_t *http;
+    struct ccd_cookie_jar *cookies; /* created on the first Set-Cookie */
+    unsigned per_host;              /* its class's connections_per_host */
+    hreq_t main;                    /* the request of the user's own coroutine */
 } hclient_t;
 
 static lclient_t *client_of(lua_State *L)
@@ -65,16 +79,26 @@ static void hclient_free(void *p)
     free(h);
 }
 
+/* A piece ended: its request state returns to the pool. */
+static void hreq_release(void *p)
+{
+    hreq_t *r = p;
+    lclient_t *c = r->h->c;
+    r->next_free = c->free_reqs;
+    c->free_reqs = r;
+}
+
 /* The user's HTTP state, NULL when it has made no request yet. */
 static hclient_t *hclient_peek(const lclient_t *c, const ccd_user_t *u)
 {
-    return ccd_user_slot(u, c->slot);
+    return ccd_user_slot(ccd_user_root(u), c->slot);
 }
 
+/* The HTTP state of u's user. The user's own slot is looked at first: a piece's is empty. */
 static hclient_t *hclient_of(lua_State *L, lclient_t *c, ccd_user_t *u)
 {
-    hclient_t *h = hclient_peek(c, u);
-    if (h)
+    hclient_t *h = ccd_user_slot(u, c->slot);
+    if (h || (h = hclient_peek(c, u)))
         return h;
     h = calloc(1, sizeof(*h));
     if (!h || !(h->http = ccd_http_session_new(ccd_engine_http(c->eng)))) {
@@ -82,9 +106,35 @@ static hclient_t *hclient_of(lua_State *L, lclient_t *c, ccd_user_t *u)
         luaL_error(L, "out of memory");
     }
     h->c = c;
-    h->u = u;
-    ccd_user_set_slot(u, c->slot, h);
+    h->per_host = ccd_user_per_host(u);
+    h->main.h = h;
+    h->main.u = ccd_user_root(u);
+    ccd_user_set_slot(ccd_user_root(u), c->slot, h);
     return h;
+}
+
+/* The request state of strand u: the user's own, or its piece's (from the pool, kept in the
+ * piece's slot until it ends). */
+static hreq_t *hreq_of(lua_State *L, lclient_t *c, hclient_t *h, ccd_user_t *u)
+{
+    if (h->main.u == u)
+        return &h->main;
+    hreq_t *r = ccd_user_slot(u, c->req_slot);
+    if (r)
+        return r;
+    if ((r = c->free_reqs))
+        c->free_reqs = r->next_free;
+    else
+        r = malloc(sizeof(*r));
+    if (!r) {
+        luaL_error(L, "out of memory");
+        return NULL;
+    }
+    memset(r, 0, sizeof(*r));
+    r->h = h;
+    r->u = u;
+    ccd_user_set_slot(u, c->req_slot, r);
+    return r;
 }
 
 /* A buffer operation that could not allocate ends the call with a Lua error. */
@@ -277,6 +327,20 @@ static void read_max_body(lua_State *L, int t, ccd_http_request_t *req)
     lua_pop(L, 1);
 }
 
+/* opts.connections_per_host: how many connections to the request's host the user may use at
+ * once when it has other requests in flight (nil: its class's). */
+static void read_per_host(lua_State *L, int t, ccd_http_request_t *req)
+{
+    lua_getfield(L, t, "connections_per_host");
+    if (!lua_isnil(L, -1)) {
+        double v = lua_tonumber(L, -1);
+        if (!lua_isnumber(L, -1) || v < 1 || v > 1000 || v != (double)(int)v)
+            luaL_error(L, "option 'connections_per_host' must be a whole number from 1 to 1000");
+        req->per_origin = (unsigned)v;
+    }
+    lua_pop(L, 1);
+}
+
 /* The body from opts.body, opts.json or opts.form (one at most); returns the default
  * Content-Type for it, or NULL. */
 static const char *read_body(lua_State *L, lclient_t *e, int t, ccd_http_request_t *req)
@@ -351,7 +415,7 @@ static void add_cookie_header(lua_State *L, lclient_t *e, hclient_t *u, size_t *
 }
 
 /* The options that concern the whole request, not each hop of its redirects. */
-static void read_request_flags(lua_State *L, hclient_t *u, int t)
+static void read_request_flags(lua_State *L, hreq_t *u, int t)
 {
     lua_getfield(L, t, "catch_response");
     u->catch_response = lua_toboolean(L, -1);
@@ -369,8 +433,7 @@ static void read_request_flags(lua_State *L, hclient_t *u, int t)
 }
 
 /* Reads the options at index t (0: none) and the user's default headers at index d. */
-static void read_opts(lua_State *L, lclient_t *e, hclient_t *u, int t, int d,
-                      ccd_http_request_t *req)
+static void read_opts(lua_State *L, lclient_t *e, hreq_t *u, int t, int d, ccd_http_request_t *req)
 {
     size_t n = 0;
     const char *ctype = NULL;
@@ -385,6 +448,7 @@ static void read_opts(lua_State *L, lclient_t *e, hclient_t *u, int t, int d,
         req->timeout = opt_seconds(L, t, "timeout", req->timeout);
         req->connect_timeout = opt_seconds(L, t, "connect_timeout", 0);
         read_max_body(L, t, req);
+        read_per_host(L, t, req);
         lua_getfield(L, t, "insecure");
         if (!lua_isnil(L, -1))
             req->insecure = lua_toboolean(L, -1);
@@ -397,8 +461,8 @@ static void read_opts(lua_State *L, lclient_t *e, hclient_t *u, int t, int d,
     if (!find_header(e, n, "Accept-Encoding", 15))
         set_header(L, e, &n, (ccd_slice_t){"Accept-Encoding", 15},
                    (ccd_slice_t){"gzip, deflate", 13});
-    if (u->cookies && !find_header(e, n, "Cookie", 6))
-        add_cookie_header(L, e, u, &n);
+    if (u->h->cookies && !find_header(e, n, "Cookie", 6))
+        add_cookie_header(L, e, u->h, &n);
     req->headers = e->hdrs;
     req->nheaders = n;
 }
@@ -429,20 +493,20 @@ static void push_name(lua_State *L, lclient_t *e, int t, size_t path_off, int re
 
 static void on_response(void *ud, const ccd_http_response_t *res);
 
-/* The user waiting for a response was stopped for good: the request is abandoned, and
- * reported as such. */
+/* The strand waiting for a response was stopped for good: the request is abandoned, and
+ * reported as such, unless it was still waiting for a connection (never sent). */
 static void cancel_request(void *ud)
 {
-    hclient_t *h = ud;
-    ccd_http_cancel(h->http);
-    ccd_engine_record_abandoned(h->c->eng, h->req_method, h->req_method_len, h->req_name,
-                                h->req_name_len);
+    hreq_t *r = ud;
+    if (ccd_http_cancel_ud(r->h->http, r))
+        ccd_engine_record_abandoned(r->h->c->eng, r->req_method, r->req_method_len, r->req_name,
+                                    r->req_name_len);
 }
 
 /* Records a request that could not be sent at all: for a URL it cannot request a failure, as
  * Locust counts one; for want of memory (nothing reached the target) a generator error.
  * Pushes the message, and true for a generator error. Returns the number pushed. */
-static int record_unsent(lua_State *L, lclient_t *e, hclient_t *u, int rc)
+static int record_unsent(lua_State *L, lclient_t *e, hreq_t *u, int rc)
 {
     check_mem(L, ccd_buf_putc(&e->url, '\0'));
     const char *msg = lua_pushfstring(L, "%s: %s", ccd_strerror(rc), e->url.base);
@@ -473,7 +537,8 @@ static int l_send(lua_State *L)
 {
     lclient_t *e = client_of(L);
     ccd_user_t *user = ccd_engine_blocking_user(L, e->eng, "an HTTP request");
-    hclient_t *u = hclient_of(L, e, user);
+    hclient_t *h = hclient_of(L, e, user);
+    hreq_t *u = hreq_of(L, e, h, user);
     size_t mlen, ulen, path_off = 0;
     const char *method = luaL_checklstring(L, 1, &mlen);
     const char *url = luaL_checklstring(L, 2, &ulen);
@@ -485,6 +550,7 @@ static int l_send(lua_State *L)
     int64_t max_body = ccd_user_max_body(user);
     req.limit_body = max_body >= 0;
     req.max_body = max_body >= 0 ? (size_t)max_body : 0;
+    req.per_origin = h->per_host;
     u->hop = lua_toboolean(L, 6);
     if (!u->hop) {
         u->catch_response = false;
@@ -515,7 +581,7 @@ static int l_send(lua_State *L)
     }
     u->req_name = lua_tolstring(L, name_idx, &u->req_name_len);
     u->max_body = req.limit_body ? req.max_body : SIZE_MAX;
-    int rc = ccd_http_send(u->http, &req, on_response, u);
+    int rc = ccd_http_send(h->http, &req, on_response, u);
     lua_pushvalue(L, name_idx);
     if (rc == 0) {
         ccd_user_block(user, cancel_request, u, true);
@@ -608,7 +674,7 @@ static void push_raw_headers(lua_State *co, lclient_t *e, const ccd_http_respons
 }
 
 /* The Location of a redirect the request in flight follows, or NULL. */
-static const ccd_header_t *redirect_to_follow(hclient_t *u, const ccd_http_response_t *res,
+static const ccd_header_t *redirect_to_follow(hreq_t *u, const ccd_http_response_t *res,
                                               const header_scan_t *s)
 {
     if (res->err || !u->follow || !is_redirect(res->status))
@@ -621,7 +687,7 @@ static const ccd_header_t *redirect_to_follow(hclient_t *u, const ccd_http_respo
  * (its start alone cannot always be decoded). The decoded body is bounded by max_body too, or
  * by CCD_DECODE_MAX without one: a decompression bomb fails once it passes the limit, since
  * its whole size cannot be known without inflating all of it. */
-static ccd_slice_t decoded_body(lclient_t *e, const hclient_t *u, const ccd_http_response_t *res,
+static ccd_slice_t decoded_body(lclient_t *e, const hreq_t *u, const ccd_http_response_t *res,
                                 const header_scan_t *s, const char **err)
 {
     const ccd_header_t *ce = s->encoding;
@@ -655,10 +721,10 @@ static ccd_slice_t decoded_body(lclient_t *e, const hclient_t *u, const ccd_http
  * says. */
 static void on_response(void *ud, const ccd_http_response_t *res)
 {
-    hclient_t *u = ud;
-    lclient_t *e = u->c;
+    hreq_t *u = ud;
+    lclient_t *e = u->h->c;
     lua_State *co = ccd_user_thread(u->u);
-    header_scan_t scan = scan_headers(u, res);
+    header_scan_t scan = scan_headers(u->h, res);
     const ccd_header_t *location = redirect_to_follow(u, res, &scan);
     int64_t elapsed = u->elapsed_acc + res->elapsed_us;
     size_t elen = 0;
@@ -838,6 +904,11 @@ static int l_gc(lua_State *L)
     ccd_buf_free(&c->decoded);
     ccd_buf_free(&c->last_url);
     free(c->hdrs);
+    while (c->free_reqs) {
+        hreq_t *r = c->free_reqs;
+        c->free_reqs = r->next_free;
+        free(r);
+    }
     return 0;
 }
 
@@ -856,7 +927,8 @@ void ccd_lclient_register(lua_State *L, ccd_engine_t *eng)
     memset(c, 0, sizeof(*c));
     c->eng = eng;
     c->slot = eng ? ccd_engine_slot(eng, hclient_free) : -1;
-    if (c->slot < 0 && eng)
+    c->req_slot = eng ? ccd_engine_slot(eng, hreq_release) : -1;
+    if ((c->slot < 0 || c->req_slot < 0) && eng)
         luaL_error(L, "HTTP client: no per-user slot left");
     lua_newtable(L);
     lua_pushcfunction(L, l_gc);

@@ -32,6 +32,25 @@ static double check_seconds(lua_State *L, const char *what)
     return s;
 }
 
+/* go(fn, ...): starts a piece of the running strand that calls fn(...) in a coroutine of its
+ * own, at once, until it first waits; fn must not raise (the library wraps it). */
+static int l_go(lua_State *L)
+{
+    ccd_user_t *u = ccd_engine_blocking_user(L, ccd_lcore_engine(L), "starting a piece");
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    if (ccd_user_go(u, L, lua_gettop(L) - 1))
+        luaL_error(L, "out of memory");
+    return 0;
+}
+
+/* join() -> whether the caller must yield until one of its pieces ends (false: none runs). */
+static int l_join(lua_State *L)
+{
+    ccd_user_t *u = ccd_engine_blocking_user(L, ccd_lcore_engine(L), "waiting for pieces");
+    lua_pushboolean(L, ccd_user_join(u));
+    return 1;
+}
+
 static int l_sleep(lua_State *L)
 {
     ccd_user_t *u = ccd_engine_blocking_user(L, ccd_lcore_engine(L), "cicada.sleep()");
@@ -249,6 +268,8 @@ void ccd_lcore_open(lua_State *L, ccd_engine_t *eng, void *ud)
     const ccd_lcore_config_t *cfg = ud;
     static const luaL_Reg fns[] = {
         {"sleep", l_sleep},
+        {"go", l_go},
+        {"join", l_join},
         {"wait", l_wait},
         {"arrival", l_arrival},
         {"set_lag", l_set_lag},

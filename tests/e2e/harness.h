@@ -220,6 +220,7 @@ typedef struct {
     int keepalive_requests; /* 0: 100000, so every user keeps one connection for the whole run */
     int keepalive_timeout;  /* seconds an idle connection stays open; 0: 60 */
     bool tls;               /* also serve HTTPS with a self-signed certificate */
+    int proxy_port;         /* nonzero: /delay/MS is passed to a cicada-target on this port */
 } h_nginx_opts_t;
 
 typedef struct {
@@ -231,8 +232,8 @@ typedef struct {
 
 /* Writes a config to a temp dir and starts /usr/sbin/nginx in the foreground as one process.
  * Locations: = /hello (return 200 "Hello, World!"), /static/file.txt (H_STATIC_SIZE bytes),
- * /status/404, and / (200 "ok"). Access logs: "access.log" (HTTP), "tls.log" (HTTPS), one line
- * per request: "$connection $status $request_uri". 0 or -1. */
+ * /status/404, /delay/MS (with opts.proxy_port), and / (200 "ok"). Access logs: "access.log"
+ * (HTTP), "tls.log" (HTTPS), one line per request: "$connection $status $request_uri". 0 or -1. */
 int h_nginx_start(h_nginx_t *n, const h_nginx_opts_t *o);
 
 /* Stops nginx by PID. */

@@ -28,7 +28,16 @@ static const char *tls_server(const h_nginx_t *n)
 
 /* One process (master_process off) so that the PID we hold is the server; every path the
  * compiled-in defaults would put under /var lives in the temp dir. */
-static const char *config_text(const h_nginx_t *n, int keepalive, int keepalive_timeout)
+/* /delay/MS passed to a cicada-target, when the options name one. */
+static const char *proxy_location(int port)
+{
+    if (!port)
+        return "";
+    return h_strf("    location /delay/ { proxy_pass http://%s:%d; }\n", H_HOST, port);
+}
+
+static const char *config_text(const h_nginx_t *n, int keepalive, int keepalive_timeout,
+                               int proxy_port)
 {
     const char *d = n->dir;
     return h_strf("master_process off;\n"
@@ -52,12 +61,13 @@ static const char *config_text(const h_nginx_t *n, int keepalive, int keepalive_
                   "    location = /hello { return 200 \"%s\"; }\n"
                   "    location /static/ { root %s/www; }\n"
                   "    location = /status/404 { return 404; }\n"
+                  "%s"
                   "    location / { return 200 \"ok\"; }\n"
                   "  }\n"
                   "%s"
                   "}\n",
                   d, d, d, d, d, d, d, keepalive, keepalive_timeout, H_HOST, n->port, d, H_HELLO, d,
-                  tls_server(n));
+                  proxy_location(proxy_port), tls_server(n));
 }
 
 static int write_static_file(const char *dir)
@@ -111,7 +121,7 @@ static int prepare_dir(h_nginx_t *n, const h_nginx_opts_t *o)
     if (o->tls && make_cert(n->dir) < 0)
         return -1;
     conf = config_text(n, o->keepalive_requests > 0 ? o->keepalive_requests : 100000,
-                       o->keepalive_timeout > 0 ? o->keepalive_timeout : 60);
+                       o->keepalive_timeout > 0 ? o->keepalive_timeout : 60, o->proxy_port);
     return h_write_file(h_strf("%s/nginx.conf", n->dir), conf, strlen(conf));
 }
 

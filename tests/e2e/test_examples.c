@@ -143,8 +143,7 @@ Test(examples, shape_runs_its_stages_and_ends_by_itself)
 Test(examples, websocket_chat_echoes_every_message)
 {
     h_run_t r;
-    const char *extra[] = {"-u", "10", "-r", "10", "-t", "3s", NULL};
-    run_example(&r, "websocket_chat", extra);
+    RUN_EXAMPLE(&r, "websocket_chat", "-u", "10", "-r", "10", "-t", "3s");
     cr_expect_eq(count(&r, "WS", "chat"), 10, "one connection per chatter");
     long say = count(&r, "WS", "say");
     cr_expect_gt(say, 0);
@@ -152,5 +151,24 @@ Test(examples, websocket_chat_echoes_every_message)
     cr_expect_geq(sent, say);
     /* A receive is cut short by the stop (at most one per chatter); a round trip is not. */
     cr_expect(sent >= received && sent - received <= 10, "sent %ld, received %ld", sent, received);
+    h_run_free(&r);
+}
+
+Test(examples, page_load_fetches_each_page_and_its_assets_concurrently)
+{
+    h_run_t r;
+    RUN_EXAMPLE(&r, "page_load", "-u", "5", "-r", "50", "-t", "3s");
+    long pages = count(&r, "GET", "page");
+    cr_assert_gt(pages, 0);
+    cr_expect_eq(count(&r, "GET", "image"), 3 * pages, "each page's three images");
+    cr_expect_eq(count(&r, "GET", "style.css"), pages);
+    cr_expect_eq(count(&r, "GET", "app.js"), pages);
+    cr_expect_eq(count(&r, "GET", "font"), pages);
+    cr_expect_eq(count(&r, "GET", "vendor.css"), pages);
+    cr_expect_eq(count(&r, "GET", "api: data"), pages);
+    cr_expect_eq(count(&r, "GET", "api: greeting"), pages);
+    long total = h_total_requests(r.json);
+    cr_expect_eq(total, 10 * pages);
+    cr_expect_eq(h_target_requests(&target, total), total);
     h_run_free(&r);
 }

@@ -326,6 +326,11 @@ static const char *url(const char *path)
     return url_buf;
 }
 
+static void never_called(void *ud, const ccd_http_response_t *res)
+{
+    cr_assert_fail("callback of a canceled request");
+}
+
 TestSuite(http_client, .init = setup, .fini = teardown, .timeout = 30);
 
 Test(http_client, keep_alive_reuses_one_connection)
@@ -620,7 +625,7 @@ Test(http_client, localhost_resolves)
     srv_stop();
 }
 
-Test(http_client, bad_urls_and_busy_session)
+Test(http_client, bad_urls)
 {
     ccd_http_session_t *s = ccd_http_session_new(ctx);
     result_t r = {0};
@@ -628,13 +633,74 @@ Test(http_client, bad_urls_and_busy_session)
     cr_assert_eq(ccd_http_send(s, &req, on_response, &r), CCD_EURL);
     req = request("GET", "not a url");
     cr_assert_eq(ccd_http_send(s, &req, on_response, &r), CCD_EURL);
+    req = request("", "http://127.0.0.1:1/");
+    cr_assert_eq(ccd_http_send(s, &req, on_response, &r), CCD_EINVAL);
     req = request("GET", "http://127.0.0.1:1/");
     cr_assert_eq(ccd_http_send(s, &req, on_response, &r), 0);
-    cr_assert_eq(ccd_http_send(s, &req, on_response, &r), CCD_EINVAL);
     while (!r.done)
         ev_run(loop, EVRUN_ONCE);
     cr_assert_eq(r.err, CCD_ECONNREFUSED);
     ccd_http_session_free(s);
+}
+
+/* Requests sent at once on one session: the first `per_origin` open a connection each, the
+ * others wait and go on those connections as they are free. */
+static void run_concurrent(int n, unsigned per_origin, int want_conns)
+{
+    srv_start(SRV_OK, false);
+    ccd_http_session_t *s = ccd_http_session_new(ctx);
+    result_t r[16] = {0};
+    for (int i = 0; i < n; i++) {
+        ccd_http_request_t req = request("GET", url("/"));
+        req.per_origin = per_origin;
+        cr_assert_eq(ccd_http_send(s, &req, on_response, &r[i]), 0);
+    }
+    for (int i = 0; i < n; i++) {
+        while (!r[i].done)
+            ev_run(loop, EVRUN_ONCE);
+        cr_assert_eq(r[i].err, 0, "%d: %s", i, r[i].errmsg);
+        cr_assert_eq(r[i].status, 200);
+    }
+    cr_assert_eq(atomic_load(&srv.nreq), n);
+    cr_assert_eq(atomic_load(&srv.nconn), want_conns);
+    /* Afterwards a lone request reuses one of the idle connections. */
+    result_t last = perform(s, &(ccd_http_request_t){.method = sl("GET"), .url = sl(url("/"))});
+    cr_assert_eq(last.status, 200);
+    cr_assert_eq(atomic_load(&srv.nconn), want_conns);
+    ccd_http_session_free(s);
+    srv_stop();
+}
+
+Test(http_client, concurrent_requests_up_to_the_limit_per_origin)
+{
+    run_concurrent(10, 3, 3);
+}
+
+Test(http_client, concurrent_requests_default_to_one_connection)
+{
+    run_concurrent(4, 0, 1);
+}
+
+/* Canceling one request of several leaves the others, and a waiting one takes its place. */
+Test(http_client, cancel_one_of_several)
+{
+    srv_start(SRV_OK, false);
+    ccd_http_session_t *s = ccd_http_session_new(ctx);
+    result_t r[3] = {0};
+    for (int i = 0; i < 3; i++) {
+        ccd_http_request_t req = request("GET", url("/"));
+        req.per_origin = 1;
+        cr_assert_eq(ccd_http_send(s, &req, i == 0 ? never_called : on_response, &r[i]), 0);
+    }
+    ccd_http_cancel_ud(s, &r[0]);
+    for (int i = 1; i < 3; i++) {
+        while (!r[i].done)
+            ev_run(loop, EVRUN_ONCE);
+        cr_assert_eq(r[i].status, 200, "%d: %s", i, r[i].errmsg);
+    }
+    cr_assert_not(r[0].done);
+    ccd_http_session_free(s);
+    srv_stop();
 }
 
 Test(http_client, unresolvable_name)
@@ -645,11 +711,6 @@ Test(http_client, unresolvable_name)
     cr_assert_eq(r.err, CCD_EDNS, "err %d: %s", r.err, r.errmsg);
     cr_assert_str_eq(r.errmsg, "cannot resolve bad..name: Misformatted domain name");
     ccd_http_session_free(s);
-}
-
-static void never_called(void *ud, const ccd_http_response_t *res)
-{
-    cr_assert_fail("callback of a canceled request");
 }
 
 Test(http_client, cancel_and_free_at_any_state)

@@ -28,7 +28,7 @@
 
 struct ccd_user {
     lua_State *co;
-    void *slot;
+    void *slots[CCD_USER_SLOTS];
     bool blocked, woken;
     int nargs;
 };
@@ -36,7 +36,8 @@ struct ccd_user {
 struct ccd_engine {
     struct ev_loop *loop;
     ccd_http_ctx_t *http;
-    ccd_slot_free_fn release;
+    ccd_slot_free_fn release[CCD_USER_SLOTS];
+    int nslots;
     ccd_stats_t *stats;
     ccd_user_t user;
 };
@@ -64,18 +65,19 @@ ccd_user_t *ccd_engine_blocking_user(lua_State *L, const ccd_engine_t *e, const 
 
 int ccd_engine_slot(ccd_engine_t *e, ccd_slot_free_fn release)
 {
-    e->release = release;
-    return 0;
+    cr_assert_lt(e->nslots, CCD_USER_SLOTS);
+    e->release[e->nslots] = release;
+    return e->nslots++;
 }
 
 void *ccd_user_slot(const ccd_user_t *u, int slot)
 {
-    return u->slot;
+    return u->slots[slot];
 }
 
 void ccd_user_set_slot(ccd_user_t *u, int slot, void *p)
 {
-    u->slot = p;
+    u->slots[slot] = p;
 }
 
 void ccd_user_block(ccd_user_t *u, ccd_cancel_fn cancel, void *ud, bool counted)
@@ -116,6 +118,17 @@ double ccd_user_timeout(const ccd_user_t *u)
 int64_t ccd_user_max_body(const ccd_user_t *u)
 {
     return -1;
+}
+
+unsigned ccd_user_per_host(const ccd_user_t *u)
+{
+    return 6;
+}
+
+/* The stubbed engine runs one user and no piece. */
+ccd_user_t *ccd_user_root(const ccd_user_t *u)
+{
+    return (ccd_user_t *)u;
 }
 
 static ccd_engine_t eng;
@@ -297,9 +310,12 @@ static tally_t user_run(void)
     cr_assert_eq(luaL_dostring(L, USER), 0, "%s", lua_tostring(L, -1));
     request(L, 1, &t);
     request(L, 2, &t);
-    if (eng.user.slot)
-        eng.release(eng.user.slot);
-    eng.user.slot = NULL;
+    for (int i = 0; i < eng.nslots; i++) {
+        if (eng.user.slots[i])
+            eng.release[i](eng.user.slots[i]);
+        eng.user.slots[i] = NULL;
+    }
+    eng.nslots = 0; /* the next Lua state registers the binding again */
     lua_close(L);
     return t;
 }
