@@ -223,6 +223,8 @@ typedef struct {
     int proxy_port;         /* nonzero: /delay/MS is passed to a cicada-target on this port */
     bool http2;             /* HTTPS with HTTP/2 (ALPN "h2"), and HTTP/2 in the clear (prior
                              * knowledge) on h2c_port */
+    bool master;            /* a master process with one worker, so that SIGHUP to pid reloads
+                             * it (new worker, the old one ending its connections gracefully) */
 } h_nginx_opts_t;
 
 typedef struct {
@@ -231,6 +233,7 @@ typedef struct {
     int tls_port; /* HTTPS (0 without opts.tls or opts.http2) */
     int h2c_port; /* HTTP/2 in the clear (0 without opts.http2) */
     int proxy_port;
+    bool master;
     const char *dir;
 } h_nginx_t;
 

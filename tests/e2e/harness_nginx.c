@@ -45,8 +45,6 @@ static const char *h2c_server(const h_nginx_t *n)
                   H_HOST, n->h2c_port, n->dir, H_HELLO, proxy_location(n->proxy_port));
 }
 
-/* One process (master_process off) so that the PID we hold is the server; every path the
- * compiled-in defaults would put under /var lives in the temp dir. */
 /* /delay/MS passed to a cicada-target, when the options name one. */
 static const char *proxy_location(int port)
 {
@@ -55,11 +53,14 @@ static const char *proxy_location(int port)
     return h_strf("    location /delay/ { proxy_pass http://%s:%d; }\n", H_HOST, port);
 }
 
+/* One process (master_process off) so that the PID we hold is the server, unless the options
+ * ask for a master (the PID we hold is then the master's); every path the compiled-in defaults
+ * would put under /var lives in the temp dir. */
 static const char *config_text(const h_nginx_t *n, int keepalive, int keepalive_timeout,
                                int proxy_port)
 {
     const char *d = n->dir;
-    return h_strf("master_process off;\n"
+    return h_strf("master_process %s;\n"
                   "worker_processes 1;\n"
                   "pid %s/nginx.pid;\n"
                   "error_log %s/error.log warn;\n"
@@ -85,8 +86,9 @@ static const char *config_text(const h_nginx_t *n, int keepalive, int keepalive_
                   "  }\n"
                   "%s%s"
                   "}\n",
-                  d, d, d, d, d, d, d, keepalive, keepalive_timeout, H_HOST, n->port, d, H_HELLO, d,
-                  proxy_location(proxy_port), tls_server(n), h2c_server(n));
+                  n->master ? "on" : "off", d, d, d, d, d, d, d, keepalive, keepalive_timeout,
+                  H_HOST, n->port, d, H_HELLO, d, proxy_location(proxy_port), tls_server(n),
+                  h2c_server(n));
 }
 
 static int write_static_file(const char *dir)
@@ -164,6 +166,7 @@ static int try_start(h_nginx_t *n, const h_nginx_opts_t *o)
     n->tls_port = o->tls || o->http2 ? h_free_port() : 0;
     n->h2c_port = o->http2 ? h_free_port() : 0;
     n->proxy_port = o->proxy_port;
+    n->master = o->master;
     if (!n->dir || n->port < 0 || n->tls_port < 0 || n->h2c_port < 0 || prepare_dir(n, o) < 0)
         return -1;
     const char *conf = h_strf("%s/nginx.conf", n->dir), *log = h_strf("%s/error.log", n->dir);

@@ -5,6 +5,8 @@
 
 #include "harness.h"
 
+#include <unistd.h>
+
 TestSuite(http2, .fini = h_cleanup, .timeout = 90);
 
 #define H2_RUN "-u", "4", "-r", "100", "-t", "2s", "--stop-timeout", "5", H_LOAD_FLAGS
@@ -151,5 +153,37 @@ Test(http2, goaway_fails_unprocessed_streams_and_reconnects)
     const char *text = json_string_value(json_object_get(e, "error"));
     cr_expect(h_contains(text, "GOAWAY"), "error: %s", text ? text : "(none)");
     cr_expect_gt(h_nginx_connections(&n, "tls.log"), 1, "no new connection after GOAWAY");
+    h_run_free(&r);
+}
+
+/* A reload in the middle of the run (SIGHUP to the nginx master this test started): the old
+ * worker ends its HTTP/2 connections with GOAWAY, users reconnect to the new one, and the
+ * requests nginx logged are exactly those cicada counted as answered. */
+Test(http2, goaway_on_reload_counts_add_up)
+{
+    h_nginx_t n;
+    h_run_t r;
+    h_nginx_opts_t o = {.http2 = true, .master = true};
+    cr_assert_eq(h_nginx_start(&n, &o), 0, "nginx with HTTP/2 did not start");
+    pid_t reloader = h_fork();
+    cr_assert_geq(reloader, 0);
+    if (reloader == 0) {
+        h_sleep(1.0);
+        kill(n.pid, SIGHUP);
+        _exit(0);
+    }
+    cr_assert_eq(h_cicada(&r, NULL, PROTOCOL_SCENARIO("", "HTTP/2"), "-H",
+                          h_strf("https://%s:%d", H_HOST, n.tls_port), "-u", "4", "-r", "100", "-t",
+                          "3s", "--stop-timeout", "5", H_LOAD_FLAGS, NULL),
+                 0);
+    H_ASSERT_JSON(&r);
+    long total = h_total_requests(r.json), failed = h_total_failures(r.json);
+    cr_log_info("%ld requests, %ld failed, %ld connections", total, failed,
+                h_nginx_connections(&n, "tls.log"));
+    cr_expect_gt(total, 20);
+    cr_expect_eq(h_nginx_count(&n, "tls.log", "/hello", total - failed), total - failed,
+                 "%ld requests, %ld failed", total, failed);
+    cr_expect_eq(h_nginx_count_protocol(&n, "tls.log", "HTTP/2.0"), total - failed);
+    cr_expect_gt(h_nginx_connections(&n, "tls.log"), 4, "no new connection after the reload");
     h_run_free(&r);
 }
