@@ -73,9 +73,10 @@ typedef struct xfer {
     size_t max_body;
     int err;
     bool head, in_send;
-    bool waiting; /* queued: every connection to its origin the request may use is busy */
-    bool local;   /* err is a local failure to open the connection */
-    bool h2;      /* goes as an HTTP/2 stream */
+    bool waiting;        /* queued: every connection to its origin the request may use is busy */
+    bool local;          /* err is a local failure to open the connection */
+    bool h2;             /* goes as an HTTP/2 stream */
+    unsigned per_origin; /* its per_origin: see spread_waiting() */
     int h2status;
     int32_t h2id; /* its stream while on a C_H2 connection */
     ccd_h2_body_t h2body;
@@ -111,6 +112,7 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents);
 static void conn_open(xfer_t *x);
 static void start_write(xfer_t *x);
 static bool take_waiting(ccd_http_session_t *s, conn_t *c);
+static void spread_waiting(ccd_http_session_t *s, const conn_t *c, unsigned limit);
 static void h2_detach(xfer_t *x, bool reset);
 static int h2_flush(ccd_http_ctx_t *ctx, conn_t *c);
 
@@ -725,6 +727,9 @@ static void on_connected(void *ud, int err, const char *msg)
         return;
     }
     c->h1_seen = c->tls && c->http2 == CCD_HTTP2_ALPN;
+    /* Before the write, whose failure may end x and free the session. */
+    if (c->h1_seen && x->s->waiting)
+        spread_waiting(x->s, c, x->per_origin);
     start_write(x);
 }
 
@@ -832,22 +837,71 @@ static bool same_origin(const conn_t *a, const conn_t *b)
 }
 
 /* A new (closed) connection to the URL's origin in the session; NULL when out of memory. */
-static conn_t *conn_new(ccd_http_session_t *s, const ccd_url_t *u, bool insecure, uint8_t http2)
+static conn_t *conn_alloc(ccd_http_session_t *s, ccd_slice_t host)
 {
-    conn_t *c = calloc(1, sizeof(*c) + u->host.len + 1);
+    conn_t *c = calloc(1, sizeof(*c) + host.len + 1);
     if (!c)
         return NULL;
-    memcpy(c->host, u->host.base, u->host.len);
+    memcpy(c->host, host.base, host.len);
     ev_init(&c->io, on_io);
     c->io.data = s;
-    c->http2 = http2;
     c->sock.fd = -1;
-    c->port = u->port;
-    c->tls = u->scheme_kind == CCD_URL_HTTPS;
-    c->insecure = insecure;
     c->next = s->conns;
     s->conns = c;
     return c;
+}
+
+static conn_t *conn_new(ccd_http_session_t *s, const ccd_url_t *u, bool insecure, uint8_t http2)
+{
+    conn_t *c = conn_alloc(s, u->host);
+    if (!c)
+        return NULL;
+    c->http2 = http2;
+    c->port = u->port;
+    c->tls = u->scheme_kind == CCD_URL_HTTPS;
+    c->insecure = insecure;
+    return c;
+}
+
+/* A closed connection to c's origin: one the session has, else a new one (NULL when out of
+ * memory). */
+static conn_t *conn_closed_like(ccd_http_session_t *s, const conn_t *c)
+{
+    for (conn_t *o = s->conns; o; o = o->next)
+        if (o->state == C_CLOSED && same_origin(o, c))
+            return o;
+    conn_t *o = conn_alloc(s, (ccd_slice_t){c->host, strlen(c->host)});
+    if (!o)
+        return NULL;
+    o->http2 = c->http2;
+    o->port = c->port;
+    o->tls = c->tls;
+    o->insecure = c->insecure;
+    o->h1_seen = c->h1_seen;
+    return o;
+}
+
+static bool origin_waiting(const ccd_http_session_t *s, const conn_t *c)
+{
+    for (const xfer_t *x = s->waiting; x; x = x->next_live)
+        if (same_origin(x->origin, c))
+            return true;
+    return false;
+}
+
+/* The origin answered ALPN with HTTP/1.1: the requests that waited for the handshake go on
+ * connections of their own up to their limit, as any HTTP/1.1 requests do. */
+static void spread_waiting(ccd_http_session_t *s, const conn_t *c, unsigned limit)
+{
+    unsigned in_use = 0;
+    for (conn_t *o = s->conns; o; o = o->next)
+        in_use += o->state != C_CLOSED && o->state != C_IDLE && same_origin(o, c);
+    while (in_use < (limit ? limit : 1) && origin_waiting(s, c)) {
+        conn_t *o = conn_closed_like(s, c);
+        if (!o || !take_waiting(s, o))
+            return;
+        in_use++;
+    }
 }
 
 /* The connection a request to the URL's origin goes on: an idle one (kept alive), else,
@@ -907,6 +961,7 @@ static void xfer_start(xfer_t *x, ccd_http_session_t *s, const ccd_http_request_
     x->timeout = req->timeout;
     x->connect_timeout = req->connect_timeout;
     x->max_body = req->limit_body ? req->max_body : SIZE_MAX;
+    x->per_origin = req->per_origin;
 }
 
 /* Puts x on connection c (idle, or closed and opened now) and starts its clock and timeout:

@@ -187,3 +187,42 @@ Test(http2, goaway_on_reload_counts_add_up)
     cr_expect_gt(h_nginx_connections(&n, "tls.log"), 4, "no new connection after the reload");
     h_run_free(&r);
 }
+
+/* A batch of ten slow requests to a server without HTTP/2: they waited for the first
+ * handshake, which settled on HTTP/1.1, and then go on up to six connections as any batch
+ * over HTTP/1.1 does, not one after another. */
+Test(http2, batch_after_fallback_uses_six_connections)
+{
+    h_target_t t;
+    h_nginx_t n;
+    h_run_t r;
+    cr_assert_eq(h_target_start(&t, 1), 0, "cicada-target did not start");
+    h_nginx_opts_t o = {.tls = true, .proxy_port = t.port};
+    cr_assert_eq(h_nginx_start(&n, &o), 0, "nginx with TLS did not start");
+    const char *scenario =
+        "local cicada = require \"cicada\"\n"
+        "local U = cicada.user(\"Page\", { insecure = true, wait_time = cicada.constant(0),\n"
+        "  tasks = { load = 1 } })\n"
+        "function U:load()\n"
+        "  local reqs = {}\n"
+        "  for i = 1, 10 do reqs[i] = { \"GET\", \"/delay/300\" } end\n"
+        "  local t0 = cicada.time()\n"
+        "  self.client:batch(reqs)\n"
+        "  cicada.record{ type = \"BATCH\", name = \"ten\", response_time = (cicada.time() - t0) * "
+        "1000 }\n"
+        "end\n";
+    cr_assert_eq(h_cicada(&r, NULL, scenario, "-H", h_strf("https://%s:%d", H_HOST, n.tls_port),
+                          "-u", "1", "-r", "1", "-t", "1s", "--stop-timeout", "10", H_LOAD_FLAGS,
+                          NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 0);
+    H_ASSERT_JSON(&r);
+    long sent = h_requests(r.json, "GET", "/delay/300");
+    cr_expect_eq(h_failures(r.json, "GET", "/delay/300"), 0);
+    cr_expect_eq(h_nginx_count(&n, "tls.log", "/delay/300", sent), sent);
+    cr_expect_eq(h_nginx_count_protocol(&n, "tls.log", "HTTP/1.1"), sent);
+    cr_expect_eq(h_nginx_connections(&n, "tls.log"), 6);
+    /* Two rounds of the delay, not ten. */
+    cr_expect_lt(h_num(h_entry(r.json, "BATCH", "ten"), "max_response_time"), 1500);
+    h_run_free(&r);
+}
