@@ -417,7 +417,8 @@ unsigned ccd_user_per_host(const ccd_user_t *u)
 
 int ccd_user_http2(const ccd_user_t *u)
 {
-    return u->eng->script.classes[u->class_idx].http2;
+    int h = u->eng->script.classes[u->class_idx].http2;
+    return h >= 0 ? h : u->eng->http2;
 }
 
 void ccd_user_set_self(ccd_user_t *u, lua_State *L, int idx)

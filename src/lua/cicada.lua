@@ -835,7 +835,8 @@ function M._prepare()
                       timeout = class.timeout == false and 0 or class.timeout,
                       max_body = class.max_body == false and math.huge or class.max_body,
                       per_host = class.connections_per_host,
-                      http2 = class.http2 == false and 1 or class.http2 == "prior-knowledge" and 2 or 0,
+                      http2 = class.http2 == nil and -1 or class.http2 == false and 1
+                              or class.http2 == "prior-knowledge" and 2 or 0,
                       runnable = class._runnable and 1 or 0 }
   end
   M._runnable = list

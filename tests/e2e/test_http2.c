@@ -68,6 +68,20 @@ Test(http2, prior_knowledge_in_the_clear)
     h_run_free(&r);
 }
 
+/* The command line's --http2-prior-knowledge, for a class without an http2 field. */
+Test(http2, prior_knowledge_from_the_command_line)
+{
+    h_nginx_t n;
+    h_run_t r;
+    start_h2_nginx(&n);
+    cr_assert_eq(h_cicada(&r, NULL, PROTOCOL_SCENARIO("", "HTTP/2"), "-H",
+                          h_strf("http://%s:%d", H_HOST, n.h2c_port), "--http2-prior-knowledge",
+                          H2_RUN, NULL),
+                 0);
+    expect_h2_counts(&n, &r, "h2c.log", 4);
+    h_run_free(&r);
+}
+
 /* nginx's TLS port without http2: ALPN settles on HTTP/1.1. */
 Test(http2, alpn_falls_back_to_http1)
 {
