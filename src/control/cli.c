@@ -44,6 +44,7 @@ enum {
     O_STOP_TIMEOUT,
     O_REQUEST_TIMEOUT,
     O_MAX_BODY,
+    O_HTTP2_PRIOR,
     O_TASK_RATIO,
     O_LOGFILE,
     O_CONFIG,
@@ -104,6 +105,7 @@ static const struct option long_opts[] = {
     {"stop-timeout", required_argument, NULL, O_STOP_TIMEOUT},
     {"request-timeout", required_argument, NULL, O_REQUEST_TIMEOUT},
     {"max-body", required_argument, NULL, O_MAX_BODY},
+    {"http2-prior-knowledge", no_argument, NULL, O_HTTP2_PRIOR},
     {"tags", required_argument, NULL, O_TAGS},
     {"exclude-tags", required_argument, NULL, O_EXCLUDE},
     {"list", no_argument, NULL, O_LIST},
@@ -379,6 +381,7 @@ static int apply_flag(ccd_options_t *o, int id, bool on)
     case O_CSV_FULL: o->csv_full_history = on; return 0;
     case O_PRINT_STATS: o->print_stats = on; return 0;
     case O_ONLY_SUMMARY: o->only_summary = on; return 0;
+    case O_HTTP2_PRIOR: o->http2_prior = on; return 0;
     case O_RESET_STATS: o->reset_stats = on; return 0;
     case O_LIST: o->list = on; return 0;
     case O_TASK_RATIO: o->show_task_ratio = on; return 0;
@@ -783,6 +786,9 @@ void ccd_cli_usage(FILE *out)
           "                            default: all): the rest is read, counted and dropped, and\n"
           "                            a compressed body inflating past it fails; a class's or a\n"
           "                            request's max_body wins\n"
+          "      --http2-prior-knowledge  speak HTTP/2 from the first byte over http:// too\n"
+          "                            (a server known to expect it); a class's or a\n"
+          "                            request's http2 wins\n"
           "  -T, --tags TAG,...        run only the tasks with one of these tags\n"
           "  -E, --exclude-tags TAG,.. do not run the tasks with any of these tags\n"
           "\n"

@@ -31,6 +31,8 @@ typedef struct {
     bool csv_full_history;
     const char *html; /* --html: file name, may hold {u} {r} {t} */
     bool print_stats, only_summary, reset_stats;
+    bool http2_prior; /* --http2-prior-knowledge: HTTP/2 in the clear for classes without an
+                       * http2 of their own */
     int exit_code_on_error;
     double stop_timeout;      /* seconds users get to finish their task when stopping */
     double request_timeout;   /* seconds before an unanswered request fails; 0: never */

@@ -125,7 +125,8 @@ int ccd_engines_start(ccd_engines_t *es, unsigned n, double share, const ccd_opt
                                .request_timeout = o->request_timeout,
                                .share = share / n,
                                .arrival_late = o->arrival_late,
-                               .max_body = o->max_body};
+                               .max_body = o->max_body,
+                               .http2 = o->http2_prior ? 2 : 0};
     sigset_t set, old;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);

@@ -111,6 +111,9 @@ double ccd_user_timeout(const ccd_user_t *u);
 int64_t ccd_user_max_body(const ccd_user_t *u);
 /* How many connections u may use at once to one host (its class's `connections_per_host`). */
 unsigned ccd_user_per_host(const ccd_user_t *u);
+/* How u's requests may use HTTP/2 (its class's `http2`, else the run's): 0 by ALPN over TLS, 1
+ * never, 2 also in the clear by prior knowledge (the values of http/message.h's CCD_HTTP2_*). */
+int ccd_user_http2(const ccd_user_t *u);
 /* Keeps the value at idx of L as u's `self` (the table on_stop receives). */
 void ccd_user_set_self(ccd_user_t *u, lua_State *L, int idx);
 

@@ -325,6 +325,7 @@ static int engine_init(ccd_engine_t *e, const ccd_engine_config_t *cfg, char *er
     e->runner = cfg->runner;
     e->request_timeout = cfg->request_timeout;
     e->max_body = cfg->max_body;
+    e->http2 = cfg->http2;
     if ((rc = init_classes(e, cfg)) || (rc = init_loop(e))) {
         snprintf(err, errlen, "engine %d: %s", cfg->index, ccd_strerror(rc));
         return rc;

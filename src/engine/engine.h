@@ -80,6 +80,8 @@ typedef struct {
     double arrival_late;    /* seconds behind the schedule past which a start counts as late */
     int64_t max_body;       /* bytes kept of a response body, below a class's own `max_body`
                              * and a request's; -1: all */
+    int http2;              /* how requests use HTTP/2 unless their class or they say (0 by
+                             * ALPN over TLS, 2 also in the clear: --http2-prior-knowledge) */
 } ccd_engine_config_t;
 
 /* Creates an engine, loads the scenario into its Lua state and starts its thread.

@@ -102,6 +102,7 @@ struct ccd_engine {
     long generation;        /* of the statistics: reports from before a reset are dropped */
     double request_timeout; /* seconds, for classes without a timeout of their own; 0: none */
     int64_t max_body;       /* bytes, for classes without a max_body of their own; -1: all */
+    int http2;              /* for classes without an http2 of their own */
     ev_timer report_timer, stop_timer, kill_timer, done_timer, flight_timer;
     ccd_arrivals_t *arrivals; /* one per class; NULL when no class is open */
     int64_t late_us;          /* a start later than this is late */

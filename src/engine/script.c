@@ -137,6 +137,7 @@ static int read_classes(ccd_script_t *s, char *err, size_t errlen)
         c->timeout = opt_num_field(L, -1, "timeout", -1);
         c->max_body = opt_num_field(L, -1, "max_body", -1);
         c->per_host = (unsigned)opt_num_field(L, -1, "per_host", CCD_PER_HOST_DEFAULT);
+        c->http2 = (int)opt_num_field(L, -1, "http2", -1);
         c->runnable = num_field(L, -1, "runnable") != 0;
         c->open = num_field(L, -1, "open") != 0;
         c->arrival_rate = opt_num_field(L, -1, "arrival_rate", -1);

@@ -25,6 +25,8 @@ typedef struct {
                         * < 0: not set */
     unsigned per_host; /* connections a user may use at once to one host (concurrent
                         * requests: batches, pieces) */
+    int http2;         /* the class's `http2`: 0 offered by ALPN over TLS (true), 1 never
+                        * (false), 2 also in the clear by prior knowledge; < 0: not set */
     int runnable;      /* it has tasks left once -T/-E filtered them */
     /* The open model: whether the class's users run iterations on arrivals rather than loop,
      * its own arrivals per second (< 0: none; its share of the run's rate then), and how

@@ -415,6 +415,12 @@ unsigned ccd_user_per_host(const ccd_user_t *u)
     return u->eng->script.classes[u->class_idx].per_host;
 }
 
+int ccd_user_http2(const ccd_user_t *u)
+{
+    int h = u->eng->script.classes[u->class_idx].http2;
+    return h >= 0 ? h : u->eng->http2;
+}
+
 void ccd_user_set_self(ccd_user_t *u, lua_State *L, int idx)
 {
     luaL_unref(L, LUA_REGISTRYINDEX, u->self_ref);

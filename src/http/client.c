@@ -6,6 +6,7 @@
 #include "base/clock.h"
 #include "base/duration.h"
 #include "base/error.h"
+#include "http/h2.h"
 #include "http/parse.h"
 #include "http/request.h"
 #include "http/url.h"
@@ -28,7 +29,9 @@
 #define POOL_SPARE   16  /* pooled exchanges kept beyond the recent peak in use */
 #define POOL_TRIM    2.0 /* seconds between two trims of the pool */
 
-enum { C_CLOSED, C_CONNECTING, C_IDLE, C_BUSY };
+/* C_H2: open with HTTP/2, carrying any number of the session's requests as streams (none
+ * is its x); the others are HTTP/1.1 states, one request at a time. */
+enum { C_CLOSED, C_CONNECTING, C_IDLE, C_BUSY, C_H2 };
 
 /* The TCP (and TLS) connection to one origin inside a session. The struct lives as long as
  * the session; the socket inside it opens and closes as keep-alive allows. */
@@ -39,8 +42,15 @@ typedef struct conn {
     ccd_conn_t sock;
     SSL_SESSION *tls_sess; /* kept across reconnects for resumption */
     uint32_t served;       /* responses completed on the current socket */
+    ccd_h2_t *h2;          /* while C_H2 */
+    unsigned nstreams;     /* while C_H2: requests on it; with none it does not keep the loop */
+    uint32_t goaway;       /* the error code of the server's GOAWAY, once one came */
     uint16_t port;
     uint8_t state;
+    uint8_t http2; /* CCD_HTTP2_*: how requests on it may use HTTP/2 */
+    bool reading;  /* inside ccd_h2_recv() */
+    bool h1_seen;  /* the server answered ALPN with HTTP/1.1: its requests need not wait
+                    * for the handshake of another connection */
     bool tls, insecure;
     char host[]; /* NUL-terminated, IPv6 without brackets */
 } conn_t;
@@ -63,8 +73,13 @@ typedef struct xfer {
     size_t max_body;
     int err;
     bool head, in_send;
-    bool waiting;   /* queued: every connection to its origin the request may use is busy */
-    bool local;     /* err is a local failure to open the connection */
+    bool waiting;        /* queued: every connection to its origin the request may use is busy */
+    bool local;          /* err is a local failure to open the connection */
+    bool h2;             /* goes as an HTTP/2 stream */
+    unsigned per_origin; /* its per_origin: see spread_waiting() */
+    int h2status;
+    int32_t h2id; /* its stream while on a C_H2 connection */
+    ccd_h2_body_t h2body;
     conn_t *origin; /* the connection's struct, kept after x->c is cleared: its host; while
                      * waiting, a busy connection to the same origin */
     ccd_buf_t w;    /* the serialised request */
@@ -96,7 +111,10 @@ struct ccd_http_session {
 static void on_io(struct ev_loop *loop, ev_io *w, int revents);
 static void conn_open(xfer_t *x);
 static void start_write(xfer_t *x);
-static void take_waiting(ccd_http_session_t *s, conn_t *c);
+static bool take_waiting(ccd_http_session_t *s, conn_t *c);
+static void spread_waiting(ccd_http_session_t *s, const conn_t *c, unsigned limit);
+static void h2_detach(xfer_t *x, bool reset);
+static int h2_flush(ccd_http_ctx_t *ctx, conn_t *c);
 
 /* ---- context and pool ---- */
 
@@ -232,9 +250,11 @@ static void stop_watchers(xfer_t *x)
 /* Closes the socket (the conn struct stays in its session for the next request). */
 static void conn_close(struct ev_loop *loop, conn_t *c, bool clean)
 {
-    if (c->state == C_IDLE)
+    if (c->state == C_IDLE || (c->state == C_H2 && c->nstreams == 0))
         ev_ref(loop);
     ev_io_stop(loop, &c->io);
+    ccd_h2_free(c->h2);
+    c->h2 = NULL;
     ccd_conn_close(&c->sock, &c->tls_sess, clean);
     c->state = C_CLOSED;
     c->served = 0;
@@ -257,6 +277,7 @@ static void deliver(xfer_t *x)
         .err = x->err, .errmsg = x->errmsg, .local = x->local, .elapsed_us = x->elapsed_us};
     res.host = (ccd_slice_t){x->origin->host, strlen(x->origin->host)};
     res.target = x->target;
+    res.http2 = x->h2;
     if (!x->err) {
         const ccd_http_parser_t *p = &x->parser;
         res.status = p->status;
@@ -310,7 +331,12 @@ static void fail(xfer_t *x, int err, const char *fmt, ...)
     va_end(ap);
     if (ccd_connect_busy(&x->connect))
         ccd_connect_cancel(&x->connect); /* its socket is about to close */
-    if (x->c)
+    if (x->c && x->c->state == C_H2) {   /* the other streams go on */
+        conn_t *c = x->c;
+        h2_detach(x, true);
+        if (!c->reading)
+            h2_flush(x->ctx, c); /* the reset goes out now */
+    } else if (x->c)
         conn_close(x->ctx->loop, x->c, false);
     finish(x, err);
 }
@@ -367,6 +393,226 @@ static void watch(ccd_http_ctx_t *ctx, conn_t *c, int events)
 static const char *reuse_note(const xfer_t *x)
 {
     return x->c->served > 0 ? ", reused keep-alive connection" : "";
+}
+
+/* ---- HTTP/2: a connection carrying the session's requests to its origin as streams ---- */
+
+/* Takes x off its connection's streams (resetting the stream when it is still open). */
+static void h2_detach(xfer_t *x, bool reset)
+{
+    conn_t *c = x->c;
+    if (reset)
+        ccd_h2_cancel(c->h2, x->h2id);
+    x->h2id = 0;
+    x->c = NULL;
+    if (--c->nstreams == 0)
+        ev_unref(x->ctx->loop); /* an idle connection does not keep ev_run() going */
+}
+
+/* Writes the frames nghttp2 has ready; waits for the socket when it is full. Returns 0 or a
+ * negative error (the connection is broken). */
+static int h2_flush(ccd_http_ctx_t *ctx, conn_t *c)
+{
+    for (;;) {
+        const char *buf;
+        long len = ccd_h2_pending(c->h2, &buf);
+        if (len < 0)
+            return (int)len;
+        if (len == 0) {
+            watch(ctx, c, EV_READ);
+            return 0;
+        }
+        ssize_t n = ccd_conn_write(&c->sock, buf, (size_t)len);
+        if (n == -EAGAIN) {
+            watch(ctx, c, EV_READ | EV_WRITE);
+            return 0;
+        }
+        if (n < 0)
+            return (int)n;
+        ccd_h2_sent(c->h2, (size_t)n);
+    }
+}
+
+/* Ends a stream's request from inside nghttp2's callbacks: its delivery waits for the loop,
+ * since the callback may free the session (and the connection with it). */
+static void stream_end(xfer_t *x, int err)
+{
+    if (x->c)
+        h2_detach(x, false);
+    x->in_send = true;
+    finish(x, err);
+    x->in_send = false;
+}
+
+static int h2_on_header(void *stream, int32_t id, ccd_slice_t name, ccd_slice_t value)
+{
+    xfer_t *x = stream;
+    if (x->h2id != id)
+        return 0;
+    if (name.len > 0 && name.base[0] == ':') {
+        if (ccd_slice_eq_str(name, ":status"))
+            x->h2status = atoi(value.base);
+        return 0;
+    }
+    x->err = ccd_http_parser_add_header(&x->parser, name, value);
+    return x->err; /* nonzero: nghttp2 resets the stream, and its close reports why */
+}
+
+static int h2_on_data(void *stream, int32_t id, const char *buf, size_t len)
+{
+    xfer_t *x = stream;
+    if (x->h2id == id)
+        x->err = ccd_http_parser_add_body(&x->parser, buf, len);
+    return x->h2id == id ? x->err : 0;
+}
+
+static void h2_on_close(void *conn, void *stream, int32_t id, uint32_t error, bool refused)
+{
+    xfer_t *x = stream;
+    conn_t *c = conn;
+    if (x->h2id != id || x->c != c)
+        return;
+    if (x->err == CCD_ETOOBIG) {
+        snprintf(x->errmsg, sizeof(x->errmsg),
+                 "response headers over the limit (%d bytes, %d fields)", CCD_HTTP_MAX_HEADER_BYTES,
+                 CCD_HTTP_MAX_HEADERS);
+        stream_end(x, CCD_ETOOBIG);
+    } else if (x->err) {
+        snprintf(x->errmsg, sizeof(x->errmsg), "%s", ccd_strerror(x->err));
+        stream_end(x, x->err);
+    } else if (refused) {
+        snprintf(x->errmsg, sizeof(x->errmsg), "stream not processed: the server sent GOAWAY (%s)",
+                 ccd_h2_error_name(c->goaway));
+        stream_end(x, CCD_ECLOSED);
+    } else if (error) {
+        snprintf(x->errmsg, sizeof(x->errmsg), "stream reset by the server: %s",
+                 ccd_h2_error_name(error));
+        stream_end(x, CCD_EPROTO);
+    } else if (x->h2status < 100) {
+        snprintf(x->errmsg, sizeof(x->errmsg), "malformed response: no status (HTTP/2)");
+        stream_end(x, CCD_EPROTO);
+    } else {
+        ccd_http_parser_done(&x->parser, x->h2status);
+        x->errmsg[0] = '\0';
+        stream_end(x, 0);
+    }
+}
+
+static void h2_on_goaway(void *conn, uint32_t error)
+{
+    ((conn_t *)conn)->goaway = error;
+}
+
+static const ccd_h2_cbs_t h2_cbs = {
+    .header = h2_on_header, .data = h2_on_data, .close = h2_on_close, .goaway = h2_on_goaway};
+
+/* Puts x on connection c as a new stream. */
+static void h2_attach(xfer_t *x, conn_t *c)
+{
+    ccd_http_parser_reset(&x->parser, x->head);
+    x->parser.max_body = x->max_body;
+    x->h2 = true;
+    x->h2status = 0;
+    int32_t id = ccd_h2_submit(c->h2, x->w.base, x->w.len, c->tls, &x->h2body, x);
+    if (id < 0) {
+        x->c = NULL;
+        fail(x, id, "cannot send the request over HTTP/2: %s", ccd_strerror(id));
+        return;
+    }
+    x->h2id = id;
+    if (c->nstreams++ == 0)
+        ev_ref(x->ctx->loop);
+    /* Inside a read, nghttp2 is in a callback: the frames go out when the read is over. A
+     * broken connection shows when it is read, failing every stream on it. */
+    if (!c->reading)
+        h2_flush(x->ctx, c);
+}
+
+/* Fails every request on an HTTP/2 connection, then closes it. */
+static void h2_fail_all(ccd_http_session_t *s, conn_t *c, int err, const char *why)
+{
+    /* The connection closes before the requests end: a request waiting for the origin, which
+     * an ending one hands a connection to, must find it closed. */
+    for (xfer_t *x = s->live; x; x = x->next_live) {
+        if (x->c == c && x->h2id > 0) {
+            h2_detach(x, false);
+            x->h2id = -1;
+        }
+    }
+    conn_close(s->ctx->loop, c, false);
+    for (xfer_t *x = s->live; x; x = x->next_live) {
+        if (x->h2id == -1) {
+            x->h2id = 0;
+            snprintf(x->errmsg, sizeof(x->errmsg), "%s", why);
+            stream_end(x, err);
+        }
+    }
+}
+
+/* The connection's socket is ready: drain it into nghttp2, then write what it answers. A
+ * connection the server is done with (GOAWAY, and its last stream over) is closed. */
+static void h2_io(ccd_http_session_t *s, conn_t *c)
+{
+    char *buf = s->ctx->rbuf;
+    char why[160];
+    int rc;
+    for (;;) {
+        ssize_t n = ccd_conn_read(&c->sock, buf, READ_BUF_SIZE);
+        if (n == -EAGAIN)
+            break;
+        if (n <= 0) {
+            snprintf(why, sizeof(why), "%s (reading the response, HTTP/2)",
+                     n == 0 ? "connection closed before the response completed"
+                            : ccd_strerror((int)n));
+            h2_fail_all(s, c, n == 0 ? CCD_ECLOSED : (int)n, why);
+            return;
+        }
+        c->reading = true;
+        rc = ccd_h2_recv(c->h2, buf, (size_t)n);
+        c->reading = false;
+        if (rc < 0) {
+            h2_fail_all(s, c, CCD_EPROTO, "malformed response: HTTP/2 protocol error");
+            return;
+        }
+    }
+    rc = h2_flush(s->ctx, c);
+    if (rc < 0) {
+        snprintf(why, sizeof(why), "%s (writing the request, HTTP/2)", ccd_strerror(rc));
+        h2_fail_all(s, c, rc, why);
+    } else if (c->nstreams == 0 && !ccd_h2_open(c->h2)) {
+        conn_close(s->ctx->loop, c, true);
+    }
+}
+
+/* Whether an HTTP/2 connection can take a new stream; an event of its socket waiting in the
+ * loop's queue is handled first, as for an idle HTTP/1.1 connection. */
+static bool h2_usable(ccd_http_session_t *s, conn_t *c)
+{
+    if (ev_is_pending(&c->io)) {
+        ev_clear_pending(s->ctx->loop, &c->io);
+        h2_io(s, c);
+    }
+    return c->state == C_H2 && ccd_h2_open(c->h2);
+}
+
+/* The connection just opened speaks HTTP/2: x and every request waiting for the origin go on
+ * it as streams. */
+static void h2_begin(xfer_t *x, conn_t *c)
+{
+    c->h2 = ccd_h2_new(&h2_cbs, c);
+    if (!c->h2) {
+        fail(x, CCD_ENOMEM, "%s", ccd_strerror(CCD_ENOMEM));
+        return;
+    }
+    c->state = C_H2;
+    c->x = NULL;
+    c->nstreams = 0;
+    c->goaway = 0;
+    ev_unref(x->ctx->loop); /* the baseline of a connection with no stream */
+    watch(x->ctx, c, EV_READ);
+    h2_attach(x, c);
+    while (x->s->waiting && take_waiting(x->s, c))
+        ;
 }
 
 /* ---- request state machine: connect, handshake, write, read ---- */
@@ -475,6 +721,15 @@ static void on_connected(void *ud, int err, const char *msg)
         fail(x, err, "%s", msg);
         return;
     }
+    conn_t *c = x->c;
+    if (c->tls ? c->sock.ssl && ccd_tls_is_h2(c->sock.ssl) : c->http2 == CCD_HTTP2_PRIOR) {
+        h2_begin(x, c);
+        return;
+    }
+    c->h1_seen = c->tls && c->http2 == CCD_HTTP2_ALPN;
+    /* Before the write, whose failure may end x and free the session. */
+    if (c->h1_seen && x->s->waiting)
+        spread_waiting(x->s, c, x->per_origin);
     start_write(x);
 }
 
@@ -489,6 +744,7 @@ static void conn_open(xfer_t *x)
                             .port = c->port,
                             .tls = c->tls,
                             .insecure = c->insecure,
+                            .alpn_h2 = c->http2 != CCD_HTTP2_OFF,
                             .name_address = true,
                             .resume = c->tls_sess,
                             .timeout = x->connect_timeout};
@@ -528,6 +784,8 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents)
     if (!x) {
         if (c->state == C_IDLE)
             idle_readable(loop, c);
+        else if (c->state == C_H2)
+            h2_io(c->io.data, c);
         else
             ev_io_stop(loop, w);
         return;
@@ -565,34 +823,85 @@ void ccd_http_session_free(ccd_http_session_t *s)
     free(s);
 }
 
-static bool conn_matches(const conn_t *c, const ccd_url_t *u, bool insecure)
+static bool conn_matches(const conn_t *c, const ccd_url_t *u, bool insecure, uint8_t http2)
 {
     bool tls = u->scheme_kind == CCD_URL_HTTPS;
     return c->tls == tls && c->port == u->port && (!tls || c->insecure == insecure) &&
-           ccd_slice_ieq_str(u->host, c->host);
+           c->http2 == http2 && ccd_slice_ieq_str(u->host, c->host);
 }
 
 static bool same_origin(const conn_t *a, const conn_t *b)
 {
     return a->tls == b->tls && a->port == b->port && (!a->tls || a->insecure == b->insecure) &&
-           strcasecmp(a->host, b->host) == 0;
+           a->http2 == b->http2 && strcasecmp(a->host, b->host) == 0;
 }
 
 /* A new (closed) connection to the URL's origin in the session; NULL when out of memory. */
-static conn_t *conn_new(ccd_http_session_t *s, const ccd_url_t *u, bool insecure)
+static conn_t *conn_alloc(ccd_http_session_t *s, ccd_slice_t host)
 {
-    conn_t *c = calloc(1, sizeof(*c) + u->host.len + 1);
+    conn_t *c = calloc(1, sizeof(*c) + host.len + 1);
     if (!c)
         return NULL;
-    memcpy(c->host, u->host.base, u->host.len);
+    memcpy(c->host, host.base, host.len);
     ev_init(&c->io, on_io);
+    c->io.data = s;
     c->sock.fd = -1;
-    c->port = u->port;
-    c->tls = u->scheme_kind == CCD_URL_HTTPS;
-    c->insecure = insecure;
     c->next = s->conns;
     s->conns = c;
     return c;
+}
+
+static conn_t *conn_new(ccd_http_session_t *s, const ccd_url_t *u, bool insecure, uint8_t http2)
+{
+    conn_t *c = conn_alloc(s, u->host);
+    if (!c)
+        return NULL;
+    c->http2 = http2;
+    c->port = u->port;
+    c->tls = u->scheme_kind == CCD_URL_HTTPS;
+    c->insecure = insecure;
+    return c;
+}
+
+/* A closed connection to c's origin: one the session has, else a new one (NULL when out of
+ * memory). */
+static conn_t *conn_closed_like(ccd_http_session_t *s, const conn_t *c)
+{
+    for (conn_t *o = s->conns; o; o = o->next)
+        if (o->state == C_CLOSED && same_origin(o, c))
+            return o;
+    conn_t *o = conn_alloc(s, (ccd_slice_t){c->host, strlen(c->host)});
+    if (!o)
+        return NULL;
+    o->http2 = c->http2;
+    o->port = c->port;
+    o->tls = c->tls;
+    o->insecure = c->insecure;
+    o->h1_seen = c->h1_seen;
+    return o;
+}
+
+static bool origin_waiting(const ccd_http_session_t *s, const conn_t *c)
+{
+    for (const xfer_t *x = s->waiting; x; x = x->next_live)
+        if (same_origin(x->origin, c))
+            return true;
+    return false;
+}
+
+/* The origin answered ALPN with HTTP/1.1: the requests that waited for the handshake go on
+ * connections of their own up to their limit, as any HTTP/1.1 requests do. */
+static void spread_waiting(ccd_http_session_t *s, const conn_t *c, unsigned limit)
+{
+    unsigned in_use = 0;
+    for (conn_t *o = s->conns; o; o = o->next)
+        in_use += o->state != C_CLOSED && o->state != C_IDLE && same_origin(o, c);
+    while (in_use < (limit ? limit : 1) && origin_waiting(s, c)) {
+        conn_t *o = conn_closed_like(s, c);
+        if (!o || !take_waiting(s, o))
+            return;
+        in_use++;
+    }
 }
 
 /* The connection a request to the URL's origin goes on: an idle one (kept alive), else,
@@ -601,30 +910,40 @@ static conn_t *conn_new(ccd_http_session_t *s, const ccd_url_t *u, bool insecure
  * must wait, *out then a connection in use to the origin; CCD_ENOMEM. A lone request finds
  * its origin's first connection idle or closed: the usual case costs one pass that stops at
  * the first match. */
-static int conn_pick(ccd_http_session_t *s, const ccd_url_t *u, bool insecure, unsigned limit,
-                     conn_t **out)
+static int conn_pick(ccd_http_session_t *s, const ccd_url_t *u, bool insecure, uint8_t http2,
+                     unsigned limit, conn_t **out)
 {
-    conn_t *closed = NULL, *busy = NULL;
+    conn_t *closed = NULL, *busy = NULL, *handshaking = NULL;
     unsigned in_use = 0;
+    bool h1 = false;
     for (conn_t *c = s->conns; c; c = c->next) {
-        if (!conn_matches(c, u, insecure))
+        if (!conn_matches(c, u, insecure, http2))
             continue;
-        if (c->state == C_IDLE && idle_usable(s->ctx->loop, c)) {
+        if ((c->state == C_IDLE && idle_usable(s->ctx->loop, c)) ||
+            (c->state == C_H2 && h2_usable(s, c))) {
             *out = c;
             return 0;
         }
+        h1 |= c->h1_seen;
         if (c->state == C_CLOSED) {
             closed = closed ? closed : c;
-        } else {
+        } else if (c->state != C_H2) { /* an HTTP/2 connection past GOAWAY takes no stream */
             busy = c;
             in_use++;
+            if (c->state == C_CONNECTING && http2 != CCD_HTTP2_OFF)
+                handshaking = c;
         }
+    }
+    /* A connection being opened may turn out to speak HTTP/2, then taking every request. */
+    if (handshaking && !h1) {
+        *out = handshaking;
+        return 1;
     }
     if (busy && in_use >= (limit ? limit : 1)) {
         *out = busy;
         return 1;
     }
-    *out = closed ? closed : conn_new(s, u, insecure);
+    *out = closed ? closed : conn_new(s, u, insecure, http2);
     return *out ? 0 : CCD_ENOMEM;
 }
 
@@ -636,11 +955,13 @@ static void xfer_start(xfer_t *x, ccd_http_session_t *s, const ccd_http_request_
     x->ud = ud;
     x->err = 0;
     x->local = false;
+    x->h2 = false;
     x->errmsg[0] = '\0';
     x->head = ccd_slice_eq_str(req->method, "HEAD");
     x->timeout = req->timeout;
     x->connect_timeout = req->connect_timeout;
     x->max_body = req->limit_body ? req->max_body : SIZE_MAX;
+    x->per_origin = req->per_origin;
 }
 
 /* Puts x on connection c (idle, or closed and opened now) and starts its clock and timeout:
@@ -665,6 +986,8 @@ static void xfer_launch(xfer_t *x, conn_t *c)
         ev_ref(loop);
         c->x = x;
         start_write(x);
+    } else if (c->state == C_H2) {
+        h2_attach(x, c);
     } else {
         conn_open(x);
     }
@@ -673,7 +996,7 @@ static void xfer_launch(xfer_t *x, conn_t *c)
 
 /* Connection c (to a request's origin) has just become free, idle or closed: the oldest
  * request waiting for that origin goes on it. */
-static void take_waiting(ccd_http_session_t *s, conn_t *c)
+static bool take_waiting(ccd_http_session_t *s, conn_t *c)
 {
     xfer_t **p = &s->waiting, *prev = NULL;
     while (*p && !same_origin((*p)->origin, c)) {
@@ -682,7 +1005,7 @@ static void take_waiting(ccd_http_session_t *s, conn_t *c)
     }
     xfer_t *x = *p;
     if (!x || c->x)
-        return;
+        return false;
     *p = x->next_live;
     if (s->waiting_end == x)
         s->waiting_end = prev;
@@ -690,6 +1013,7 @@ static void take_waiting(ccd_http_session_t *s, conn_t *c)
     if (c->state == C_IDLE)
         idle_usable(s->ctx->loop, c); /* closes it if the server did */
     xfer_launch(x, c);
+    return true;
 }
 
 static void wait_for_conn(ccd_http_session_t *s, xfer_t *x, conn_t *busy)
@@ -721,7 +1045,10 @@ int ccd_http_send(ccd_http_session_t *s, const ccd_http_request_t *req, ccd_http
         ccd_tls_prepare(s->ctx->tls, req->insecure);
     xfer_t *x = xfer_get(s->ctx);
     conn_t *c = NULL;
-    int rc = x ? conn_pick(s, u, req->insecure, req->per_origin, &c) : CCD_ENOMEM;
+    uint8_t http2 = u->scheme_kind == CCD_URL_HTTPS || req->http2 == CCD_HTTP2_PRIOR
+                        ? req->http2
+                        : CCD_HTTP2_OFF;
+    int rc = x ? conn_pick(s, u, req->insecure, http2, req->per_origin, &c) : CCD_ENOMEM;
     if (rc < 0 || ccd_http_request_serialise(req, u, s->ctx->user_agent, &x->w)) {
         if (x)
             xfer_put(x);
@@ -741,8 +1068,13 @@ int ccd_http_send(ccd_http_session_t *s, const ccd_http_request_t *req, ccd_http
 static void xfer_cancel(ccd_http_session_t *s, xfer_t *x)
 {
     stop_watchers(x);
-    if (x->c)
+    if (x->c && x->c->state == C_H2) {
+        conn_t *c = x->c;
+        h2_detach(x, true);
+        h2_flush(s->ctx, c);
+    } else if (x->c) {
         conn_close(s->ctx->loop, x->c, false);
+    }
     x->c = NULL;
     x->waiting = false;
     xfer_put(x);

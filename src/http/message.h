@@ -18,6 +18,11 @@ struct ccd_url; /* http/url.h */
 
 /* A request. Everything it points to need only live until ccd_http_send() returns: the
  * request is serialised into the connection's buffer before the call returns. */
+/* How a request may use HTTP/2: offered by TLS ALPN on https (the default, falling back to
+ * HTTP/1.1 when the server does not choose it), never, or also in the clear by prior
+ * knowledge (the server is known to speak HTTP/2 on that port). */
+enum { CCD_HTTP2_ALPN = 0, CCD_HTTP2_OFF, CCD_HTTP2_PRIOR };
+
 typedef struct {
     ccd_slice_t method;           /* "GET", "POST", ... as sent */
     ccd_slice_t url;              /* absolute: http[s]://host[:port]/path?query */
@@ -33,6 +38,7 @@ typedef struct {
     bool limit_body;        /* keep only max_body bytes of the response body: the rest is read
                              * and counted in the response's bytes, not kept */
     size_t max_body;
+    uint8_t http2;       /* CCD_HTTP2_ALPN, _OFF or _PRIOR */
     unsigned per_origin; /* connections to the origin the session may use at once while other
                           * requests of it are in flight (0: 1); past it, the request waits
                           * for one of them to be free */
@@ -56,6 +62,7 @@ typedef struct {
     uint64_t bytes;     /* body length received: more than body.len when max_body cut it */
     ccd_slice_t host;   /* the host the request went to (no port, IPv6 without brackets) */
     ccd_slice_t target; /* the request-target: path and query */
+    bool http2;         /* the request went over HTTP/2 (a stream), not HTTP/1.1 */
 } ccd_http_response_t;
 
 #endif

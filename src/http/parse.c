@@ -253,3 +253,40 @@ int ccd_http_parser_finish(ccd_http_parser_t *p)
     p->keep_alive = false;
     return CCD_HTTP_PARSE_DONE;
 }
+
+int ccd_http_parser_add_header(ccd_http_parser_t *p, ccd_slice_t name, ccd_slice_t value)
+{
+    p->started = true;
+    p->_phase = PH_HEADERS;
+    if (p->nheaders == CCD_HTTP_MAX_HEADERS)
+        return CCD_ETOOBIG;
+    uint32_t *o = p->_off[p->nheaders];
+    o[0] = (uint32_t)p->_h.len;
+    o[1] = (uint32_t)name.len;
+    int rc = hbuf_append(p, name.base, name.len);
+    o[2] = (uint32_t)p->_h.len;
+    o[3] = (uint32_t)value.len;
+    if (!rc)
+        rc = hbuf_append(p, value.base, value.len);
+    if (rc)
+        return p->_err ? p->_err : rc;
+    p->nheaders++;
+    return 0;
+}
+
+int ccd_http_parser_add_body(ccd_http_parser_t *p, const char *buf, size_t len)
+{
+    p->_phase = PH_BODY;
+    p->_in_body = true;
+    p->body_bytes += len;
+    size_t room = p->max_body - p->_b.len;
+    return append(&p->_b, buf, len < room ? len : room, SIZE_MAX);
+}
+
+void ccd_http_parser_done(ccd_http_parser_t *p, int status)
+{
+    p->status = status;
+    p->keep_alive = true;
+    p->_done = true;
+    publish(p);
+}

@@ -68,4 +68,13 @@ const char *ccd_http_parser_where(const ccd_http_parser_t *p);
  * completes the response (a body read until close), else CCD_ECLOSED. */
 int ccd_http_parser_finish(ccd_http_parser_t *p);
 
+/* Collecting a response that arrives already split (HTTP/2 frames), into the same storage as a
+ * parsed one: reset, then add its headers and body, then done. add_header() returns 0 or
+ * CCD_ETOOBIG (over CCD_HTTP_MAX_HEADER_BYTES or CCD_HTTP_MAX_HEADERS) or CCD_ENOMEM;
+ * add_body() keeps max_body bytes and counts them all, returning 0 or CCD_ENOMEM; done()
+ * publishes the response with its status. */
+int ccd_http_parser_add_header(ccd_http_parser_t *p, ccd_slice_t name, ccd_slice_t value);
+int ccd_http_parser_add_body(ccd_http_parser_t *p, const char *buf, size_t len);
+void ccd_http_parser_done(ccd_http_parser_t *p, int status);
+
 #endif

@@ -263,6 +263,11 @@ function response_get.history(r)
   return h
 end
 
+-- "HTTP/2" or "HTTP/1.1": an HTTP/2 response carries _h2, so that the usual one costs nothing.
+function response_get.protocol(r)
+  return r._h2 and "HTTP/2" or "HTTP/1.1"
+end
+
 function response_get.error(r)
   if r.status == 0 then return r._failure end
 end
@@ -338,7 +343,7 @@ end
 
 -- Follows redirects from the response that sent the user to `location`; returns the last.
 local function follow(client, method, url, opts, name, status, body, elapsed, failure, raw, location)
-  local history, current = {}, core.full_url(url)
+  local history, current, h2 = {}, core.full_url(url), nil
   if opts and opts.params then   -- the query they made is in the URL redirected from
     local o = {}
     for k, v in pairs(opts) do if k ~= "params" then o[k] = v end end
@@ -350,9 +355,11 @@ local function follow(client, method, url, opts, name, status, body, elapsed, fa
     current = core.resolve_url(current, location)
     local _, unsent = send(method, current, opts, client.headers, name, true)
     if unsent then return new_redirected(0, "", elapsed, unsent, "", name, current, history) end
-    status, body, elapsed, failure, raw, location = yield()
+    status, body, elapsed, failure, raw, location, _, h2 = yield()
   end
-  return new_redirected(status, body, elapsed, failure, raw, name, current, history)
+  local r = new_redirected(status, body, elapsed, failure, raw, name, current, history)
+  if h2 then r._h2 = true end
+  return r
 end
 
 --- Sends a request and waits for its response (the user yields; other users run meanwhile).
@@ -368,8 +375,8 @@ function Client:request(method, url, opts)
   if unsent then
     r = new_response(0, "", 0, unsent, "", name, url)
   else
-    local status, body, elapsed, failure, raw, location
-    status, body, elapsed, failure, raw, location, generator = yield()
+    local status, body, elapsed, failure, raw, location, h2
+    status, body, elapsed, failure, raw, location, generator, h2 = yield()
     if location then
       r = follow(self, method, url, opts, name, status, body, elapsed, failure, raw, location)
     elseif failure == nil then -- the usual case, built here: ok is a constant of the template
@@ -378,6 +385,7 @@ function Client:request(method, url, opts)
     else
       r = new_response(status, body, elapsed, failure, raw, name, url)
     end
+    if h2 then r._h2 = true end
   end
   if generator then -- counted apart already: neither a request nor the script's to decide
     r.generator_error = true
@@ -532,6 +540,10 @@ local function check_definition(name, def)
   local ph = def.connections_per_host
   if ph ~= nil and (type(ph) ~= "number" or ph < 1 or ph > 1000 or ph ~= floor(ph)) then
     class_error(def, "connections_per_host must be a whole number from 1 to 1000, not " .. tostring(ph))
+  end
+  local h2 = def.http2
+  if h2 ~= nil and type(h2) ~= "boolean" and h2 ~= "prior-knowledge" then
+    class_error(def, 'http2 must be true, false or "prior-knowledge", not ' .. tostring(h2))
   end
   local mb = def.max_body
   if mb ~= nil and mb ~= false and (type(mb) ~= "number" or not (mb >= 0 and mb <= 1e15)
@@ -823,6 +835,8 @@ function M._prepare()
                       timeout = class.timeout == false and 0 or class.timeout,
                       max_body = class.max_body == false and math.huge or class.max_body,
                       per_host = class.connections_per_host,
+                      http2 = class.http2 == nil and -1 or class.http2 == false and 1
+                              or class.http2 == "prior-knowledge" and 2 or 0,
                       runnable = class._runnable and 1 or 0 }
   end
   M._runnable = list

@@ -62,6 +62,7 @@ typedef struct hclient {
     ccd_http_session_t *http;
     struct ccd_cookie_jar *cookies; /* created on the first Set-Cookie */
     unsigned per_host;              /* its class's connections_per_host */
+    uint8_t http2;                  /* its class's http2 (CCD_HTTP2_*) */
     hreq_t main;                    /* the request of the user's own coroutine */
 } hclient_t;
 
@@ -107,6 +108,7 @@ static hclient_t *hclient_of(lua_State *L, lclient_t *c, ccd_user_t *u)
     }
     h->c = c;
     h->per_host = ccd_user_per_host(u);
+    h->http2 = (uint8_t)ccd_user_http2(u);
     h->main.h = h;
     h->main.u = ccd_user_root(u);
     ccd_user_set_slot(ccd_user_root(u), c->slot, h);
@@ -341,6 +343,20 @@ static void read_per_host(lua_State *L, int t, ccd_http_request_t *req)
     lua_pop(L, 1);
 }
 
+/* opts.http2: true (offer HTTP/2 by ALPN over TLS), false (HTTP/1.1 only) or
+ * "prior-knowledge" (HTTP/2 in the clear too); nil: its class's. */
+static void read_http2(lua_State *L, int t, ccd_http_request_t *req)
+{
+    lua_getfield(L, t, "http2");
+    if (lua_isboolean(L, -1))
+        req->http2 = lua_toboolean(L, -1) ? CCD_HTTP2_ALPN : CCD_HTTP2_OFF;
+    else if (lua_isstring(L, -1) && strcmp(lua_tostring(L, -1), "prior-knowledge") == 0)
+        req->http2 = CCD_HTTP2_PRIOR;
+    else if (!lua_isnil(L, -1))
+        luaL_error(L, "option 'http2' must be true, false or \"prior-knowledge\"");
+    lua_pop(L, 1);
+}
+
 /* The body from opts.body, opts.json or opts.form (one at most); returns the default
  * Content-Type for it, or NULL. */
 static const char *read_body(lua_State *L, lclient_t *e, int t, ccd_http_request_t *req)
@@ -449,6 +465,7 @@ static void read_opts(lua_State *L, lclient_t *e, hreq_t *u, int t, int d, ccd_h
         req->connect_timeout = opt_seconds(L, t, "connect_timeout", 0);
         read_max_body(L, t, req);
         read_per_host(L, t, req);
+        read_http2(L, t, req);
         lua_getfield(L, t, "insecure");
         if (!lua_isnil(L, -1))
             req->insecure = lua_toboolean(L, -1);
@@ -551,6 +568,7 @@ static int l_send(lua_State *L)
     req.limit_body = max_body >= 0;
     req.max_body = max_body >= 0 ? (size_t)max_body : 0;
     req.per_origin = h->per_host;
+    req.http2 = h->http2;
     u->hop = lua_toboolean(L, 6);
     if (!u->hop) {
         u->catch_response = false;
@@ -763,7 +781,8 @@ static void on_response(void *ud, const ccd_http_response_t *res)
     else
         lua_pushnil(co);
     lua_pushboolean(co, generator);
-    ccd_user_wake(u->u, 7);
+    lua_pushboolean(co, res->http2);
+    ccd_user_wake(u->u, 8);
 }
 
 /* resolve_url(base, reference) -> the absolute URL reference points to from base (RFC 3986

@@ -106,6 +106,8 @@ static void start_tls(ccd_connect_t *m)
         fail(m, CCD_ETLS, "cannot set up TLS for %s", name);
         return;
     }
+    if (m->_o.alpn_h2)
+        ccd_tls_offer_h2(m->_conn->ssl);
     m->_state = M_HANDSHAKE;
     do_handshake(m);
 }

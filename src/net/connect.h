@@ -20,6 +20,7 @@ typedef struct {
     bool insecure;       /* skip certificate and name verification */
     bool name_address;   /* failure messages name the address: "connection refused
                           * (127.0.0.1:1)" rather than "connection refused" */
+    bool alpn_h2;        /* offer "h2" before "http/1.1" by ALPN (see ccd_tls_is_h2()) */
     SSL_SESSION *resume; /* offered for TLS resumption (the caller keeps its reference) */
     double timeout;      /* seconds to resolve, connect and shake hands; <= 0: none */
 } ccd_connect_opts_t;

@@ -153,6 +153,20 @@ fail:
     return NULL;
 }
 
+void ccd_tls_offer_h2(SSL *ssl)
+{
+    static const unsigned char protos[] = "\x02h2\x08http/1.1";
+    SSL_set_alpn_protos(ssl, protos, sizeof(protos) - 1);
+}
+
+bool ccd_tls_is_h2(const SSL *ssl)
+{
+    const unsigned char *p = NULL;
+    unsigned len = 0;
+    SSL_get0_alpn_selected(ssl, &p, &len);
+    return len == 2 && memcmp(p, "h2", 2) == 0;
+}
+
 static void describe_failure(SSL *ssl, int sslerr, char *msg, size_t size)
 {
     /* Without verification the result is still computed, and beside the point. */

@@ -32,6 +32,11 @@ void ccd_tls_destroy(ccd_tls_t *t);
  * keeps its reference). Returns the SSL, owned by the caller until ccd_tls_close(), or NULL. */
 SSL *ccd_tls_new(ccd_tls_t *t, int fd, const char *host, bool insecure, SSL_SESSION *resume);
 
+/* Offers HTTP/2 ("h2", then "http/1.1") by ALPN on an SSL before its handshake. */
+void ccd_tls_offer_h2(SSL *ssl);
+/* Whether the server chose "h2" in the handshake. */
+bool ccd_tls_is_h2(const SSL *ssl);
+
 /* Advances the handshake. Returns 0 when done, CCD_TLS_WANT_READ/WRITE to wait for the socket,
  * or CCD_ETLS with a readable reason in msg ("certificate verify failed: ..."). */
 int ccd_tls_handshake(SSL *ssl, char *msg, size_t size);

@@ -221,19 +221,27 @@ typedef struct {
     int keepalive_timeout;  /* seconds an idle connection stays open; 0: 60 */
     bool tls;               /* also serve HTTPS with a self-signed certificate */
     int proxy_port;         /* nonzero: /delay/MS is passed to a cicada-target on this port */
+    bool http2;             /* HTTPS with HTTP/2 (ALPN "h2"), and HTTP/2 in the clear (prior
+                             * knowledge) on h2c_port */
+    bool master;            /* a master process with one worker, so that SIGHUP to pid reloads
+                             * it (new worker, the old one ending its connections gracefully) */
 } h_nginx_opts_t;
 
 typedef struct {
     pid_t pid;
     int port;     /* plain HTTP */
-    int tls_port; /* HTTPS (0 without opts.tls) */
+    int tls_port; /* HTTPS (0 without opts.tls or opts.http2) */
+    int h2c_port; /* HTTP/2 in the clear (0 without opts.http2) */
+    int proxy_port;
+    bool master;
     const char *dir;
 } h_nginx_t;
 
 /* Writes a config to a temp dir and starts /usr/sbin/nginx in the foreground as one process.
  * Locations: = /hello (return 200 "Hello, World!"), /static/file.txt (H_STATIC_SIZE bytes),
  * /status/404, /delay/MS (with opts.proxy_port), and / (200 "ok"). Access logs: "access.log"
- * (HTTP), "tls.log" (HTTPS), one line per request: "$connection $status $request_uri". 0 or -1. */
+ * (HTTP), "tls.log" (HTTPS), "h2c.log" (HTTP/2 in the clear), one line per request:
+ * "$connection $status $request_uri $server_protocol". 0 or -1. */
 int h_nginx_start(h_nginx_t *n, const h_nginx_opts_t *o);
 
 /* Stops nginx by PID. */
@@ -242,6 +250,10 @@ void h_nginx_stop(h_nginx_t *n);
 /* Counts the lines of access log `log` ("access.log" or "tls.log") whose URI is uri (NULL: all),
  * re-reading for up to 1 s until the count equals want (-1: read once). -1 on error. */
 long h_nginx_count(const h_nginx_t *n, const char *log, const char *uri, long want);
+
+/* Counts the lines of access log `log` whose request came over protocol ("HTTP/2.0",
+ * "HTTP/1.1"); -1 on error. */
+long h_nginx_count_protocol(const h_nginx_t *n, const char *log, const char *protocol);
 
 /* Counts the distinct connections (nginx's $connection serials) in access log `log`. */
 long h_nginx_connections(const h_nginx_t *n, const char *log);

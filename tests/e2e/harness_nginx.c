@@ -9,25 +9,42 @@
 #define NGINX_BIN   "/usr/sbin/nginx"
 #define OPENSSL_BIN "/usr/bin/openssl"
 
-/* The HTTPS server block, when the options ask for one. */
+static const char *proxy_location(int port);
+
+/* The HTTPS server block, when the options ask for one (with HTTP/2 when they ask for it). */
 static const char *tls_server(const h_nginx_t *n)
 {
     const char *d = n->dir;
     if (!n->tls_port)
         return "";
     return h_strf("  server {\n"
-                  "    listen %s:%d ssl;\n"
+                  "    listen %s:%d ssl%s;\n"
                   "    ssl_certificate %s/cert.pem;\n"
                   "    ssl_certificate_key %s/key.pem;\n"
                   "    access_log %s/tls.log e2e;\n"
                   "    location = /hello { return 200 \"%s\"; }\n"
+                  "%s"
                   "    location / { return 200 \"ok\"; }\n"
                   "  }\n",
-                  H_HOST, n->tls_port, d, d, d, H_HELLO);
+                  H_HOST, n->tls_port, n->h2c_port ? " http2" : "", d, d, d, H_HELLO,
+                  proxy_location(n->proxy_port));
 }
 
-/* One process (master_process off) so that the PID we hold is the server; every path the
- * compiled-in defaults would put under /var lives in the temp dir. */
+/* HTTP/2 in the clear (prior knowledge), when the options ask for HTTP/2. */
+static const char *h2c_server(const h_nginx_t *n)
+{
+    if (!n->h2c_port)
+        return "";
+    return h_strf("  server {\n"
+                  "    listen %s:%d http2;\n"
+                  "    access_log %s/h2c.log e2e;\n"
+                  "    location = /hello { return 200 \"%s\"; }\n"
+                  "%s"
+                  "    location / { return 200 \"ok\"; }\n"
+                  "  }\n",
+                  H_HOST, n->h2c_port, n->dir, H_HELLO, proxy_location(n->proxy_port));
+}
+
 /* /delay/MS passed to a cicada-target, when the options name one. */
 static const char *proxy_location(int port)
 {
@@ -36,18 +53,21 @@ static const char *proxy_location(int port)
     return h_strf("    location /delay/ { proxy_pass http://%s:%d; }\n", H_HOST, port);
 }
 
+/* One process (master_process off) so that the PID we hold is the server, unless the options
+ * ask for a master (the PID we hold is then the master's); every path the compiled-in defaults
+ * would put under /var lives in the temp dir. */
 static const char *config_text(const h_nginx_t *n, int keepalive, int keepalive_timeout,
                                int proxy_port)
 {
     const char *d = n->dir;
-    return h_strf("master_process off;\n"
+    return h_strf("master_process %s;\n"
                   "worker_processes 1;\n"
                   "pid %s/nginx.pid;\n"
                   "error_log %s/error.log warn;\n"
                   "events { worker_connections 1024; }\n"
                   "http {\n"
                   "  default_type text/plain;\n"
-                  "  log_format e2e '$connection $status $request_uri';\n"
+                  "  log_format e2e '$connection $status $request_uri $server_protocol';\n"
                   "  client_body_temp_path %s/tmp/body;\n"
                   "  proxy_temp_path %s/tmp/proxy;\n"
                   "  fastcgi_temp_path %s/tmp/fastcgi;\n"
@@ -64,10 +84,11 @@ static const char *config_text(const h_nginx_t *n, int keepalive, int keepalive_
                   "%s"
                   "    location / { return 200 \"ok\"; }\n"
                   "  }\n"
-                  "%s"
+                  "%s%s"
                   "}\n",
-                  d, d, d, d, d, d, d, keepalive, keepalive_timeout, H_HOST, n->port, d, H_HELLO, d,
-                  proxy_location(proxy_port), tls_server(n));
+                  n->master ? "on" : "off", d, d, d, d, d, d, d, keepalive, keepalive_timeout,
+                  H_HOST, n->port, d, H_HELLO, d, proxy_location(proxy_port), tls_server(n),
+                  h2c_server(n));
 }
 
 static int write_static_file(const char *dir)
@@ -118,7 +139,7 @@ static int prepare_dir(h_nginx_t *n, const h_nginx_opts_t *o)
     const char *conf;
     if (mkdir(h_strf("%s/tmp", n->dir), 0755) < 0 || write_static_file(n->dir) < 0)
         return -1;
-    if (o->tls && make_cert(n->dir) < 0)
+    if ((o->tls || o->http2) && make_cert(n->dir) < 0)
         return -1;
     conf = config_text(n, o->keepalive_requests > 0 ? o->keepalive_requests : 100000,
                        o->keepalive_timeout > 0 ? o->keepalive_timeout : 60, o->proxy_port);
@@ -131,7 +152,8 @@ static bool wait_ready(const h_nginx_t *n)
     double end = h_now() + 5;
     while (h_now() < end && h_alive(n->pid)) {
         if (h_wait_port(n->port, 0.05) == 0 &&
-            (!n->tls_port || h_wait_port(n->tls_port, 0.05) == 0))
+            (!n->tls_port || h_wait_port(n->tls_port, 0.05) == 0) &&
+            (!n->h2c_port || h_wait_port(n->h2c_port, 0.05) == 0))
             return true;
     }
     return false;
@@ -141,8 +163,11 @@ static int try_start(h_nginx_t *n, const h_nginx_opts_t *o)
 {
     n->dir = h_tmpdir();
     n->port = h_free_port();
-    n->tls_port = o->tls ? h_free_port() : 0;
-    if (!n->dir || n->port < 0 || n->tls_port < 0 || prepare_dir(n, o) < 0)
+    n->tls_port = o->tls || o->http2 ? h_free_port() : 0;
+    n->h2c_port = o->http2 ? h_free_port() : 0;
+    n->proxy_port = o->proxy_port;
+    n->master = o->master;
+    if (!n->dir || n->port < 0 || n->tls_port < 0 || n->h2c_port < 0 || prepare_dir(n, o) < 0)
         return -1;
     const char *conf = h_strf("%s/nginx.conf", n->dir), *log = h_strf("%s/error.log", n->dir);
     char *argv[] = {NGINX_BIN, "-p",        (char *)n->dir, "-c",          (char *)conf,
@@ -230,4 +255,21 @@ long h_nginx_connections(const h_nginx_t *n, const char *log)
     free(ids);
     free(text);
     return distinct;
+}
+
+long h_nginx_count_protocol(const h_nginx_t *n, const char *log, const char *protocol)
+{
+    char *text = h_read_file(h_strf("%s/%s", n->dir, log), NULL);
+    long count = 0;
+    if (!text)
+        return -1;
+    size_t plen = strlen(protocol);
+    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        size_t len = strlen(line);
+        count +=
+            len > plen && line[len - plen - 1] == ' ' && strcmp(line + len - plen, protocol) == 0;
+    }
+    free(text);
+    return count;
 }

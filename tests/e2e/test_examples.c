@@ -172,3 +172,34 @@ Test(examples, page_load_fetches_each_page_and_its_assets_concurrently)
     cr_expect_eq(h_target_requests(&target, total), total);
     h_run_free(&r);
 }
+
+/* nginx's HTTP/2 port in the clear, passing /delay/ to the target: every call a stream on one
+ * connection per user, each one in nginx's log. */
+Test(examples, http2_api_sends_every_call_as_a_stream)
+{
+    h_nginx_t n;
+    h_run_t r;
+    host(); /* the target behind nginx */
+    h_nginx_opts_t o = {.http2 = true, .proxy_port = target.port};
+    cr_assert_eq(h_nginx_start(&n, &o), 0, "nginx with HTTP/2 did not start");
+    cr_assert_eq(h_cicada(&r, NULL, NULL, "-f", SOURCE_DIR "/examples/http2_api.lua", "-H",
+                          h_strf("http://%s:%d", H_HOST, n.h2c_port), "-u", "5", "-r", "50", "-t",
+                          "3s", "--stop-timeout", "5", H_LOAD_FLAGS, NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 0);
+    H_ASSERT_JSON(&r);
+    H_EXPECT_NO_EXCEPTIONS(&r);
+    cr_expect_eq(h_total_failures(r.json), 0);
+    long hello = count(&r, "GET", "hello"), calls = count(&r, "GET", "burst call");
+    long bursts = count(&r, "BATCH", "ten calls");
+    cr_expect_gt(hello, 0);
+    cr_expect_gt(bursts, 0);
+    cr_expect_eq(calls, 10 * bursts);
+    cr_expect_eq(h_nginx_count(&n, "h2c.log", NULL, hello + calls), hello + calls);
+    cr_expect_eq(h_nginx_count_protocol(&n, "h2c.log", "HTTP/2.0"), hello + calls);
+    cr_expect_eq(h_nginx_connections(&n, "h2c.log"), 5, "one connection per user");
+    /* Ten calls of 50 ms at once: well under ten times one. */
+    cr_expect_lt(h_num(h_entry(r.json, "BATCH", "ten calls"), "avg_response_time"), 300);
+    h_nginx_stop(&n);
+    h_run_free(&r);
+}

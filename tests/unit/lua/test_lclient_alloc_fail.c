@@ -125,6 +125,11 @@ unsigned ccd_user_per_host(const ccd_user_t *u)
     return 6;
 }
 
+int ccd_user_http2(const ccd_user_t *u)
+{
+    return 0;
+}
+
 /* The stubbed engine runs one user and no piece. */
 ccd_user_t *ccd_user_root(const ccd_user_t *u)
 {
