@@ -524,6 +524,19 @@ int ccd_cookie_jar_store(ccd_cookie_jar_t *jar, const char *s, size_t len, const
             jar_remove(jar, old);
         return 0;
     }
+    if (old != SIZE_MAX && jar->v[old]->value_len == c.value.len) {
+        /* The same cookie again (a server sets it on every response): updated in place, as
+         * a replacement would leave it, without an allocation per response. */
+        struct cookie *k = jar->v[old];
+        memcpy(k->data + k->name_len + 1, c.value.base, c.value.len);
+        k->expires = expires;
+        k->persistent = c.has_max_age || c.has_expires;
+        k->secure = c.secure;
+        k->http_only = c.http_only;
+        k->host_only = c.host_only;
+        k->samesite = c.samesite;
+        return 0;
+    }
     struct cookie *k = jar_reserve(jar) == 0 ? cookie_new(&c, dom, p) : NULL;
     if (!k)
         return CCD_ENOMEM;

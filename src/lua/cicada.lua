@@ -244,8 +244,18 @@ end
 local Response = {}
 local response_get = {}
 
+-- The responses of a load often carry the very same headers (the same string): the last ones
+-- parsed are kept as a flat { name, value, ... } array and copied into each response's table.
+local last_raw, last_headers = nil, {}
 function response_get.headers(r)
-  local h = core.parse_headers(r._raw)
+  local raw = r._raw
+  if raw ~= last_raw then
+    last_headers = core.parse_headers(raw)
+    last_raw = raw
+  end
+  local flat = last_headers
+  local h = table_new(0, #flat / 2)
+  for i = 1, #flat, 2 do h[flat[i]] = flat[i + 1] end
   r.headers = h
   return h
 end

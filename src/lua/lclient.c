@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <ev.h>
+#include <stddef.h>
 #include <lauxlib.h>
 #include <stdio.h>
 #include <strings.h>
@@ -220,6 +221,31 @@ static const char *text_of(lua_State *L, int idx, size_t *len, const char *what)
     return lua_tolstring(L, idx, len); /* idx holds a copy: converting it is harmless */
 }
 
+/* Appends the string or number at idx, percent-encoded, to b; raises an error about what for
+ * other types. A number is written as Lua's tostring writes it, without making a Lua string. */
+static void put_component(lua_State *L, ccd_buf_t *b, int idx, const char *what)
+{
+    if (lua_type(L, idx) == LUA_TNUMBER) {
+        char num[32], *end = num + sizeof(num), *p = end;
+        double v = lua_tonumber(L, idx);
+        if (v == (double)(int64_t)v && v > -1e15 && v < 1e15) {
+            uint64_t m = v < 0 ? (uint64_t) - (int64_t)v : (uint64_t)v;
+            do
+                *--p = (char)('0' + m % 10);
+            while (m /= 10);
+            if (v < 0)
+                *--p = '-';
+        } else {
+            p = num, end = num + snprintf(num, sizeof(num), "%.14g", v);
+        }
+        put_escaped(b, p, (size_t)(end - p));
+        return;
+    }
+    size_t len;
+    const char *s = text_of(L, idx, &len, what);
+    put_escaped(b, s, len);
+}
+
 /* Appends the table at index t as "k=v&k2=v2" to b, starting with sep unless b is empty of
  * pairs. Returns whether any pair was written. */
 static int put_pairs(lua_State *L, ccd_buf_t *b, int t, char first_sep, const char *what)
@@ -227,17 +253,12 @@ static int put_pairs(lua_State *L, ccd_buf_t *b, int t, char first_sep, const ch
     int added = 0;
     lua_pushnil(L);
     while (lua_next(L, t)) {
-        size_t kl, vl;
-        lua_pushvalue(L, -2);
-        lua_pushvalue(L, -2);
-        const char *k = text_of(L, -2, &kl, what);
-        const char *v = text_of(L, -1, &vl, what);
         if (added || first_sep)
             ccd_buf_putc(b, added ? '&' : first_sep);
-        put_escaped(b, k, kl);
+        put_component(L, b, -2, what);
         ccd_buf_putc(b, '=');
-        put_escaped(b, v, vl);
-        lua_pop(L, 3);
+        put_component(L, b, -1, what);
+        lua_pop(L, 1);
         added = 1;
     }
     return added;
@@ -286,97 +307,144 @@ static void add_headers(lua_State *L, lclient_t *e, int t, size_t *n)
     }
 }
 
-/* Field of the options table as a table index (0 when absent); the value stays on the stack
- * so that the strings it holds stay alive. */
-static int opt_table(lua_State *L, int t, const char *key)
+/* The options of a request: the stack index of each one given, 0 for those absent. They are
+ * found in one pass over the options table (a lua_getfield per known option cost more than the
+ * rest of send()), and their values stay on the stack, alive until send() returns. */
+typedef struct {
+    int params, headers, body, json, form, auth, timeout, connect_timeout, max_body, per_host,
+        http2, insecure, catch_response, allow_redirects, max_redirects, name;
+} opts_t;
+
+static void scan_opts(lua_State *L, int t, opts_t *o)
 {
-    lua_getfield(L, t, key);
-    if (lua_istable(L, -1))
-        return lua_gettop(L);
-    if (!lua_isnil(L, -1))
-        luaL_error(L, "option '%s' must be a table", key);
-    return 0;
+    static const struct {
+        const char *key;
+        size_t len, off;
+    } known[] = {
+#define OPT(key, field) {key, sizeof(key) - 1, offsetof(opts_t, field)}
+        OPT("params", params),
+        OPT("headers", headers),
+        OPT("body", body),
+        OPT("json", json),
+        OPT("form", form),
+        OPT("auth", auth),
+        OPT("timeout", timeout),
+        OPT("connect_timeout", connect_timeout),
+        OPT("max_body", max_body),
+        OPT("connections_per_host", per_host),
+        OPT("http2", http2),
+        OPT("insecure", insecure),
+        OPT("catch_response", catch_response),
+        OPT("allow_redirects", allow_redirects),
+        OPT("max_redirects", max_redirects),
+        OPT("name", name),
+#undef OPT
+    };
+    memset(o, 0, sizeof(*o));
+    if (!t)
+        return;
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        size_t len, i = 0;
+        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &len) : NULL;
+        for (; k && i < sizeof(known) / sizeof(*known); i++)
+            if (known[i].len == len && memcmp(known[i].key, k, len) == 0)
+                break;
+        if (!k || i == sizeof(known) / sizeof(*known)) {
+            lua_pop(L, 1);
+            continue;
+        }
+        luaL_checkstack(L, 2, "request options");
+        lua_insert(L, -2); /* the value stays below the key lua_next goes on from */
+        *(int *)(void *)((char *)o + known[i].off) = lua_gettop(L) - 1;
+    }
 }
 
-/* Field of the options table in seconds: `absent` when nil, 0 (no limit) when false. */
-static double opt_seconds(lua_State *L, int t, const char *key, double absent)
+/* The option at idx as a table index (0 when absent). */
+static int opt_table(lua_State *L, int idx, const char *key)
 {
-    lua_getfield(L, t, key);
-    bool num = lua_isnumber(L, -1), off = lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1);
-    double v = num ? lua_tonumber(L, -1) : off ? 0 : absent;
-    if ((!num && !off && !lua_isnil(L, -1)) || !(v >= 0))
+    if (idx && !lua_istable(L, idx))
+        luaL_error(L, "option '%s' must be a table", key);
+    return idx;
+}
+
+/* The option at idx in seconds: `absent` when not given, 0 (no limit) when false. */
+static double opt_seconds(lua_State *L, int idx, const char *key, double absent)
+{
+    if (!idx)
+        return absent;
+    bool num = lua_isnumber(L, idx),
+         off = lua_type(L, idx) == LUA_TBOOLEAN && !lua_toboolean(L, idx);
+    double v = num ? lua_tonumber(L, idx) : off ? 0 : absent;
+    if ((!num && !off) || !(v >= 0))
         luaL_error(L, "option '%s' must be a number of seconds >= 0 (0 or false: no limit), not %s",
-                   key, num ? lua_tostring(L, -1) : luaL_typename(L, -1));
-    lua_pop(L, 1);
+                   key, num ? lua_tostring(L, idx) : luaL_typename(L, idx));
     return v;
 }
 
 /* opts.max_body: how many bytes of the response body to keep (false: all; nil: the user's
  * default, already in req). */
-static void read_max_body(lua_State *L, int t, ccd_http_request_t *req)
+static void read_max_body(lua_State *L, int idx, ccd_http_request_t *req)
 {
-    lua_getfield(L, t, "max_body");
-    bool num = lua_isnumber(L, -1);
-    double v = num ? lua_tonumber(L, -1) : 0;
+    if (!idx)
+        return;
+    bool num = lua_isnumber(L, idx);
+    double v = num ? lua_tonumber(L, idx) : 0;
     if (num && v >= 0 && v <= 1e15 && v == (double)(int64_t)v) {
         req->limit_body = true;
         req->max_body = (size_t)v;
-    } else if (lua_isboolean(L, -1) && !lua_toboolean(L, -1)) {
+    } else if (lua_isboolean(L, idx) && !lua_toboolean(L, idx)) {
         req->limit_body = false;
-    } else if (!lua_isnil(L, -1)) {
+    } else {
         luaL_error(L, "option 'max_body' must be a whole number of bytes >= 0 (false: no limit)");
     }
-    lua_pop(L, 1);
 }
 
 /* opts.connections_per_host: how many connections to the request's host the user may use at
  * once when it has other requests in flight (nil: its class's). */
-static void read_per_host(lua_State *L, int t, ccd_http_request_t *req)
+static void read_per_host(lua_State *L, int idx, ccd_http_request_t *req)
 {
-    lua_getfield(L, t, "connections_per_host");
-    if (!lua_isnil(L, -1)) {
-        double v = lua_tonumber(L, -1);
-        if (!lua_isnumber(L, -1) || v < 1 || v > 1000 || v != (double)(int)v)
-            luaL_error(L, "option 'connections_per_host' must be a whole number from 1 to 1000");
-        req->per_origin = (unsigned)v;
-    }
-    lua_pop(L, 1);
+    if (!idx)
+        return;
+    double v = lua_tonumber(L, idx);
+    if (!lua_isnumber(L, idx) || v < 1 || v > 1000 || v != (double)(int)v)
+        luaL_error(L, "option 'connections_per_host' must be a whole number from 1 to 1000");
+    req->per_origin = (unsigned)v;
 }
 
 /* opts.http2: true (offer HTTP/2 by ALPN over TLS), false (HTTP/1.1 only) or
  * "prior-knowledge" (HTTP/2 in the clear too); nil: its class's. */
-static void read_http2(lua_State *L, int t, ccd_http_request_t *req)
+static void read_http2(lua_State *L, int idx, ccd_http_request_t *req)
 {
-    lua_getfield(L, t, "http2");
-    if (lua_isboolean(L, -1))
-        req->http2 = lua_toboolean(L, -1) ? CCD_HTTP2_ALPN : CCD_HTTP2_OFF;
-    else if (lua_isstring(L, -1) && strcmp(lua_tostring(L, -1), "prior-knowledge") == 0)
+    if (!idx)
+        return;
+    if (lua_isboolean(L, idx))
+        req->http2 = lua_toboolean(L, idx) ? CCD_HTTP2_ALPN : CCD_HTTP2_OFF;
+    else if (lua_type(L, idx) == LUA_TSTRING &&
+             strcmp(lua_tostring(L, idx), "prior-knowledge") == 0)
         req->http2 = CCD_HTTP2_PRIOR;
-    else if (!lua_isnil(L, -1))
+    else
         luaL_error(L, "option 'http2' must be true, false or \"prior-knowledge\"");
-    lua_pop(L, 1);
 }
 
 /* The body from opts.body, opts.json or opts.form (one at most); returns the default
  * Content-Type for it, or NULL. */
-static const char *read_body(lua_State *L, lclient_t *e, int t, ccd_http_request_t *req)
+static const char *read_body(lua_State *L, lclient_t *e, const opts_t *o, ccd_http_request_t *req)
 {
     const char *ctype = NULL;
     int kinds = 0;
-    lua_getfield(L, t, "body");
-    if (!lua_isnil(L, -1)) {
-        req->body.base = text_of(L, -1, &req->body.len, "body");
+    if (o->body) {
+        req->body.base = text_of(L, o->body, &req->body.len, "body");
         kinds++;
     }
-    lua_getfield(L, t, "json");
-    if (!lua_isnil(L, -1)) {
+    if (o->json) {
         e->body.len = 0;
-        if (ccd_ljson_encode(L, lua_gettop(L), &e->body))
+        if (ccd_ljson_encode(L, o->json, &e->body))
             luaL_error(L, "json body: %s", lua_tostring(L, -1));
         req->body = (ccd_slice_t){e->body.base, e->body.len};
         ctype = "application/json", kinds++;
     }
-    int form = opt_table(L, t, "form");
+    int form = opt_table(L, o->form, "form");
     if (form) {
         e->body.len = 0;
         put_pairs(L, &e->body, form, 0, "form fields");
@@ -389,9 +457,9 @@ static const char *read_body(lua_State *L, lclient_t *e, int t, ccd_http_request
 }
 
 /* opts.auth = { user, password }: an Authorization header for HTTP basic authentication. */
-static void read_auth(lua_State *L, lclient_t *e, int t, size_t *n)
+static void read_auth(lua_State *L, lclient_t *e, int idx, size_t *n)
 {
-    int auth = opt_table(L, t, "auth");
+    int auth = opt_table(L, idx, "auth");
     if (!auth)
         return;
     lua_rawgeti(L, auth, 1);
@@ -431,47 +499,41 @@ static void add_cookie_header(lua_State *L, lclient_t *e, hclient_t *u, size_t *
 }
 
 /* The options that concern the whole request, not each hop of its redirects. */
-static void read_request_flags(lua_State *L, hreq_t *u, int t)
+static void read_request_flags(lua_State *L, hreq_t *u, const opts_t *o)
 {
-    lua_getfield(L, t, "catch_response");
-    u->catch_response = lua_toboolean(L, -1);
-    lua_getfield(L, t, "allow_redirects");
-    if (!lua_isnil(L, -1))
-        u->follow = lua_toboolean(L, -1);
-    lua_getfield(L, t, "max_redirects");
-    if (!lua_isnil(L, -1)) {
-        double max = lua_tonumber(L, -1);
-        if (!lua_isnumber(L, -1) || max < 0 || max > 255)
+    u->catch_response = o->catch_response && lua_toboolean(L, o->catch_response);
+    if (o->allow_redirects)
+        u->follow = lua_toboolean(L, o->allow_redirects);
+    if (o->max_redirects) {
+        double max = lua_tonumber(L, o->max_redirects);
+        if (!lua_isnumber(L, o->max_redirects) || max < 0 || max > 255)
             luaL_error(L, "option 'max_redirects' must be a number from 0 to 255");
         u->hops_left = (uint8_t)max;
     }
-    lua_pop(L, 3);
 }
 
-/* Reads the options at index t (0: none) and the user's default headers at index d. */
-static void read_opts(lua_State *L, lclient_t *e, hreq_t *u, int t, int d, ccd_http_request_t *req)
+/* Reads the options found by scan_opts and the user's default headers at index d (0: none). */
+static void read_opts(lua_State *L, lclient_t *e, hreq_t *u, const opts_t *o, int d,
+                      ccd_http_request_t *req)
 {
     size_t n = 0;
     const char *ctype = NULL;
     if (d)
         add_headers(L, e, d, &n);
-    if (t) {
-        int h = opt_table(L, t, "headers");
-        if (h)
-            add_headers(L, e, h, &n);
-        ctype = read_body(L, e, t, req);
-        read_auth(L, e, t, &n);
-        req->timeout = opt_seconds(L, t, "timeout", req->timeout);
-        req->connect_timeout = opt_seconds(L, t, "connect_timeout", 0);
-        read_max_body(L, t, req);
-        read_per_host(L, t, req);
-        read_http2(L, t, req);
-        lua_getfield(L, t, "insecure");
-        if (!lua_isnil(L, -1))
-            req->insecure = lua_toboolean(L, -1);
-        if (!lua_toboolean(L, 6))
-            read_request_flags(L, u, t);
-    }
+    int h = opt_table(L, o->headers, "headers");
+    if (h)
+        add_headers(L, e, h, &n);
+    ctype = read_body(L, e, o, req);
+    read_auth(L, e, o->auth, &n);
+    req->timeout = opt_seconds(L, o->timeout, "timeout", req->timeout);
+    req->connect_timeout = opt_seconds(L, o->connect_timeout, "connect_timeout", 0);
+    read_max_body(L, o->max_body, req);
+    read_per_host(L, o->per_host, req);
+    read_http2(L, o->http2, req);
+    if (o->insecure)
+        req->insecure = lua_toboolean(L, o->insecure);
+    if (!lua_toboolean(L, 6))
+        read_request_flags(L, u, o);
     if (ctype && !find_header(e, n, "Content-Type", 12))
         set_header(L, e, &n, (ccd_slice_t){"Content-Type", 12},
                    (ccd_slice_t){ctype, strlen(ctype)});
@@ -486,17 +548,15 @@ static void read_opts(lua_State *L, lclient_t *e, hreq_t *u, int t, int d, ccd_h
 
 /* Pushes the stats name: the name given for a redirect's next hop, opts.name, else the URL's
  * path and query (as Locust). */
-static void push_name(lua_State *L, lclient_t *e, int t, size_t path_off, int rewritten)
+static void push_name(lua_State *L, lclient_t *e, int name, size_t path_off, int rewritten)
 {
     if (lua_isstring(L, 5)) {
         lua_pushvalue(L, 5);
         return;
     }
-    if (t) {
-        lua_getfield(L, t, "name");
-        if (lua_isstring(L, -1))
-            return;
-        lua_pop(L, 1);
+    if (name && lua_isstring(L, name)) {
+        lua_pushvalue(L, name);
+        return;
     }
     size_t len;
     const char *url = lua_tolstring(L, 2, &len);
@@ -576,22 +636,22 @@ static int l_send(lua_State *L)
         u->hops_left = MAX_REDIRECTS;
         u->elapsed_acc = 0;
     }
+    opts_t o;
+    scan_opts(L, t, &o);
     int rewritten = build_url(L, e, user, url, ulen, &path_off) || (ulen > 0 && url[0] != '/');
-    if (t) {
-        int p = opt_table(L, t, "params");
-        if (p)
-            rewritten |= put_pairs(L, &e->url, p, memchr(e->url.base, '?', e->url.len) ? '&' : '?',
-                                   "params");
-    }
+    int p = opt_table(L, o.params, "params");
+    if (p)
+        rewritten |=
+            put_pairs(L, &e->url, p, memchr(e->url.base, '?', e->url.len) ? '&' : '?', "params");
     parse_url(L, e);
-    read_opts(L, e, u, t, d, &req);
+    read_opts(L, e, u, &o, d, &req);
     if (e->cur_url) {
         req.url = (ccd_slice_t){e->last_url.base, e->last_url.len};
         req.parsed = e->cur_url;
     } else {
         req.url = (ccd_slice_t){e->url.base, e->url.len};
     }
-    push_name(L, e, t, path_off, rewritten);
+    push_name(L, e, o.name, path_off, rewritten);
     int name_idx = lua_gettop(L);
     if (!lua_toboolean(L, 6)) { /* a redirect's hops count under the first one's method */
         u->req_method = method;
@@ -827,38 +887,54 @@ static int l_resolve_url(lua_State *L)
     return 1;
 }
 
-/* parse_headers(raw) -> table with lower-case names; repeated headers joined by ", ". */
+/* parse_headers(raw) -> { name1, value1, name2, value2, ... }: the headers "name: value\n"
+ * each, names in lower case, a repeated header's values joined by ", " under its first place.
+ * A flat array, from which the response's table is made in Lua (cicada.lua) and which it keeps
+ * for the responses with the very same headers (the same Lua string: strings are interned). */
 static int l_parse_headers(lua_State *L)
 {
     size_t len;
     const char *p = luaL_checklstring(L, 1, &len), *end = p + len;
     char name[256];
-    lua_newtable(L);
+    int lines = 0, n = 0;
+    for (const char *q = p; (q = memchr(q, '\n', (size_t)(end - q))); q++)
+        lines++;
+    lua_createtable(L, 2 * (lines + 1), 0);
+    lua_createtable(L, 0, lines + 1); /* name -> its place in the array, for repeated ones */
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p)), *colon;
         if (!nl)
             nl = end;
         colon = memchr(p, ':', (size_t)(nl - p));
         if (colon && (size_t)(colon - p) < sizeof(name)) {
-            size_t n = (size_t)(colon - p);
-            for (size_t i = 0; i < n; i++)
+            size_t nlen = (size_t)(colon - p);
+            for (size_t i = 0; i < nlen; i++)
                 name[i] = (char)tolower((unsigned char)p[i]);
             const char *v = colon + 1 + (colon + 1 < nl && colon[1] == ' ');
-            lua_pushlstring(L, name, n);
+            lua_pushlstring(L, name, nlen);
             lua_pushvalue(L, -1);
             lua_rawget(L, -3);
-            if (lua_isstring(L, -1)) {
+            int at = (int)lua_tointeger(L, -1);
+            lua_pop(L, 1);
+            if (at) { /* joined to the first value */
+                lua_pop(L, 1);
+                lua_rawgeti(L, -2, at + 1);
                 lua_pushliteral(L, ", ");
                 lua_pushlstring(L, v, (size_t)(nl - v));
                 lua_concat(L, 3);
+                lua_rawseti(L, -3, at + 1);
             } else {
-                lua_pop(L, 1);
+                lua_pushvalue(L, -1);
+                lua_rawseti(L, -4, ++n);
+                lua_pushinteger(L, n);
+                lua_rawset(L, -3);
                 lua_pushlstring(L, v, (size_t)(nl - v));
+                lua_rawseti(L, -3, ++n);
             }
-            lua_rawset(L, -3);
         }
         p = nl + 1;
     }
+    lua_pop(L, 1);
     return 1;
 }
 

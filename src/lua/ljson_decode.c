@@ -1,6 +1,8 @@
 /* JSON text to Lua values in one pass, without an intermediate tree: decoding runs for every
  * r:json() a scenario makes, so it allocates nothing but the Lua values themselves. */
 #include <lauxlib.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,15 +42,39 @@ static int literal(reader_t *r, const char *word, size_t n)
     return 0;
 }
 
+/* The exact powers of ten a double holds: a decimal of at most 15 digits divided by one of them
+ * is correctly rounded, as strtod would give it (both operands are exact). */
+static const double exact_pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
 static int number(reader_t *r)
 {
     const char *s = r->p;
-    if (r->p < r->end && *r->p == '-')
-        r->p++;
-    if (r->p >= r->end || (*r->p < '0' || *r->p > '9'))
+    bool neg = r->p < r->end && *r->p == '-';
+    r->p += neg;
+    if (r->p >= r->end || !is_digit(*r->p))
         return fail(r, "invalid number");
-    if (*r->p == '0' && r->p + 1 < r->end && r->p[1] >= '0' && r->p[1] <= '9')
+    if (*r->p == '0' && r->p + 1 < r->end && is_digit(r->p[1]))
         return fail(r, "invalid number (leading zero)");
+    /* The common numbers (integers and short decimals) without strtod. */
+    uint64_t m = 0;
+    int digits = 0, frac = 0;
+    for (; r->p < r->end && is_digit(*r->p) && digits < 16; r->p++, digits++)
+        m = m * 10 + (uint64_t)(*r->p - '0');
+    if (r->p < r->end && *r->p == '.' && r->p + 1 < r->end && is_digit(r->p[1]))
+        for (r->p++; r->p < r->end && is_digit(*r->p) && digits < 16; r->p++, digits++, frac++)
+            m = m * 10 + (uint64_t)(*r->p - '0');
+    if ((r->p >= r->end || !strchr("0123456789+-.eE", *r->p) || !*r->p) && digits <= 15) {
+        double d = (double)m / exact_pow10[frac];
+        lua_pushnumber(r->L, neg ? -d : d);
+        return 0;
+    }
     while (r->p < r->end && strchr("0123456789+-.eE", *r->p) && *r->p)
         r->p++;
     char tmp[64];
@@ -169,33 +195,100 @@ static int string(reader_t *r)
     return 0;
 }
 
+/* Arrays and objects gather their first elements on the Lua stack, then make their table at
+ * its final size: growing a table one key at a time rehashes it at every power of two, which
+ * cost more than the rest of decoding a small document. Past GATHER elements, or when the stack
+ * is already deep (deeply nested documents), the table is made and filled as parsing goes. */
+#define GATHER       32
+#define GATHER_STACK 4000 /* well under LuaJIT's limit of 8000 slots for a C function */
+
+static bool gather_more(reader_t *r, int n)
+{
+    return n < GATHER && lua_gettop(r->L) < GATHER_STACK;
+}
+
+/* The stack an array or object needs, reserved once: its gathered elements (a key and a value
+ * each), the table and the two copies object_flush pushes, a nested value's first push. */
+static int reserve(reader_t *r)
+{
+    return lua_checkstack(r->L, 2 * GATHER + 8) ? 0 : fail(r, "out of Lua stack");
+}
+
+/* Makes the table for the n values gathered above index base, fills it, leaves it at base+1. */
+static void array_flush(lua_State *L, int base, int n, int spare)
+{
+    lua_createtable(L, n + spare, 0);
+    lua_insert(L, base + 1);
+    for (int i = n; i >= 1; i--)
+        lua_rawseti(L, base + 1, i);
+}
+
 static int array(reader_t *r)
 {
-    lua_newtable(r->L);
+    lua_State *L = r->L;
+    int base = lua_gettop(L), n = 0;
+    bool made = false;
+    if (reserve(r))
+        return -1;
     skip_ws(r);
-    if (r->p < r->end && *r->p == ']')
-        return r->p++, 0;
-    for (int i = 1;; i++) {
+    if (r->p < r->end && *r->p == ']') {
+        r->p++;
+        lua_newtable(L);
+        return 0;
+    }
+    for (;;) {
         if (value(r))
             return -1;
-        lua_rawseti(r->L, -2, i);
+        n++;
+        if (made) {
+            lua_rawseti(L, base + 1, n);
+        } else if (!gather_more(r, n)) {
+            array_flush(L, base, n, n);
+            made = true;
+        }
         skip_ws(r);
         if (r->p < r->end && *r->p == ',') {
             r->p++;
             continue;
         }
-        if (r->p < r->end && *r->p == ']')
-            return r->p++, 0;
+        if (r->p < r->end && *r->p == ']') {
+            r->p++;
+            if (!made)
+                array_flush(L, base, n, 0);
+            return 0;
+        }
         return fail(r, "expected ',' or ']'");
     }
 }
 
+/* Makes the table for the n key/value pairs gathered above index base, sets them in order (a
+ * repeated key: the last one wins, as when set one by one), leaves it at base+1. */
+static void object_flush(lua_State *L, int base, int n, int spare)
+{
+    lua_createtable(L, 0, n + spare);
+    int t = lua_gettop(L);
+    for (int i = 0; i < n; i++) {
+        lua_pushvalue(L, base + 1 + 2 * i);
+        lua_pushvalue(L, base + 2 + 2 * i);
+        lua_rawset(L, t);
+    }
+    lua_replace(L, base + 1);
+    lua_settop(L, base + 1);
+}
+
 static int object(reader_t *r)
 {
-    lua_newtable(r->L);
+    lua_State *L = r->L;
+    int base = lua_gettop(L), n = 0;
+    bool made = false;
+    if (reserve(r))
+        return -1;
     skip_ws(r);
-    if (r->p < r->end && *r->p == '}')
-        return r->p++, 0;
+    if (r->p < r->end && *r->p == '}') {
+        r->p++;
+        lua_newtable(L);
+        return 0;
+    }
     for (;;) {
         skip_ws(r);
         if (r->p >= r->end || *r->p != '"')
@@ -209,14 +302,24 @@ static int object(reader_t *r)
         r->p++;
         if (value(r))
             return -1;
-        lua_rawset(r->L, -3);
+        n++;
+        if (made) {
+            lua_rawset(L, base + 1);
+        } else if (!gather_more(r, n)) {
+            object_flush(L, base, n, n);
+            made = true;
+        }
         skip_ws(r);
         if (r->p < r->end && *r->p == ',') {
             r->p++;
             continue;
         }
-        if (r->p < r->end && *r->p == '}')
-            return r->p++, 0;
+        if (r->p < r->end && *r->p == '}') {
+            r->p++;
+            if (!made)
+                object_flush(L, base, n, 0);
+            return 0;
+        }
         return fail(r, "expected ',' or '}'");
     }
 }
@@ -228,8 +331,6 @@ static int value(reader_t *r)
         return fail(r, "unexpected end of input");
     if (++r->depth > MAX_DEPTH)
         return fail(r, "nesting too deep");
-    if (!lua_checkstack(r->L, 4))
-        return fail(r, "out of Lua stack");
     int rc;
     switch (*r->p) {
     case '{': r->p++, rc = object(r); break;

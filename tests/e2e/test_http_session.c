@@ -214,6 +214,42 @@ Test(http_session, json_of_a_non_json_body_raises_a_clear_error)
     h_run_free(&r);
 }
 
+/* Responses with the very same headers (parsed once, then copied): each r.headers is a table
+ * of its own, complete, and a change to one shows in no other. */
+Test(http_session, identical_responses_have_headers_tables_of_their_own)
+{
+    expect_checks_pass(
+        PRELUDE
+        "local U = cicada.user('H', { wait_time = cicada.constant(0.01), tasks = { t = 1 } })\n"
+        "local function count(t) local n = 0 for _ in pairs(t) do n = n + 1 end return n end\n"
+        "function U:t()\n"
+        "  local a = self.client:get('/hello', { name = 'headers' })\n"
+        "  local b = self.client:get('/hello', { name = 'headers' })\n"
+        "  local ct, n = b.headers['content-type'], count(b.headers)\n"
+        "  check(a.headers ~= b.headers, 'two tables', 'one table')\n"
+        "  check(ct and ct:find('text/plain', 1, true), 'content-type', ct)\n"
+        "  check(a.headers['content-length'] == '13', 'content-length', "
+        "a.headers['content-length'])\n"
+        "  a.headers['content-type'] = nil\n"
+        "  a.headers['x-mine'] = '1'\n"
+        "  local c = self.client:get('/hello', { name = 'headers' })\n"
+        "  check(c.headers['content-type'] == ct, 'content-type after a change', "
+        "c.headers['content-type'])\n"
+        "  check(c.headers['x-mine'] == nil, 'a change in another response', c.headers['x-mine'])\n"
+        "  check(count(c.headers) == n and n >= 2, 'names', count(c.headers) .. ' of ' .. n)\n"
+        "  local j = self.client:get('/json', { name = 'headers' })\n"
+        "  check(j.headers['content-type']:find('json', 1, true), 'json', "
+        "j.headers['content-type'])\n"
+        "  for _ = 1, 2 do\n"
+        "    local k = self.client:get('/cookie/set?a=1&b=2', { name = 'headers' })\n"
+        "    local sc = k.headers['set-cookie']\n"
+        "    check(sc == 'a=1; Path=/, b=2; Path=/', 'repeated headers joined', sc)\n"
+        "    check(count(k.headers) == 3, 'names with a repeated one', count(k.headers))\n"
+        "  end\n"
+        "end\n",
+        "GET", "headers");
+}
+
 /* Session headers belong to one user: many users on one thread each see only their own. */
 Test(http_session, session_headers_are_per_user)
 {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "http/cookie.h"
+#include "../alloc_fail.h"
 
 #define NOW 1000000000.0 /* 2001-09-09T01:46:40Z */
 
@@ -475,4 +476,33 @@ Test(cookie_jar, random_headers)
 Test(cookie_fuzz, corpus_replays)
 {
     cr_assert_gt(replay_corpus("cookie", LLVMFuzzerTestOneInput), 10);
+}
+
+/* A server that sets its session cookie on every response: the jar updates the cookie it holds
+ * (value, attributes, expiry) without an allocation, and keeps its place among the others. */
+Test(cookie_jar, the_same_cookie_again_is_updated_in_place_without_allocating)
+{
+    ccd_cookie_jar_t *jar = ccd_cookie_jar_new();
+    cr_assert_eq(store(jar, "s=abc; Path=/", "example.com", "/", NOW), 0);
+    cr_assert_eq(store(jar, "t=1; Path=/", "example.com", "/", NOW), 0);
+    arm(1);
+    for (int i = 0; i < 100; i++) {
+        cr_assert_eq(store(jar,
+                           i % 2 ? "s=xyz; Path=/; Secure; HttpOnly; Max-Age=60" : "s=abc; Path=/",
+                           "example.com", "/", NOW),
+                     0);
+    }
+    cr_assert(!disarm(), "storing the same cookie again allocated");
+    ccd_cookie_t c;
+    cr_assert_eq(ccd_cookie_jar_at(jar, 0, &c), 0);
+    assert_slice(c.name, "s");
+    assert_slice(c.value, "xyz");
+    cr_assert(c.secure && c.http_only);
+    cr_assert_str_eq(header(jar, true, "example.com", "/", NOW), "s=xyz; t=1");
+    cr_assert_str_eq(header(jar, false, "example.com", "/", NOW), "t=1");
+    /* a value of another length replaces the cookie, in the same place */
+    cr_assert_eq(store(jar, "s=longer; Path=/; Secure; Max-Age=60", "example.com", "/", NOW), 0);
+    cr_assert_str_eq(header(jar, true, "example.com", "/", NOW), "s=longer; t=1");
+    cr_assert_str_eq(header(jar, true, "example.com", "/", NOW + 61), "t=1", "Max-Age applies");
+    ccd_cookie_jar_free(jar);
 }
