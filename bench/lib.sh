@@ -2,7 +2,8 @@
 # free loopback port, and a cleanup that stops every process the script started, by PID.
 #
 # The sourcing script sets -euo pipefail and then calls start_nginx; it adds the PID of every
-# process it starts in the background to `pids`, so that the EXIT trap stops it.
+# process it starts in the background to `pids`, so that the EXIT trap stops it. nginx serves
+# HTTP/1.1 on $port and cleartext HTTP/2 (prior knowledge, h2c) on $h2port, the same /hello.
 # shellcheck shell=bash
 
 die() { echo "${0##*/}: $*" >&2; exit 1; }
@@ -77,22 +78,30 @@ http {
     }
     location = /nginx_status { stub_status; }
   }
+  server {
+    listen 127.0.0.1:$h2port http2 backlog=16384;
+    location /hello { return 200 "Hello, World!"; }
+  }
 }
 EOF
 }
 
-# Starts nginx on a free port; tries other ports if the one picked was taken meanwhile.
+# Starts nginx on two free ports ($port, $h2port); tries others if one was taken meanwhile.
 start_nginx() {
     local pid
     for _ in 1 2 3; do
         port=$(free_port)
+        h2port=$(free_port)
+        [[ $h2port != "$port" ]] || continue
         write_nginx_conf
         taskset -c "$server_cpu" /usr/sbin/nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" \
             -e "$work/nginx/error.log" -g 'daemon off;' >"$work/nginx/stdout.log" 2>&1 &
         pid=$!
         pids+=("$pid")
         for _ in $(seq 100); do
-            [[ $(curl -s "http://127.0.0.1:$port/hello" 2>/dev/null) == "Hello, World!" ]] && return
+            [[ $(curl -s "http://127.0.0.1:$port/hello" 2>/dev/null) == "Hello, World!" &&
+                $(curl -s --http2-prior-knowledge "http://127.0.0.1:$h2port/hello" 2>/dev/null) == \
+                "Hello, World!" ]] && return
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.05
         done
@@ -129,6 +138,22 @@ json_field() {
         sed 's/.*:[[:space:]]*//'
 }
 
+# A number field of the row METHOD NAME of the JSON report's "stats" (json_row FILE METHOD NAME
+# FIELD); the report writes each row's "method" before its "name".
+json_row() {
+    tr -d '\n' <"$1" | sed 's/"method"/\n&/g' |
+        grep -E "^\"method\"[[:space:]]*:[[:space:]]*\"$2\"[[:space:]]*,[[:space:]]*\"name\"[[:space:]]*:[[:space:]]*\"$3\"" |
+        head -1 | grep -o "\"$4\"[[:space:]]*:[[:space:]]*[0-9.eE+-]*" | head -1 | sed 's/.*:[[:space:]]*//'
+}
+
+# Errors raised by the scenario's tasks in the JSON report: the sum of the counts of its
+# "exceptions", the list the report writes just before "user_count".
+json_exceptions() {
+    tr -d '\n' <"$1" |
+        awk '{ i = index($0, "\"exceptions\""); j = index($0, "\"user_count\""); if (i && j > i) print substr($0, i, j - i) }' |
+        { grep -o '"count"[[:space:]]*:[[:space:]]*[0-9]*' || true; } | awk -F: '{ s += $2 } END { print s + 0 }'
+}
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "nan" }'; }
 per_req_us() { awk -v c="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.2f", c * 1e6 / n; else print "nan" }'; }
 
@@ -142,6 +167,24 @@ wrk_counts() {
     wrk_reqs=$(awk '{print $1}' <<<"$line")
     wrk_secs=$(awk '{ d = $4 + 0; if ($4 ~ /ms$/) d /= 1000; if ($4 ~ /m$/) d *= 60; print d }' <<<"$line")
     wrk_errs=$(grep -oE 'Socket errors:.*|Non-2xx.*' "$work/$1.out" | tr '\n' ' ' || true)
+}
+
+# Sets h2l_reqs (requests done), h2l_secs, h2l_failed, h2l_errored and h2l_timeout from h2load's
+# output in $work/NAME.out ("finished in 5.00s, ...", "requests: 9 total, 10 started, 9 done,
+# 9 succeeded, 0 failed, 0 errored, 0 timeout"). h2load's "failed" includes "errored" and
+# non-2xx/3xx answers; requests still in flight when -D ends are started but not done.
+# shellcheck disable=SC2034  # the variables are for the caller
+h2load_counts() {
+    local line fin
+    if ! line=$(grep -m1 -E '^requests: [0-9]+ total' "$work/$1.out") ||
+        ! fin=$(grep -m1 -oE '^finished in [0-9.]+[a-z]+' "$work/$1.out"); then
+        cat "$work/$1.out" "$work/$1.err" >&2
+        die "no request count in h2load's output"
+    fi
+    read -r h2l_reqs h2l_failed h2l_errored h2l_timeout < <(tr -d ',' <<<"$line" | awk '{
+        for (i = 2; i < NF; i++) v[$(i + 1)] = $i
+        print v["done"] + 0, v["failed"] + 0, v["errored"] + 0, v["timeout"] + 0 }')
+    h2l_secs=$(awk '{ d = $3 + 0; if ($3 ~ /ms$/) d /= 1000; if ($3 ~ /us$/) d /= 1e6; print d }' <<<"$fin")
 }
 
 # strace_run NAME CMD...: runs CMD under `strace -f -c` (every thread) on the load CPU. strace
