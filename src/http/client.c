@@ -36,7 +36,8 @@ enum { C_CLOSED, C_CONNECTING, C_IDLE, C_BUSY, C_H2 };
 /* The TCP (and TLS) connection to one origin inside a session. The struct lives as long as
  * the session; the socket inside it opens and closes as keep-alive allows. */
 typedef struct conn {
-    ev_io io; /* first: the io callback casts back */
+    ev_io io;         /* first: the io callback casts back */
+    ev_prepare flush; /* while C_H2: writes the streams started in this loop turn at once */
     struct conn *next;
     struct xfer *x; /* the request using the connection; NULL unless connecting or busy */
     ccd_conn_t sock;
@@ -253,6 +254,7 @@ static void conn_close(struct ev_loop *loop, conn_t *c, bool clean)
     if (c->state == C_IDLE || (c->state == C_H2 && c->nstreams == 0))
         ev_ref(loop);
     ev_io_stop(loop, &c->io);
+    ev_prepare_stop(loop, &c->flush);
     ccd_h2_free(c->h2);
     c->h2 = NULL;
     ccd_conn_close(&c->sock, &c->tls_sess, clean);
@@ -522,10 +524,12 @@ static void h2_attach(xfer_t *x, conn_t *c)
     x->h2id = id;
     if (c->nstreams++ == 0)
         ev_ref(x->ctx->loop);
-    /* Inside a read, nghttp2 is in a callback: the frames go out when the read is over. A
-     * broken connection shows when it is read, failing every stream on it. */
+    /* Inside a read, nghttp2 is in a callback: the frames go out when the read is over.
+     * Otherwise they go out before the loop next waits, with every other stream started on the
+     * connection meanwhile (a batch), in one write. A broken connection shows when it is read,
+     * failing every stream on it. */
     if (!c->reading)
-        h2_flush(x->ctx, c);
+        ev_prepare_start(x->ctx->loop, &c->flush);
 }
 
 /* Fails every request on an HTTP/2 connection, then closes it. */
@@ -546,6 +550,23 @@ static void h2_fail_all(ccd_http_session_t *s, conn_t *c, int err, const char *w
             snprintf(x->errmsg, sizeof(x->errmsg), "%s", why);
             stream_end(x, err);
         }
+    }
+}
+
+/* Before the loop waits: writes the frames of the streams started since it last waited. */
+static void on_flush(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    conn_t *c = (conn_t *)((char *)w - offsetof(conn_t, flush));
+    (void)revents;
+    ev_prepare_stop(loop, w);
+    if (c->state != C_H2)
+        return;
+    ccd_http_session_t *s = c->io.data;
+    int rc = h2_flush(s->ctx, c);
+    if (rc < 0) {
+        char why[160];
+        snprintf(why, sizeof(why), "%s (writing the request, HTTP/2)", ccd_strerror(rc));
+        h2_fail_all(s, c, rc, why);
     }
 }
 
@@ -844,6 +865,7 @@ static conn_t *conn_alloc(ccd_http_session_t *s, ccd_slice_t host)
         return NULL;
     memcpy(c->host, host.base, host.len);
     ev_init(&c->io, on_io);
+    ev_prepare_init(&c->flush, on_flush);
     c->io.data = s;
     c->sock.fd = -1;
     c->next = s->conns;

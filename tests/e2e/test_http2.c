@@ -240,3 +240,66 @@ Test(http2, batch_after_fallback_uses_six_connections)
     cr_expect_lt(h_num(h_entry(r.json, "BATCH", "ten"), "max_response_time"), 1500);
     h_run_free(&r);
 }
+
+/* The streams a batch starts in one loop turn leave in one write, not one system call each:
+ * strace counts the generator's socket writes against the batches it made. */
+Test(http2, the_streams_of_a_batch_leave_in_one_write)
+{
+    h_nginx_t n;
+    h_run_t r;
+    start_h2_nginx(&n);
+    const char *dir = h_tmpdir(), *scenario = h_strf("%s/batch.lua", dir),
+               *trace = h_strf("%s/strace.txt", dir);
+    cr_assert_eq(h_write_file(scenario, batch_scenario, strlen(batch_scenario)), 0);
+    char *argv[] = {"/usr/bin/strace",
+                    "-f",
+                    "-qq",
+                    "-c",
+                    "-o",
+                    (char *)trace,
+                    "-e",
+                    "trace=sendto,sendmsg,writev",
+                    (char *)CICADA_BIN,
+                    "-f",
+                    (char *)scenario,
+                    "-H",
+                    (char *)h_strf("http://%s:%d", H_HOST, n.h2c_port),
+                    "--http2-prior-knowledge",
+                    "-u",
+                    "1",
+                    "-r",
+                    "1",
+                    "-t",
+                    "1s",
+                    "--stop-timeout",
+                    "10",
+                    H_LOAD_FLAGS,
+                    NULL};
+    h_run_opts_t o = {.timeout_s = 60};
+    cr_assert_eq(h_exec(&r, &o, argv), 0, "strace did not start");
+    H_ASSERT_EXIT(&r, 0);
+    json_t *doc = json_loads(r.out, 0, NULL);
+    cr_assert_not_null(doc, "no JSON report: %s", r.err);
+    long sent = h_requests(doc, "GET", "/hello"), batches = h_requests(doc, "BATCH", "twenty");
+    cr_assert_gt(batches, 0);
+    cr_expect_eq(sent, 20 * batches, "%ld requests in %ld batches", sent, batches);
+    char *text = h_read_file(trace, NULL);
+    cr_assert_not_null(text, "no strace summary");
+    long writes = 0; /* the calls column of each row of the summary */
+    for (const char *line = text; line && *line;
+         line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        double pct, secs;
+        long usecs, calls;
+        char name[32];
+        if (sscanf(line, "%lf %lf %ld %ld %*s %31s", &pct, &secs, &usecs, &calls, name) == 5 ||
+            sscanf(line, "%lf %lf %ld %ld %31s", &pct, &secs, &usecs, &calls, name) == 5)
+            writes += strcmp(name, "total") ? calls : 0;
+    }
+    cr_log_info("%ld socket writes for %ld batches of 20 streams", writes, batches);
+    cr_expect_gt(writes, 0, "strace counted no write: %s", text);
+    cr_expect_leq(writes, 3 * batches + 10, "%ld socket writes for %ld batches of 20 streams",
+                  writes, batches);
+    free(text);
+    json_decref(doc);
+    h_run_free(&r);
+}
