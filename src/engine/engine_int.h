@@ -13,7 +13,10 @@
 #include "engine/engine.h"
 #include "engine/script.h"
 #include "http/client.h"
+
 #include "stats/stats.h"
+
+#define CCD_SPARE_THREADS 128 /* finished pieces' threads kept for the next pieces */
 
 enum {
     CCD_USER_RUNNING, /* inside a Lua resume */
@@ -95,6 +98,11 @@ struct ccd_engine {
     int nslots;
     size_t nclasses;
     ccd_user_t *free_users;
+    /* Threads of pieces whose function returned, ready to run the next piece, with their
+     * registry references: a batch's pieces cost no lua_newthread nor stack growth each. */
+    lua_State *spare_co[CCD_SPARE_THREADS];
+    int spare_ref[CCD_SPARE_THREADS];
+    int nspare;
     void **slabs;
     size_t nslabs, slabs_cap;
     unsigned users;

@@ -231,10 +231,24 @@ static void halt_step(ccd_user_t *s)
     halt_step(parent);
 }
 
+/* Keeps the thread of piece p, whose function returned, for the next piece (a thread that
+ * ended in an error cannot run again). */
+static void keep_thread(ccd_user_t *p)
+{
+    ccd_engine_t *e = p->eng;
+    if (e->nspare == CCD_SPARE_THREADS || lua_status(p->co) != 0)
+        return;
+    lua_settop(p->co, 0);
+    e->spare_co[e->nspare] = p->co;
+    e->spare_ref[e->nspare++] = p->co_ref;
+    p->co_ref = LUA_NOREF;
+}
+
 /* A piece's function returned: its parent learns it if it waits for one (ccd_user_join). */
 static void piece_end(ccd_user_t *p)
 {
     ccd_user_t *parent = p->parent;
+    keep_thread(p);
     piece_release(p);
     if (parent->halting)
         halt_step(parent);
@@ -334,8 +348,14 @@ int ccd_user_go(ccd_user_t *u, lua_State *L, int nargs)
     if (u->pieces)
         u->pieces->prev = p;
     u->pieces = p;
-    p->co = lua_newthread(e->script.L);
-    p->co_ref = luaL_ref(e->script.L, LUA_REGISTRYINDEX);
+    if (e->nspare) {
+        e->nspare--;
+        p->co = e->spare_co[e->nspare];
+        p->co_ref = e->spare_ref[e->nspare];
+    } else {
+        p->co = lua_newthread(e->script.L);
+        p->co_ref = luaL_ref(e->script.L, LUA_REGISTRYINDEX);
+    }
     lua_xmove(L, p->co, nargs + 1);
     ccd_user_resume(p, nargs);
     return 0;

@@ -3,6 +3,7 @@
 
 #include "base/buf.h"
 #include "base/error.h"
+#include "http/h2_mem.h"
 
 #include <nghttp2/nghttp2.h>
 #include <stdlib.h>
@@ -77,7 +78,7 @@ ccd_h2_t *ccd_h2_new(const ccd_h2_cbs_t *cbs, void *conn)
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame);
-    int rc = nghttp2_session_client_new(&h->ng, cb, h);
+    int rc = nghttp2_session_client_new3(&h->ng, cb, h, NULL, ccd_h2_mem());
     nghttp2_session_callbacks_del(cb);
     if (rc)
         goto fail;
