@@ -260,6 +260,15 @@ function response_get.headers(r)
   return h
 end
 
+-- The fields after the body (RFC 9110 trailers), apart from the headers: {} when none came.
+function response_get.trailers(r)
+  local flat = core.parse_headers(r._raw, true)
+  local t = {}
+  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  r.trailers = t
+  return t
+end
+
 function response_get.url(r)
   local u = core.full_url(r._target)
   r.url = u
