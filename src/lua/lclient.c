@@ -96,8 +96,9 @@ static hclient_t *hclient_peek(const lclient_t *c, const ccd_user_t *u)
     return ccd_user_slot(ccd_user_root(u), c->slot);
 }
 
-/* The HTTP state of u's user. The user's own slot is looked at first: a piece's is empty. */
-static hclient_t *hclient_of(lua_State *L, lclient_t *c, ccd_user_t *u)
+/* The HTTP state of u's user, made when it has none; NULL when out of memory. The user's own
+ * slot is looked at first: a piece's is empty. */
+static hclient_t *hclient_get(lclient_t *c, ccd_user_t *u)
 {
     hclient_t *h = ccd_user_slot(u, c->slot);
     if (h || (h = hclient_peek(c, u)))
@@ -105,7 +106,7 @@ static hclient_t *hclient_of(lua_State *L, lclient_t *c, ccd_user_t *u)
     h = calloc(1, sizeof(*h));
     if (!h || !(h->http = ccd_http_session_new(ccd_engine_http(c->eng)))) {
         free(h);
-        luaL_error(L, "out of memory");
+        return NULL;
     }
     h->c = c;
     h->per_host = ccd_user_per_host(u);
@@ -113,6 +114,14 @@ static hclient_t *hclient_of(lua_State *L, lclient_t *c, ccd_user_t *u)
     h->main.h = h;
     h->main.u = ccd_user_root(u);
     ccd_user_set_slot(ccd_user_root(u), c->slot, h);
+    return h;
+}
+
+static hclient_t *hclient_of(lua_State *L, lclient_t *c, ccd_user_t *u)
+{
+    hclient_t *h = hclient_get(c, u);
+    if (!h)
+        luaL_error(L, "out of memory");
     return h;
 }
 
@@ -1025,6 +1034,23 @@ static int l_gc(lua_State *L)
     return 0;
 }
 
+/* The registry key of the binding's state, for ccd_lclient_jar(). */
+static const char jar_key;
+
+struct ccd_cookie_jar *ccd_lclient_jar(lua_State *L, ccd_user_t *u, bool create)
+{
+    lua_pushlightuserdata(L, (void *)&jar_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    lclient_t *c = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (!c || !c->eng)
+        return NULL;
+    hclient_t *h = create ? hclient_get(c, u) : hclient_peek(c, u);
+    if (h && !h->cookies && create)
+        h->cookies = ccd_cookie_jar_new();
+    return h ? h->cookies : NULL;
+}
+
 void ccd_lclient_register(lua_State *L, ccd_engine_t *eng)
 {
     static const luaL_Reg fns[] = {
@@ -1043,6 +1069,9 @@ void ccd_lclient_register(lua_State *L, ccd_engine_t *eng)
     c->req_slot = eng ? ccd_engine_slot(eng, hreq_release) : -1;
     if ((c->slot < 0 || c->req_slot < 0) && eng)
         luaL_error(L, "HTTP client: no per-user slot left");
+    lua_pushlightuserdata(L, (void *)&jar_key);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, LUA_REGISTRYINDEX);
     lua_newtable(L);
     lua_pushcfunction(L, l_gc);
     lua_setfield(L, -2, "__gc");
