@@ -276,7 +276,8 @@ Test(events, record_counts_any_protocol_and_fires_the_request_event)
 }
 
 /* WebSocket rows fire the request event as HTTP requests do: the handshake, each message sent
- * and received, each round trip, and a refused handshake as a failure. */
+ * and received, each round trip, and a refused handshake as a failure. Each user stops itself
+ * after ten rounds, so that no call is cut short by the end of the run. */
 static const char *websocket_rows =
     "local cicada = require 'cicada'\n"
     "local path = os.getenv('EVT_DIR') .. '/req-' .. tostring({}):gsub('[^%w]', '')\n"
@@ -287,8 +288,10 @@ static const char *websocket_rows =
     "          type(req.response_time)))\n"
     "  f:close()\n"
     "end)\n"
-    "local U = cicada.user('U', { wait_time = cicada.constant(0.05), tasks = { t = 1 } })\n"
+    "local U = cicada.user('U', { wait_time = cicada.constant(0), tasks = { t = 1 } })\n"
     "function U:t()\n"
+    "  self.n = (self.n or 0) + 1\n"
+    "  if self.n > 10 then self:stop() end\n"
     "  local ws = assert(self:websocket('/ws/echo', { name = 'chat' }))\n"
     "  assert(ws:request('echo', 'hello', 5) == 'hello')\n"
     "  assert(ws:send('twelve bytes'))\n"
@@ -305,7 +308,7 @@ Test(events, websocket_rows_fire_the_request_event)
     const char *dir = h_tmpdir();
     const char *env[] = {h_strf("EVT_DIR=%s", dir), NULL};
     h_run_opts_t o = {.env = env};
-    cr_assert_eq(h_cicada(&r, &o, websocket_rows, "-H", host(), "-u", "4", "-r", "100", "-t", "2s",
+    cr_assert_eq(h_cicada(&r, &o, websocket_rows, "-H", host(), "-u", "4", "-r", "100", "-t", "4s",
                           "--threads", "2", H_LOAD_FLAGS, NULL),
                  0);
     H_ASSERT_EXIT(&r, 1); /* the refused handshakes */
@@ -314,7 +317,7 @@ Test(events, websocket_rows_fire_the_request_event)
     char *lines = read_dir(dir);
     cr_assert_not_null(lines);
     long total = h_total_requests(r.json), chats = h_requests(r.json, "WS", "chat");
-    cr_expect_gt(chats, 10);
+    cr_expect_eq(chats, 40, "ten rounds of four users");
     cr_expect_eq(h_count(lines, "\n"), total, "%ld listener calls for %ld rows",
                  h_count(lines, "\n"), total);
     cr_expect_eq(h_count(lines, "WS chat OK 0 number\n"), chats, "handshakes");
