@@ -221,6 +221,7 @@ function cicada.stages(stages) end
 ---@field ok boolean a response with status < 400
 ---@field body string
 ---@field headers table<string, string> lower-case names
+---@field trailers table<string, string> the fields sent after the body (lower-case names; empty when none)
 ---@field elapsed number seconds from sending to the last byte
 ---@field url string the absolute URL (the final one after redirects)
 ---@field error string? the transport failure, if any

@@ -284,10 +284,12 @@ static void deliver(xfer_t *x)
         const ccd_http_parser_t *p = &x->parser;
         res.status = p->status;
         res.reason = p->reason;
-        for (size_t i = 0; i < p->nheaders; i++)
+        for (size_t i = 0; i < p->nheaders + p->ntrailers; i++)
             x->ctx->hdrs[i] = ccd_http_parser_header(p, i);
         res.headers = x->ctx->hdrs;
         res.nheaders = p->nheaders;
+        res.trailers = x->ctx->hdrs + p->nheaders;
+        res.ntrailers = p->ntrailers;
         res.body = p->body;
         res.bytes = p->body_bytes;
     } else {
@@ -446,7 +448,7 @@ static void stream_end(xfer_t *x, int err)
     x->in_send = false;
 }
 
-static int h2_on_header(void *stream, int32_t id, ccd_slice_t name, ccd_slice_t value)
+static int h2_on_header(void *stream, int32_t id, ccd_slice_t name, ccd_slice_t value, bool trailer)
 {
     xfer_t *x = stream;
     if (x->h2id != id)
@@ -456,7 +458,8 @@ static int h2_on_header(void *stream, int32_t id, ccd_slice_t name, ccd_slice_t 
             x->h2status = atoi(value.base);
         return 0;
     }
-    x->err = ccd_http_parser_add_header(&x->parser, name, value);
+    x->err = trailer ? ccd_http_parser_add_trailer(&x->parser, name, value)
+                     : ccd_http_parser_add_header(&x->parser, name, value);
     return x->err; /* nonzero: nghttp2 resets the stream, and its close reports why */
 }
 
@@ -487,8 +490,8 @@ static void h2_on_close(void *conn, void *stream, int32_t id, uint32_t error, bo
                  ccd_h2_error_name(c->goaway));
         stream_end(x, CCD_ECLOSED);
     } else if (error) {
-        snprintf(x->errmsg, sizeof(x->errmsg), "stream reset by the server: %s",
-                 ccd_h2_error_name(error));
+        snprintf(x->errmsg, sizeof(x->errmsg), "stream reset by the server: RST_STREAM %s (0x%x)",
+                 ccd_h2_error_name(error), (unsigned)error);
         stream_end(x, CCD_EPROTO);
     } else if (x->h2status < 100) {
         snprintf(x->errmsg, sizeof(x->errmsg), "malformed response: no status (HTTP/2)");

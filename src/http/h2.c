@@ -20,8 +20,19 @@ struct ccd_h2 {
     ccd_buf_t out;
     size_t off;
     bool goaway;
+    bool trailers;   /* the header block being received is trailers */
     int32_t last_id; /* the GOAWAY's last stream id */
 };
+
+/* A header block after a response's first one is either its trailers or, after an interim
+ * (1xx) response, the final response, which starts with ":status" (nghttp2 checks that
+ * pseudo-header fields come first and that trailers have none). */
+static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *ud)
+{
+    ccd_h2_t *h = ud;
+    h->trailers = f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_HEADERS;
+    return 0;
+}
 
 static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name,
                      size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags, void *ud)
@@ -31,8 +42,11 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t 
     if (!stream || f->hd.type != NGHTTP2_HEADERS)
         return 0;
     ccd_slice_t n = {(const char *)name, namelen}, v = {(const char *)value, valuelen};
-    return h->cbs->header(stream, f->hd.stream_id, n, v) ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE
-                                                         : 0;
+    if (h->trailers && ccd_slice_eq_str(n, ":status"))
+        h->trailers = false;
+    return h->cbs->header(stream, f->hd.stream_id, n, v, h->trailers)
+               ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE
+               : 0;
 }
 
 static int on_data(nghttp2_session *ng, uint8_t flags, int32_t id, const uint8_t *data, size_t len,
@@ -74,6 +88,7 @@ ccd_h2_t *ccd_h2_new(const ccd_h2_cbs_t *cbs, void *conn)
         goto fail;
     h->cbs = cbs;
     h->conn = conn;
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
     nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);

@@ -21,8 +21,9 @@ typedef struct {
  * are the pointer given to ccd_h2_submit() and the id it returned (a caller reusing its
  * pointers checks both); none of these may free the ccd_h2_t. */
 typedef struct {
-    /* A response header (":status" included) or trailer; nonzero resets the stream. */
-    int (*header)(void *stream, int32_t id, ccd_slice_t name, ccd_slice_t value);
+    /* A response header (":status" included), or a trailer (a field of the header block
+     * that ends the stream after the response's headers); nonzero resets the stream. */
+    int (*header)(void *stream, int32_t id, ccd_slice_t name, ccd_slice_t value, bool trailer);
     /* Body bytes, consumed at once (the window opens again as they are read). */
     int (*data)(void *stream, int32_t id, const char *buf, size_t len);
     /* The stream ended: error 0 when the response is complete, else the HTTP/2 error code of a

@@ -56,6 +56,10 @@ typedef struct {
     ccd_slice_t reason;          /* reason phrase */
     const ccd_header_t *headers; /* response headers as received */
     size_t nheaders;
+    const ccd_header_t *trailers; /* the fields after the body (a chunked body's trailers, an
+                                   * HTTP/2 stream's last header block), never merged into
+                                   * the headers (RFC 9110 section 6.5.1) */
+    size_t ntrailers;
     ccd_slice_t body;   /* decoded of chunked framing; not of content-encoding */
     int64_t elapsed_us; /* from ccd_http_send() (connection set-up included when one was
                          * needed) to the last byte of the response */

@@ -50,29 +50,34 @@ static int on_status_complete(llhttp_t *ll)
     return 0;
 }
 
+/* The fields of the message: its headers, then (once the body has begun) the trailers of a
+ * chunked body, one array for both. */
+static size_t nfields(const ccd_http_parser_t *p)
+{
+    return p->nheaders + p->ntrailers;
+}
+
 static int on_header_field(llhttp_t *ll, const char *at, size_t n)
 {
     ccd_http_parser_t *p = parser_of(ll);
-    if (p->_in_body)
-        return 0;
+    size_t i = nfields(p);
     if (p->_hstate != H_NAME) {
-        if (p->nheaders == CCD_HTTP_MAX_HEADERS)
+        if (i == CCD_HTTP_MAX_HEADERS)
             return fail(p, CCD_ETOOBIG);
-        p->_off[p->nheaders][0] = (uint32_t)p->_h.len;
-        p->_off[p->nheaders][1] = 0;
+        p->_off[i][0] = (uint32_t)p->_h.len;
+        p->_off[i][1] = 0;
         p->_hstate = H_NAME;
     }
-    p->_off[p->nheaders][1] += (uint32_t)n;
+    p->_off[i][1] += (uint32_t)n;
     return hbuf_append(p, at, n);
 }
 
 static int on_header_field_complete(llhttp_t *ll)
 {
     ccd_http_parser_t *p = parser_of(ll);
-    if (p->_in_body)
-        return 0;
-    p->_off[p->nheaders][2] = (uint32_t)p->_h.len;
-    p->_off[p->nheaders][3] = 0;
+    size_t i = nfields(p);
+    p->_off[i][2] = (uint32_t)p->_h.len;
+    p->_off[i][3] = 0;
     p->_hstate = H_VALUE;
     return 0;
 }
@@ -80,9 +85,7 @@ static int on_header_field_complete(llhttp_t *ll)
 static int on_header_value(llhttp_t *ll, const char *at, size_t n)
 {
     ccd_http_parser_t *p = parser_of(ll);
-    if (p->_in_body)
-        return 0;
-    p->_off[p->nheaders][3] += (uint32_t)n;
+    p->_off[nfields(p)][3] += (uint32_t)n;
     return hbuf_append(p, at, n);
 }
 
@@ -91,13 +94,15 @@ static int on_header_value(llhttp_t *ll, const char *at, size_t n)
 static int on_header_value_complete(llhttp_t *ll)
 {
     ccd_http_parser_t *p = parser_of(ll);
-    if (p->_in_body)
-        return 0;
-    uint32_t *len = &p->_off[p->nheaders][3];
-    const char *v = p->_h.base + p->_off[p->nheaders][2];
+    size_t i = nfields(p);
+    uint32_t *len = &p->_off[i][3];
+    const char *v = p->_h.base + p->_off[i][2];
     while (*len > 0 && (v[*len - 1] == ' ' || v[*len - 1] == '\t'))
         (*len)--;
-    p->nheaders++;
+    if (p->_in_body)
+        p->ntrailers++;
+    else
+        p->nheaders++;
     p->_hstate = H_NONE;
     return 0;
 }
@@ -128,7 +133,7 @@ static int on_body(llhttp_t *ll, const char *at, size_t n)
 static void clear_message(ccd_http_parser_t *p)
 {
     p->status = 0;
-    p->nheaders = 0;
+    p->nheaders = p->ntrailers = 0;
     p->_h.len = 0;
     p->_b.len = 0;
     p->body_bytes = 0;
@@ -254,13 +259,14 @@ int ccd_http_parser_finish(ccd_http_parser_t *p)
     return CCD_HTTP_PARSE_DONE;
 }
 
-int ccd_http_parser_add_header(ccd_http_parser_t *p, ccd_slice_t name, ccd_slice_t value)
+/* Appends a field; trailer: after the body (the headers are complete by then). */
+static int add_field(ccd_http_parser_t *p, ccd_slice_t name, ccd_slice_t value, bool trailer)
 {
     p->started = true;
-    p->_phase = PH_HEADERS;
-    if (p->nheaders == CCD_HTTP_MAX_HEADERS)
+    size_t i = nfields(p);
+    if (i == CCD_HTTP_MAX_HEADERS)
         return CCD_ETOOBIG;
-    uint32_t *o = p->_off[p->nheaders];
+    uint32_t *o = p->_off[i];
     o[0] = (uint32_t)p->_h.len;
     o[1] = (uint32_t)name.len;
     int rc = hbuf_append(p, name.base, name.len);
@@ -270,8 +276,22 @@ int ccd_http_parser_add_header(ccd_http_parser_t *p, ccd_slice_t name, ccd_slice
         rc = hbuf_append(p, value.base, value.len);
     if (rc)
         return p->_err ? p->_err : rc;
-    p->nheaders++;
+    if (trailer)
+        p->ntrailers++;
+    else
+        p->nheaders++;
     return 0;
+}
+
+int ccd_http_parser_add_header(ccd_http_parser_t *p, ccd_slice_t name, ccd_slice_t value)
+{
+    p->_phase = PH_HEADERS;
+    return add_field(p, name, value, false);
+}
+
+int ccd_http_parser_add_trailer(ccd_http_parser_t *p, ccd_slice_t name, ccd_slice_t value)
+{
+    return add_field(p, name, value, true);
 }
 
 int ccd_http_parser_add_body(ccd_http_parser_t *p, const char *buf, size_t len)

@@ -21,7 +21,9 @@ enum { CCD_HTTP_PARSE_MORE = 0, CCD_HTTP_PARSE_DONE = 1 };
 typedef struct {
     int status;
     ccd_slice_t reason;
-    size_t nheaders;     /* see ccd_http_parser_header(); trailers of a chunked body are dropped */
+    size_t nheaders;     /* see ccd_http_parser_header() */
+    size_t ntrailers;    /* the fields after the body: a chunked body's trailers (HTTP/1.1), or
+                          * the header block that ends an HTTP/2 stream */
     ccd_slice_t body;    /* decoded of chunked framing; its first max_body bytes */
     bool keep_alive;     /* the connection may carry another request */
     bool started;        /* at least one byte of a response was fed */
@@ -57,7 +59,9 @@ void ccd_http_parser_reset(ccd_http_parser_t *p, bool head);
  * over CCD_HTTP_MAX_HEADER_BYTES (or more than CCD_HTTP_MAX_HEADERS), CCD_ENOMEM. */
 int ccd_http_parser_feed(ccd_http_parser_t *p, const char *buf, size_t len, size_t *consumed);
 
-/* Header i (< nheaders) of a complete response, pointing into the parser's buffer. */
+/* Field i of a complete response, pointing into the parser's buffer: its headers for
+ * i < nheaders, then its trailers up to nheaders + ntrailers. Both share the limits
+ * CCD_HTTP_MAX_HEADERS and CCD_HTTP_MAX_HEADER_BYTES. */
 ccd_header_t ccd_http_parser_header(const ccd_http_parser_t *p, size_t i);
 
 /* Where in the response the parser stands, for an error message: "the status line", "the
@@ -69,11 +73,13 @@ const char *ccd_http_parser_where(const ccd_http_parser_t *p);
 int ccd_http_parser_finish(ccd_http_parser_t *p);
 
 /* Collecting a response that arrives already split (HTTP/2 frames), into the same storage as a
- * parsed one: reset, then add its headers and body, then done. add_header() returns 0 or
- * CCD_ETOOBIG (over CCD_HTTP_MAX_HEADER_BYTES or CCD_HTTP_MAX_HEADERS) or CCD_ENOMEM;
+ * parsed one: reset, then add its headers, body and trailers (trailers after every header),
+ * then done. add_header() and add_trailer() return 0 or CCD_ETOOBIG (over
+ * CCD_HTTP_MAX_HEADER_BYTES or CCD_HTTP_MAX_HEADERS, headers and trailers together) or CCD_ENOMEM;
  * add_body() keeps max_body bytes and counts them all, returning 0 or CCD_ENOMEM; done()
  * publishes the response with its status. */
 int ccd_http_parser_add_header(ccd_http_parser_t *p, ccd_slice_t name, ccd_slice_t value);
+int ccd_http_parser_add_trailer(ccd_http_parser_t *p, ccd_slice_t name, ccd_slice_t value);
 int ccd_http_parser_add_body(ccd_http_parser_t *p, const char *buf, size_t len);
 void ccd_http_parser_done(ccd_http_parser_t *p, int status);
 

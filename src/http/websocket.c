@@ -590,3 +590,13 @@ void ccd_ws_free(ccd_ws_t *w)
     ccd_ws_reader_free(&w->_reader);
     ccd_http_parser_free(&w->_hp);
 }
+
+size_t ccd_ws_answer_fields(const ccd_ws_t *w)
+{
+    return w->_res.status ? w->_hp.nheaders : 0;
+}
+
+ccd_header_t ccd_ws_answer_field(const ccd_ws_t *w, size_t i)
+{
+    return ccd_http_parser_header(&w->_hp, i);
+}

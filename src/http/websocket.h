@@ -75,6 +75,12 @@ typedef struct {
     char _host[256], _msg[320];
 } ccd_ws_t;
 
+/* The header fields of the server's answer to the last connect, whether it accepted the
+ * upgrade or refused it (0 fields when no complete answer came: a connect whose result has
+ * status 0); valid until the next connect or free. */
+size_t ccd_ws_answer_fields(const ccd_ws_t *w);
+ccd_header_t ccd_ws_answer_field(const ccd_ws_t *w, size_t i);
+
 /* Makes a closed connection on loop that resolves with dns and makes TLS connections from tls
  * (all three must outlive it). Allocates nothing; pair with ccd_ws_free(). */
 void ccd_ws_init(ccd_ws_t *w, struct ev_loop *loop, ccd_dns_t *dns, ccd_tls_t *tls);

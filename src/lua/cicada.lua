@@ -131,7 +131,39 @@ end
 M.time = now
 M.json = { encode = core.json_encode, decode = core.json_decode, null = core.null }
 M.tcp = core.tcp            -- raw TCP/TLS sockets for any protocol (see docs/scenarios.md)
-M.websocket = core.websocket -- WebSocket connections (see docs/scenarios.md)
+
+-- WebSocket connections (see docs/scenarios.md). Their statistics rows (the handshake, the
+-- messages, the round trips) are recorded in C; when the request event has listeners, the rows
+-- an operation recorded fire it once the operation is over, as an HTTP request's does.
+local ws_rows = core.websocket_rows
+
+local function fire_ws(ws, keep, ...)
+  local rows = ws_rows(ws)
+  for i = 1, #rows do
+    local row = rows[i]
+    request_event:fire { request_type = row[1], name = row[2], response_time = row[3],
+                         response_length = row[4], exception = row[5] }
+  end
+  return ...
+end
+
+-- keep (a round trip's name among them) stays referenced while its row is read.
+for _, m in ipairs { "send", "send_binary", "receive", "request", "ping", "close" } do
+  local f = core.websocket_methods[m]
+  core.websocket_methods[m] = function(ws, a, b, c)
+    if not request_event._active then return f(ws, a, b, c) end
+    return fire_ws(ws, a, f(ws, a, b, c))
+  end
+end
+
+local function websocket(url, opts)
+  if not request_event._active then return core.websocket(url, opts) end
+  local ws, err, status, failed = core.websocket(url, opts, true)
+  if ws or failed then fire_ws(ws or failed, nil) end
+  if ws then return ws end
+  return nil, err, status
+end
+M.websocket = websocket
 M.data = core.data          -- data files shared by every user of the process
 M.random = core.random
 
@@ -258,6 +290,15 @@ function response_get.headers(r)
   for i = 1, #flat, 2 do h[flat[i]] = flat[i + 1] end
   r.headers = h
   return h
+end
+
+-- The fields after the body (RFC 9110 trailers), apart from the headers: {} when none came.
+function response_get.trailers(r)
+  local flat = core.parse_headers(r._raw, true)
+  local t = {}
+  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  r.trailers = t
+  return t
 end
 
 function response_get.url(r)
@@ -508,7 +549,7 @@ function UserBase:websocket(url, opts)
     end
     url = host:gsub("^http", "ws", 1):gsub("/+$", "") .. url
   end
-  return core.websocket(url, opts)
+  return websocket(url, opts)
 end
 
 local function class_error(def, msg)

@@ -96,8 +96,9 @@ static hclient_t *hclient_peek(const lclient_t *c, const ccd_user_t *u)
     return ccd_user_slot(ccd_user_root(u), c->slot);
 }
 
-/* The HTTP state of u's user. The user's own slot is looked at first: a piece's is empty. */
-static hclient_t *hclient_of(lua_State *L, lclient_t *c, ccd_user_t *u)
+/* The HTTP state of u's user, made when it has none; NULL when out of memory. The user's own
+ * slot is looked at first: a piece's is empty. */
+static hclient_t *hclient_get(lclient_t *c, ccd_user_t *u)
 {
     hclient_t *h = ccd_user_slot(u, c->slot);
     if (h || (h = hclient_peek(c, u)))
@@ -105,7 +106,7 @@ static hclient_t *hclient_of(lua_State *L, lclient_t *c, ccd_user_t *u)
     h = calloc(1, sizeof(*h));
     if (!h || !(h->http = ccd_http_session_new(ccd_engine_http(c->eng)))) {
         free(h);
-        luaL_error(L, "out of memory");
+        return NULL;
     }
     h->c = c;
     h->per_host = ccd_user_per_host(u);
@@ -113,6 +114,14 @@ static hclient_t *hclient_of(lua_State *L, lclient_t *c, ccd_user_t *u)
     h->main.h = h;
     h->main.u = ccd_user_root(u);
     ccd_user_set_slot(ccd_user_root(u), c->slot, h);
+    return h;
+}
+
+static hclient_t *hclient_of(lua_State *L, lclient_t *c, ccd_user_t *u)
+{
+    hclient_t *h = hclient_get(c, u);
+    if (!h)
+        luaL_error(L, "out of memory");
     return h;
 }
 
@@ -723,13 +732,30 @@ static header_scan_t scan_headers(hclient_t *u, const ccd_http_response_t *res)
         else if (h->name.len == 16 && !s.encoding && ccd_slice_ieq_str(h->name, "Content-Encoding"))
             s.encoding = h;
     }
+    for (size_t i = 0; i < res->ntrailers; i++)
+        s.raw_len += res->trailers[i].name.len + res->trailers[i].value.len + 3;
+    s.raw_len += res->ntrailers > 0; /* the blank line before them */
     return s;
 }
 
-/* Pushes the headers as one string, "name: value\n" each (n bytes in all), that
- * l_parse_headers turns into a table if the script reads r.headers: one copy per response,
- * the table only when asked for. Without memory for it, the headers are left out rather than
- * the response lost. */
+static char *put_fields(char *p, const ccd_header_t *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        memcpy(p, f[i].name.base, f[i].name.len);
+        p += f[i].name.len;
+        *p++ = ':';
+        *p++ = ' ';
+        memcpy(p, f[i].value.base, f[i].value.len);
+        p += f[i].value.len;
+        *p++ = '\n';
+    }
+    return p;
+}
+
+/* Pushes the headers as one string, "name: value\n" each, then the trailers after a blank line
+ * when there are any (n bytes in all), that l_parse_headers turns into a table if the script
+ * reads r.headers or r.trailers: one copy per response, the table only when asked for. Without
+ * memory for it, the headers are left out rather than the response lost. */
 static void push_raw_headers(lua_State *co, lclient_t *e, const ccd_http_response_t *res, size_t n)
 {
     e->text.len = 0;
@@ -737,16 +763,10 @@ static void push_raw_headers(lua_State *co, lclient_t *e, const ccd_http_respons
         lua_pushliteral(co, "");
         return;
     }
-    char *p = e->text.base;
-    for (size_t i = 0; i < res->nheaders; i++) {
-        const ccd_header_t *h = &res->headers[i];
-        memcpy(p, h->name.base, h->name.len);
-        p += h->name.len;
-        *p++ = ':';
-        *p++ = ' ';
-        memcpy(p, h->value.base, h->value.len);
-        p += h->value.len;
+    char *p = put_fields(e->text.base, res->headers, res->nheaders);
+    if (res->ntrailers) {
         *p++ = '\n';
+        put_fields(p, res->trailers, res->ntrailers);
     }
     lua_pushlstring(co, e->text.base, n);
 }
@@ -887,14 +907,21 @@ static int l_resolve_url(lua_State *L)
     return 1;
 }
 
-/* parse_headers(raw) -> { name1, value1, name2, value2, ... }: the headers "name: value\n"
- * each, names in lower case, a repeated header's values joined by ", " under its first place.
- * A flat array, from which the response's table is made in Lua (cicada.lua) and which it keeps
- * for the responses with the very same headers (the same Lua string: strings are interned). */
+/* parse_headers(raw [, trailers]) -> { name1, value1, name2, value2, ... }: the fields
+ * "name: value\n" each, names in lower case, a repeated field's values joined by ", " under its
+ * first place. raw is push_raw_headers' string: the headers, or with trailers true the fields
+ * after its blank line. A flat array, from which the response's table is made in Lua
+ * (cicada.lua) and which it keeps for the responses with the very same headers (the same Lua
+ * string: strings are interned). */
 static int l_parse_headers(lua_State *L)
 {
     size_t len;
     const char *p = luaL_checklstring(L, 1, &len), *end = p + len;
+    const char *blank = len && p[0] == '\n' ? p : memmem(p, len, "\n\n", 2);
+    if (lua_toboolean(L, 2))
+        p = blank ? blank + 1 + (blank != p) : end;
+    else if (blank)
+        end = blank;
     char name[256];
     int lines = 0, n = 0;
     for (const char *q = p; (q = memchr(q, '\n', (size_t)(end - q))); q++)
@@ -1007,6 +1034,23 @@ static int l_gc(lua_State *L)
     return 0;
 }
 
+/* The registry key of the binding's state, for ccd_lclient_jar(). */
+static const char jar_key;
+
+struct ccd_cookie_jar *ccd_lclient_jar(lua_State *L, ccd_user_t *u, bool create)
+{
+    lua_pushlightuserdata(L, (void *)&jar_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    lclient_t *c = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (!c || !c->eng)
+        return NULL;
+    hclient_t *h = create ? hclient_get(c, u) : hclient_peek(c, u);
+    if (h && !h->cookies && create)
+        h->cookies = ccd_cookie_jar_new();
+    return h ? h->cookies : NULL;
+}
+
 void ccd_lclient_register(lua_State *L, ccd_engine_t *eng)
 {
     static const luaL_Reg fns[] = {
@@ -1025,6 +1069,9 @@ void ccd_lclient_register(lua_State *L, ccd_engine_t *eng)
     c->req_slot = eng ? ccd_engine_slot(eng, hreq_release) : -1;
     if ((c->slot < 0 || c->req_slot < 0) && eng)
         luaL_error(L, "HTTP client: no per-user slot left");
+    lua_pushlightuserdata(L, (void *)&jar_key);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, LUA_REGISTRYINDEX);
     lua_newtable(L);
     lua_pushcfunction(L, l_gc);
     lua_setfield(L, -2, "__gc");

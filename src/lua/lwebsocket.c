@@ -10,13 +10,27 @@
 
 #include "base/clock.h"
 #include "engine/binding.h"
+#include "http/cookie.h"
 #include "http/websocket.h"
+#include "lua/lclient.h"
 
 #define WS_MT       "cicada.websocket"
 #define MAX_HEADERS 64
 #define NAME_MAX_   512
 
 enum { OP_CONNECT, OP_SEND, OP_RECEIVE, OP_PING, OP_CLOSE, OP_RT_SEND, OP_RT_RECEIVE };
+
+/* A statistics row the current operation recorded, kept for the request event (read by
+ * cicada.lua through websocket_rows() once the operation is over). The strings are static, the
+ * connection's, or a round trip's name, which the caller of the method holds meanwhile. */
+typedef struct {
+    const char *type, *name, *err;
+    size_t name_len;
+    int64_t us;
+    uint64_t bytes;
+} row_t;
+
+#define MAX_ROWS 3 /* a round trip: its message sent, its reply received, the round trip */
 
 /* A connection as Lua sees it (a full userdata, freed by the collector). While an operation
  * waits, the registry holds the object (and a round trip's name), and the waiting user's
@@ -30,10 +44,15 @@ typedef struct {
     double rt_timeout;   /* a round trip's wait for its reply */
     const char *rt_name; /* a round trip's name, held by name_ref */
     size_t rt_len, name_len;
-    size_t bytes;         /* of the message being sent */
-    bool rt_sent;         /* a round trip's message went out */
+    size_t bytes;     /* of the message being sent */
+    bool rt_sent;     /* a round trip's message went out */
+    bool tls;         /* wss: Secure cookies go with the upgrade */
+    bool with_object; /* a failed connect returns the object too (see l_websocket) */
+    size_t nrows;
+    row_t rows[MAX_ROWS];
     char name[NAME_MAX_]; /* the connection's statistics name */
     char protocol[CCD_WS_MAX_CONTROL + 1];
+    char host[256], path[NAME_MAX_]; /* of the URL, for the cookie jar */
 } lws_t;
 
 static ccd_engine_t *engine_of(lua_State *L)
@@ -51,11 +70,26 @@ static lws_t *check_ws(lua_State *L)
     return luaL_checkudata(L, 1, WS_MT);
 }
 
+static void record_named(lws_t *s, ccd_user_t *u, const char *type, const char *name,
+                         size_t name_len, int64_t us, uint64_t bytes, const char *err)
+{
+    ccd_user_record(u, type, strlen(type), name, name_len, us, bytes, err, err ? strlen(err) : 0);
+    if (s->nrows < MAX_ROWS)
+        s->rows[s->nrows++] = (row_t){type, name, err, name_len, us, bytes};
+}
+
 static void record(lws_t *s, ccd_user_t *u, const char *type, int64_t us, uint64_t bytes,
                    const char *err)
 {
-    ccd_user_record(u, type, strlen(type), s->name, s->name_len, us, bytes, err,
-                    err ? strlen(err) : 0);
+    record_named(s, u, type, s->name, s->name_len, us, bytes, err);
+}
+
+/* An operation begins: its clock, and no row recorded yet. */
+static void start_op(lws_t *s, int op)
+{
+    s->op = op;
+    s->nrows = 0;
+    s->t0 = ccd_clock_us();
 }
 
 /* Timeouts and the server's clean close are outcomes a scenario handles, not failures. */
@@ -95,8 +129,7 @@ static void record_round_trip(lws_t *s, ccd_user_t *u, const ccd_ws_result_t *r,
     const char *err = !r->err                   ? NULL
                       : r->err == CCD_ETIMEDOUT ? "no reply before the timeout"
                                                 : r->msg;
-    ccd_user_record(u, "WS", 2, s->rt_name, s->rt_len, us, r->err ? 0 : r->data.len, err,
-                    err ? strlen(err) : 0);
+    record_named(s, u, "WS", s->rt_name, s->rt_len, us, r->err ? 0 : r->data.len, err);
 }
 
 /* A message received (a round trip's reply too), or why none was. */
@@ -111,6 +144,24 @@ static int settle_receive(lua_State *L, lws_t *s, ccd_user_t *u, const ccd_ws_re
     return push_error(L, r);
 }
 
+/* Like a browser, the upgrade's answer (a 101, or a refusal) sets cookies in the user's jar,
+ * the one its HTTP requests use. */
+static void store_cookies(lua_State *L, lws_t *s, ccd_user_t *u, const ccd_ws_result_t *r)
+{
+    struct ccd_cookie_jar *jar = NULL;
+    double now = 0;
+    for (size_t i = 0, n = r->status ? ccd_ws_answer_fields(&s->ws) : 0; i < n; i++) {
+        ccd_header_t h = ccd_ws_answer_field(&s->ws, i);
+        if (!ccd_slice_ieq_str(h.name, "Set-Cookie"))
+            continue;
+        if (!jar && !(jar = ccd_lclient_jar(L, u, true)))
+            return;
+        now = now ? now : ccd_clock_wall();
+        ccd_cookie_jar_store(jar, h.value.base, h.value.len, s->host, strlen(s->host), s->path,
+                             strlen(s->path), now);
+    }
+}
+
 /* Records an operation's outcome and pushes its Lua results onto L; returns their number.
  * The connection (argument 1 of the method, or the registry while waiting) is pushed by the
  * caller for a connect. */
@@ -120,6 +171,7 @@ static int settle(lua_State *L, lws_t *s, ccd_user_t *u, const ccd_ws_result_t *
     const char *err = r->err ? r->msg : NULL;
     switch (s->op) {
     case OP_CONNECT:
+        store_cookies(L, s, u, r);
         if (r->local)
             ccd_engine_record_generator_error(ccd_user_engine(u), "WS", 2, s->name, s->name_len,
                                               err, strlen(err));
@@ -209,9 +261,9 @@ static void on_done(void *ud, const ccd_ws_result_t *r)
     }
     lua_State *co = ccd_user_thread(u);
     int n = settle(co, s, u, r);
-    if (n < 0) {
+    if (n < 0 || (s->op == OP_CONNECT && s->with_object)) {
         lua_rawgeti(co, LUA_REGISTRYINDEX, s->self_ref);
-        n = 1;
+        n = n < 0 ? 1 : n + 1;
     }
     release_wait(s, co);
     ccd_user_wake(u, n);
@@ -239,9 +291,9 @@ static int finish(lua_State *L, lws_t *s, ccd_user_t *u, int rc, const ccd_ws_re
     if (rc == CCD_WS_PENDING)
         return wait_for(L, s, u, name_idx);
     int n = settle(L, s, u, now);
-    if (n < 0) {
+    if (n < 0 || (s->op == OP_CONNECT && s->with_object)) {
         lua_pushvalue(L, 1);
-        n = 1;
+        n = n < 0 ? 1 : n + 1;
     }
     return n;
 }
@@ -322,14 +374,53 @@ static lws_t *new_ws(lua_State *L, ccd_engine_t *e)
     s->waiter = NULL;
     s->self_ref = s->name_ref = LUA_NOREF;
     s->op = OP_CONNECT;
-    s->protocol[0] = '\0';
+    s->nrows = 0;
+    s->with_object = false;
+    s->protocol[0] = s->host[0] = s->path[0] = '\0';
     luaL_getmetatable(L, WS_MT);
     lua_setmetatable(L, -2);
     return s;
 }
 
-/* cicada.websocket(url [, opts]) -> ws | nil, err, status: opts.headers, .protocols, .name,
- * .timeout, .insecure, .max_message. The new object is argument 1 of the wait. */
+static bool has_header(const ccd_header_t *h, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ccd_slice_ieq_str(h[i].name, name))
+            return true;
+    return false;
+}
+
+/* Keeps the URL's host and path for the cookies of the answer, and adds the user's cookies for
+ * them to the upgrade request (unless opts.headers has a Cookie of its own), its value a Lua
+ * string left on the stack. A URL that does not parse is left to ccd_ws_connect() to report. */
+static size_t add_cookies(lua_State *L, lws_t *s, ccd_user_t *u, const char *url, size_t len,
+                          ccd_header_t *h, size_t n)
+{
+    ccd_url_t p;
+    if (ccd_ws_url_parse(url, len, &p, &s->tls))
+        return n;
+    snprintf(s->host, sizeof(s->host), "%.*s", (int)p.host.len, p.host.base);
+    snprintf(s->path, sizeof(s->path), "%.*s", (int)p.path.len, p.path.base);
+    struct ccd_cookie_jar *jar = ccd_lclient_jar(L, u, false);
+    if (!jar || n == MAX_HEADERS || has_header(h, n, "Cookie"))
+        return n;
+    ccd_buf_t b = {0};
+    int rc = ccd_cookie_jar_header(jar, s->tls, s->host, strlen(s->host), s->path, strlen(s->path),
+                                   ccd_clock_wall(), &b);
+    if (rc > 0) {
+        lua_pushlstring(L, b.base, b.len);
+        h[n].name = (ccd_slice_t){"Cookie", 6};
+        h[n].value.base = lua_tolstring(L, -1, &h[n].value.len);
+        n++;
+    }
+    ccd_buf_free(&b);
+    return n;
+}
+
+/* cicada.websocket(url [, opts [, with_object]]) -> ws | nil, err, status [, object]:
+ * opts.headers, .protocols, .name, .timeout, .insecure, .max_message; with_object (for
+ * cicada.lua) adds the failed connection to a failure's results, for its rows. The new object
+ * is argument 1 of the wait. */
 static int l_websocket(lua_State *L)
 {
     ccd_engine_t *e = engine_of(L);
@@ -359,10 +450,14 @@ static int l_websocket(lua_State *L)
         if (!lua_isnil(L, -1))
             name = luaL_checklstring(L, -1, &name_len);
     }
+    bool with_object = lua_toboolean(L, 3);
     lws_t *s = new_ws(L, e);
     lua_insert(L, 1); /* the object becomes argument 1; url and opts stay on the stack */
+    s->with_object = with_object;
+    o.nheaders = add_cookies(L, s, u, url, len, h, o.nheaders);
+    o.headers = h;
     set_name(s, name, name_len);
-    s->t0 = ccd_clock_us();
+    start_op(s, OP_CONNECT);
     ccd_ws_result_t now;
     int rc = ccd_ws_connect(&s->ws, url, len, &o, on_done, s, &now);
     return finish(L, s, u, rc, &now, 0);
@@ -377,9 +472,8 @@ static int do_send(lua_State *L, int type, const char *what)
     ccd_user_t *u = current_user(L, what);
     size_t len;
     const char *data = luaL_checklstring(L, 2, &len);
-    s->op = OP_SEND;
+    start_op(s, OP_SEND);
     s->bytes = len;
-    s->t0 = ccd_clock_us();
     ccd_ws_result_t now;
     int rc = ccd_ws_send(&s->ws, type, data, len, ccd_user_timeout(u), on_done, s, &now);
     return finish(L, s, u, rc, &now, 0);
@@ -401,8 +495,7 @@ static int l_receive(lua_State *L)
     lws_t *s = check_ws(L);
     ccd_user_t *u = current_user(L, "ws:receive()");
     double t = opt_timeout(L, 2, "ws:receive()", ccd_user_timeout(u));
-    s->op = OP_RECEIVE;
-    s->t0 = ccd_clock_us();
+    start_op(s, OP_RECEIVE);
     ccd_ws_result_t now;
     int rc = ccd_ws_receive(&s->ws, t, on_done, s, &now);
     return finish(L, s, u, rc, &now, 0);
@@ -418,10 +511,9 @@ static int l_request(lua_State *L)
     size_t len;
     const char *data = luaL_checklstring(L, 3, &len);
     s->rt_timeout = opt_timeout(L, 4, "ws:request()", ccd_user_timeout(u));
-    s->op = OP_RT_SEND;
+    start_op(s, OP_RT_SEND);
     s->bytes = len;
     s->rt_sent = false;
-    s->t0 = ccd_clock_us();
     ccd_ws_result_t now;
     int rc = ccd_ws_send(&s->ws, CCD_WS_TEXT, data, len, s->rt_timeout, on_done, s, &now);
     if (rc == 0 && !now.err) {
@@ -442,8 +534,7 @@ static int l_ping(lua_State *L)
     size_t len = 0;
     const char *data = luaL_optlstring(L, 2, "", &len);
     double t = opt_timeout(L, 3, "ws:ping()", ccd_user_timeout(u));
-    s->op = OP_PING;
-    s->t0 = ccd_clock_us();
+    start_op(s, OP_PING);
     ccd_ws_result_t now;
     int rc = ccd_ws_ping(&s->ws, data, len, t, on_done, s, &now);
     return finish(L, s, u, rc, &now, 0);
@@ -463,8 +554,7 @@ static int l_close(lua_State *L)
         lua_pushliteral(L, "closed");
         return 2;
     }
-    s->op = OP_CLOSE;
-    s->t0 = ccd_clock_us();
+    start_op(s, OP_CLOSE);
     ccd_ws_result_t now;
     int rc = ccd_ws_close(&s->ws, (int)code, reason, len, t, on_done, s, &now);
     return finish(L, s, u, rc, &now, 0);
@@ -502,6 +592,34 @@ static int l_tostring(lua_State *L)
     return 1;
 }
 
+/* websocket_rows(ws) -> the statistics rows its last operation recorded, as
+ * { type, name, response_time (ms), response_length, exception } each, for the request event.
+ * Valid until the connection's next operation. */
+static int l_rows(lua_State *L)
+{
+    lws_t *s = check_ws(L);
+    lua_createtable(L, (int)s->nrows, 0);
+    for (size_t i = 0; i < s->nrows; i++) {
+        const row_t *r = &s->rows[i];
+        lua_createtable(L, 5, 0);
+        lua_pushstring(L, r->type);
+        lua_rawseti(L, -2, 1);
+        lua_pushlstring(L, r->name, r->name_len);
+        lua_rawseti(L, -2, 2);
+        lua_pushnumber(L, (double)r->us / 1000.0);
+        lua_rawseti(L, -2, 3);
+        lua_pushnumber(L, (double)r->bytes);
+        lua_rawseti(L, -2, 4);
+        if (r->err) {
+            lua_pushstring(L, r->err);
+            lua_rawseti(L, -2, 5);
+        }
+        lua_rawseti(L, -2, (int)i + 1);
+    }
+    s->nrows = 0;
+    return 1;
+}
+
 static void set_closure(lua_State *L, ccd_engine_t *eng, lua_CFunction fn, const char *name)
 {
     lua_pushlightuserdata(L, eng);
@@ -526,7 +644,9 @@ static void push_metatable(lua_State *L, ccd_engine_t *eng)
     lua_newtable(L);
     for (const luaL_Reg *m = methods; m->name; m++)
         set_closure(L, eng, m->func, m->name);
-    lua_setfield(L, -2, "__index");
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, "__index");
+    lua_setfield(L, LUA_REGISTRYINDEX, WS_MT ".methods");
     set_closure(L, eng, l_gc, "__gc");
     set_closure(L, eng, l_tostring, "__tostring");
     lua_pushliteral(L, WS_MT);
@@ -538,4 +658,7 @@ void ccd_lwebsocket_register(lua_State *L, ccd_engine_t *eng)
     push_metatable(L, eng);
     lua_pop(L, 1);
     set_closure(L, eng, l_websocket, "websocket");
+    set_closure(L, eng, l_rows, "websocket_rows");
+    lua_getfield(L, LUA_REGISTRYINDEX, WS_MT ".methods");
+    lua_setfield(L, -2, "websocket_methods"); /* cicada.lua wraps them for the request event */
 }

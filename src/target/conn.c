@@ -353,16 +353,18 @@ static void linger(tgt_conn_t *c)
 }
 
 /* Moves the connection forward as far as it can go without waiting: parse, answer, write,
- * and again while written output makes room for more pipelined requests. */
+ * and again while written output makes room for more pipelined requests. Input that parsing
+ * leaves as it was (the start of a WebSocket frame) waits for more bytes. */
 static void pump(tgt_conn_t *c)
 {
     for (;;) {
+        size_t left = c->in_len - c->in_off;
         parse_input(c);
         if (flush(c) < 0) {
             conn_free(c);
             return;
         }
-        if (must_pause(c) || c->in_len == 0 || pending(c) > 0)
+        if (must_pause(c) || c->in_len == 0 || pending(c) > 0 || c->in_len - c->in_off == left)
             break;
     }
     if (c->closing && !c->held && !c->streaming && pending(c) == 0) {

@@ -225,6 +225,8 @@ typedef struct {
                              * knowledge) on h2c_port */
     bool master;            /* a master process with one worker, so that SIGHUP to pid reloads
                              * it (new worker, the old one ending its connections gracefully) */
+    const char *locations;  /* more configuration for every server block, before the catch-all
+                             * "location /" (a test's own locations), or NULL */
 } h_nginx_opts_t;
 
 typedef struct {
@@ -234,13 +236,14 @@ typedef struct {
     int h2c_port; /* HTTP/2 in the clear (0 without opts.http2) */
     int proxy_port;
     bool master;
+    const char *locations;
     const char *dir;
 } h_nginx_t;
 
 /* Writes a config to a temp dir and starts /usr/sbin/nginx in the foreground as one process.
  * Locations: = /hello (return 200 "Hello, World!"), /static/file.txt (H_STATIC_SIZE bytes),
- * /status/404, /delay/MS (with opts.proxy_port), and / (200 "ok"). Access logs: "access.log"
- * (HTTP), "tls.log" (HTTPS), "h2c.log" (HTTP/2 in the clear), one line per request:
+ * /status/404, /delay/MS (with opts.proxy_port), opts.locations, and / (200 "ok"). Access logs:
+ * "access.log" (HTTP), "tls.log" (HTTPS), "h2c.log" (HTTP/2 in the clear), one line per request:
  * "$connection $status $request_uri $server_protocol". 0 or -1. */
 int h_nginx_start(h_nginx_t *n, const h_nginx_opts_t *o);
 

@@ -11,6 +11,12 @@
 
 static const char *proxy_location(int port);
 
+/* The locations every server block has besides /hello and the catch-all. */
+static const char *common_locations(const h_nginx_t *n)
+{
+    return h_strf("%s%s", proxy_location(n->proxy_port), n->locations ? n->locations : "");
+}
+
 /* The HTTPS server block, when the options ask for one (with HTTP/2 when they ask for it). */
 static const char *tls_server(const h_nginx_t *n)
 {
@@ -27,7 +33,7 @@ static const char *tls_server(const h_nginx_t *n)
                   "    location / { return 200 \"ok\"; }\n"
                   "  }\n",
                   H_HOST, n->tls_port, n->h2c_port ? " http2" : "", d, d, d, H_HELLO,
-                  proxy_location(n->proxy_port));
+                  common_locations(n));
 }
 
 /* HTTP/2 in the clear (prior knowledge), when the options ask for HTTP/2. */
@@ -42,7 +48,7 @@ static const char *h2c_server(const h_nginx_t *n)
                   "%s"
                   "    location / { return 200 \"ok\"; }\n"
                   "  }\n",
-                  H_HOST, n->h2c_port, n->dir, H_HELLO, proxy_location(n->proxy_port));
+                  H_HOST, n->h2c_port, n->dir, H_HELLO, common_locations(n));
 }
 
 /* /delay/MS passed to a cicada-target, when the options name one. */
@@ -56,8 +62,7 @@ static const char *proxy_location(int port)
 /* One process (master_process off) so that the PID we hold is the server, unless the options
  * ask for a master (the PID we hold is then the master's); every path the compiled-in defaults
  * would put under /var lives in the temp dir. */
-static const char *config_text(const h_nginx_t *n, int keepalive, int keepalive_timeout,
-                               int proxy_port)
+static const char *config_text(const h_nginx_t *n, int keepalive, int keepalive_timeout)
 {
     const char *d = n->dir;
     return h_strf("master_process %s;\n"
@@ -87,7 +92,7 @@ static const char *config_text(const h_nginx_t *n, int keepalive, int keepalive_
                   "%s%s"
                   "}\n",
                   n->master ? "on" : "off", d, d, d, d, d, d, d, keepalive, keepalive_timeout,
-                  H_HOST, n->port, d, H_HELLO, d, proxy_location(proxy_port), tls_server(n),
+                  H_HOST, n->port, d, H_HELLO, d, common_locations(n), tls_server(n),
                   h2c_server(n));
 }
 
@@ -142,7 +147,7 @@ static int prepare_dir(h_nginx_t *n, const h_nginx_opts_t *o)
     if ((o->tls || o->http2) && make_cert(n->dir) < 0)
         return -1;
     conf = config_text(n, o->keepalive_requests > 0 ? o->keepalive_requests : 100000,
-                       o->keepalive_timeout > 0 ? o->keepalive_timeout : 60, o->proxy_port);
+                       o->keepalive_timeout > 0 ? o->keepalive_timeout : 60);
     return h_write_file(h_strf("%s/nginx.conf", n->dir), conf, strlen(conf));
 }
 
@@ -167,6 +172,7 @@ static int try_start(h_nginx_t *n, const h_nginx_opts_t *o)
     n->h2c_port = o->http2 ? h_free_port() : 0;
     n->proxy_port = o->proxy_port;
     n->master = o->master;
+    n->locations = o->locations;
     if (!n->dir || n->port < 0 || n->tls_port < 0 || n->h2c_port < 0 || prepare_dir(n, o) < 0)
         return -1;
     const char *conf = h_strf("%s/nginx.conf", n->dir), *log = h_strf("%s/error.log", n->dir);

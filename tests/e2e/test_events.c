@@ -274,3 +274,62 @@ Test(events, record_counts_any_protocol_and_fires_the_request_event)
     cr_expect_eq(h_num(e, "avg_content_length"), 3);
     h_run_free(&r);
 }
+
+/* WebSocket rows fire the request event as HTTP requests do: the handshake, each message sent
+ * and received, each round trip, and a refused handshake as a failure. Each user stops itself
+ * after ten rounds, so that no call is cut short by the end of the run. */
+static const char *websocket_rows =
+    "local cicada = require 'cicada'\n"
+    "local path = os.getenv('EVT_DIR') .. '/req-' .. tostring({}):gsub('[^%w]', '')\n"
+    "cicada.events.request:add(function(req)\n"
+    "  local f = assert(io.open(path, 'a'))\n"
+    "  f:write(string.format('%s %s %s %s %s\\n', req.request_type, req.name,\n"
+    "          req.exception and 'FAIL' or 'OK', tostring(req.response_length),\n"
+    "          type(req.response_time)))\n"
+    "  f:close()\n"
+    "end)\n"
+    "local U = cicada.user('U', { wait_time = cicada.constant(0), tasks = { t = 1 } })\n"
+    "function U:t()\n"
+    "  self.n = (self.n or 0) + 1\n"
+    "  if self.n > 10 then self:stop() end\n"
+    "  local ws = assert(self:websocket('/ws/echo', { name = 'chat' }))\n"
+    "  assert(ws:request('echo', 'hello', 5) == 'hello')\n"
+    "  assert(ws:send('twelve bytes'))\n"
+    "  assert(ws:receive(5) == 'twelve bytes')\n"
+    "  assert(ws:ping('p', 5))\n"
+    "  assert(ws:close(1000, 'done') == 1000)\n"
+    "  local none, err, status = self:websocket('/ws/nothing', { name = 'missing' })\n"
+    "  assert(none == nil and status == 404, tostring(err))\n"
+    "end\n";
+
+Test(events, websocket_rows_fire_the_request_event)
+{
+    h_run_t r;
+    const char *dir = h_tmpdir();
+    const char *env[] = {h_strf("EVT_DIR=%s", dir), NULL};
+    h_run_opts_t o = {.env = env};
+    cr_assert_eq(h_cicada(&r, &o, websocket_rows, "-H", host(), "-u", "4", "-r", "100", "-t", "4s",
+                          "--threads", "2", H_LOAD_FLAGS, NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 1); /* the refused handshakes */
+    H_ASSERT_JSON(&r);
+    H_EXPECT_NO_EXCEPTIONS(&r);
+    char *lines = read_dir(dir);
+    cr_assert_not_null(lines);
+    long total = h_total_requests(r.json), chats = h_requests(r.json, "WS", "chat");
+    cr_expect_eq(chats, 40, "ten rounds of four users");
+    cr_expect_eq(h_count(lines, "\n"), total, "%ld listener calls for %ld rows",
+                 h_count(lines, "\n"), total);
+    cr_expect_eq(h_count(lines, "WS chat OK 0 number\n"), chats, "handshakes");
+    cr_expect_eq(h_count(lines, "WS echo OK 5 number\n"), h_requests(r.json, "WS", "echo"),
+                 "round trips, with the reply's length");
+    cr_expect_eq(h_count(lines, "WSS chat OK 5 number\n"), chats, "round trips' messages sent");
+    cr_expect_eq(h_count(lines, "WSS chat OK 12 number\n"), chats, "messages sent");
+    cr_expect_eq(h_count(lines, "WSR chat OK 5 number\n"), chats, "round trips' replies");
+    cr_expect_eq(h_count(lines, "WSR chat OK 12 number\n"), chats, "messages received");
+    cr_expect_eq(h_count(lines, "WS missing FAIL 0 number\n"), h_failures(r.json, "WS", "missing"),
+                 "refused handshakes, as failures");
+    cr_expect_eq(h_failures(r.json, "WS", "missing"), chats);
+    free(lines);
+    h_run_free(&r);
+}

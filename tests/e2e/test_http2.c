@@ -5,6 +5,7 @@
 
 #include "harness.h"
 
+#include <string.h>
 #include <unistd.h>
 
 TestSuite(http2, .fini = h_cleanup, .timeout = 90);
@@ -303,5 +304,266 @@ Test(http2, the_streams_of_a_batch_leave_in_one_write)
                   writes, batches);
     free(text);
     json_decref(doc);
+    h_run_free(&r);
+}
+
+/* ---- Redirects, cookies, compression and trailers over HTTP/2 (nginx) ---------------------- */
+
+/* A text long enough for nginx to compress (gzip_min_length), and what its locations say. */
+#define LONG_TEXT                                                                                  \
+    "cicada speaks HTTP/2 to nginx, which compresses this text because it is long enough. "        \
+    "cicada speaks HTTP/2 to nginx, which compresses this text because it is long enough. "        \
+    "cicada speaks HTTP/2 to nginx, which compresses this text because it is long enough. "        \
+    "cicada speaks HTTP/2 to nginx, which compresses this text because it is long enough."
+
+static const char *session_locations =
+    "    location = /go { return 302 /hello; }\n"
+    "    location = /login {\n"
+    "      add_header Set-Cookie \"session=abc123; Path=/\";\n"
+    "      add_header Set-Cookie \"theme=dark; Path=/\";\n"
+    "      return 200 \"in\";\n"
+    "    }\n"
+    "    location = /whoami { return 200 \"$http_cookie\"; }\n"
+    "    location = /long {\n"
+    "      gzip on; gzip_types text/plain; gzip_min_length 100;\n"
+    "      return 200 \"" LONG_TEXT "\";\n"
+    "    }\n"
+    "    location = /trailer {\n"
+    "      add_trailer X-Checksum abc always;\n"
+    "      add_trailer Set-Cookie \"trailer=no; Path=/\" always;\n"
+    "      return 200 \"with a trailer\";\n"
+    "    }\n";
+
+/* Each task checks one behaviour and raises when it does not hold; each user logs in first. */
+static const char session_scenario[] =
+    "local cicada = require 'cicada'\n"
+    "local U = cicada.user('U', { insecure = true, http2 = os.getenv('H2_MODE') == 'prior' and\n"
+    "  'prior-knowledge' or true, wait_time = cicada.constant(0.01),\n"
+    "  tasks = { redirect = 1, cookie = 1, gzip = 1, trailer = 1 } })\n"
+    "local want = os.getenv('H2_PROTOCOL')\n"
+    "local function check(r, what, cond)\n"
+    "  if not (r.protocol == want and cond) then\n"
+    "    error(what .. ': protocol ' .. r.protocol .. ', status ' .. r.status .. ', body ' ..\n"
+    "          r.body)\n"
+    "  end\n"
+    "end\n"
+    "function U:on_start()\n"
+    "  local r = self.client:get('/login')\n"
+    "  check(r, 'login', r.body == 'in')\n"
+    "end\n"
+    "function U:redirect()\n"
+    "  local r = self.client:get('/go')\n"
+    "  check(r, 'redirect', r.status == 200 and r.body == '" H_HELLO "' and #r.history == 1\n"
+    "        and r.history[1].status == 302 and r.url:sub(-6) == '/hello')\n"
+    "end\n"
+    "function U:cookie()\n"
+    "  local r = self.client:get('/whoami')\n"
+    "  check(r, 'cookie', r.body == 'session=abc123; theme=dark')\n"
+    "end\n"
+    "function U:gzip()\n"
+    "  local r = self.client:get('/long')\n"
+    "  check(r, 'gzip', r.body == '" LONG_TEXT "' and r.headers['content-encoding'] == 'gzip')\n"
+    "end\n"
+    "function U:trailer()\n"
+    "  local r = self.client:get('/trailer')\n"
+    "  check(r, 'trailer', r.body == 'with a trailer' and r.trailers['x-checksum'] == 'abc'\n"
+    "        and r.headers['x-checksum'] == nil and self.client:cookies().trailer == nil)\n"
+    "end\n";
+
+/* Runs the session scenario against nginx's port over the protocol, and checks that every
+ * request of each task reached nginx as cicada counted it, over one connection per user. */
+static void run_session(const char *url, const char *mode, const char *protocol, const char *log,
+                        const char *server_protocol)
+{
+    h_nginx_t n;
+    h_run_t r;
+    h_nginx_opts_t o = {.http2 = true, .locations = session_locations};
+    cr_assert_eq(h_nginx_start(&n, &o), 0, "nginx with HTTP/2 did not start");
+    const char *env[] = {h_strf("H2_MODE=%s", mode), h_strf("H2_PROTOCOL=%s", protocol), NULL};
+    h_run_opts_t ro = {.timeout_s = 40, .env = env};
+    int port = strcmp(log, "tls.log") == 0   ? n.tls_port
+               : strcmp(log, "h2c.log") == 0 ? n.h2c_port
+                                             : n.port;
+    cr_assert_eq(h_cicada(&r, &ro, session_scenario, "-H", h_strf(url, H_HOST, port), "-u", "3",
+                          "-r", "100", "-t", "2s", "--stop-timeout", "5", H_LOAD_FLAGS, NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 0);
+    H_ASSERT_JSON(&r);
+    H_EXPECT_NO_EXCEPTIONS(&r);
+    cr_expect_eq(h_total_failures(r.json), 0);
+    long go = h_requests(r.json, "GET", "/go"), login = h_requests(r.json, "GET", "/login");
+    const char *rows[] = {"/whoami", "/long", "/trailer"};
+    cr_expect_eq(login, 3, "one login per user");
+    cr_expect_gt(go, 5);
+    cr_expect_eq(h_nginx_count(&n, log, "/go", go), go);
+    cr_expect_eq(h_nginx_count(&n, log, "/hello", go), go, "each redirect followed once");
+    long total = login + 2 * go;
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        long c = h_requests(r.json, "GET", rows[i]);
+        cr_expect_gt(c, 5, "%s", rows[i]);
+        cr_expect_eq(h_nginx_count(&n, log, rows[i], c), c, "%s", rows[i]);
+        total += c;
+    }
+    cr_expect_eq(h_nginx_count_protocol(&n, log, server_protocol), total);
+    cr_expect_eq(h_nginx_connections(&n, log), 3, "one connection per user");
+    h_run_free(&r);
+}
+
+Test(http2, redirects_cookies_gzip_and_trailers_over_alpn)
+{
+    run_session("https://%s:%d", "alpn", "HTTP/2", "tls.log", "HTTP/2.0");
+}
+
+Test(http2, redirects_cookies_gzip_and_trailers_in_the_clear)
+{
+    run_session("http://%s:%d", "prior", "HTTP/2", "h2c.log", "HTTP/2.0");
+}
+
+/* The same scenario over HTTP/1.1, where nginx sends its trailers after a chunked body. */
+Test(http2, the_same_session_over_http1)
+{
+    run_session("http://%s:%d", "alpn", "HTTP/1.1", "access.log", "HTTP/1.1");
+}
+
+/* ---- Timeouts and resets of single streams ------------------------------------------------- */
+
+/* A request over HTTP/2 that times out resets its stream alone: nginx logs it as closed by the
+ * client (499), and the user's next requests go on the same connection. */
+Test(http2, timeout_resets_its_stream_and_keeps_the_connection)
+{
+    h_target_t t;
+    h_nginx_t n;
+    h_run_t r;
+    cr_assert_eq(h_target_start(&t, 1), 0, "cicada-target did not start");
+    h_nginx_opts_t o = {.http2 = true, .proxy_port = t.port};
+    cr_assert_eq(h_nginx_start(&n, &o), 0, "nginx with HTTP/2 did not start");
+    const char *scenario =
+        "local cicada = require 'cicada'\n"
+        "local U = cicada.user('U', { insecure = true, wait_time = cicada.constant(0),\n"
+        "  tasks = { t = 1 } })\n"
+        "function U:t()\n"
+        "  local r = self.client:get('/delay/2000', { timeout = 0.3 })\n"
+        "  assert(r.status == 0 and r.protocol == 'HTTP/2', tostring(r.error))\n"
+        "  r = self.client:get('/hello')\n"
+        "  assert(r.status == 200 and r.protocol == 'HTTP/2', tostring(r.error))\n"
+        "end\n";
+    cr_assert_eq(h_cicada(&r, NULL, scenario, "-H", h_strf("https://%s:%d", H_HOST, n.tls_port),
+                          "-u", "2", "-r", "100", "-t", "2s", "--stop-timeout", "5", H_LOAD_FLAGS,
+                          NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 1); /* the timeouts are failures */
+    H_ASSERT_JSON(&r);
+    H_EXPECT_NO_EXCEPTIONS(&r);
+    long slow = h_requests(r.json, "GET", "/delay/2000"),
+         hello = h_requests(r.json, "GET", "/hello");
+    cr_expect_gt(slow, 4);
+    cr_expect_eq(h_failures(r.json, "GET", "/delay/2000"), slow, "every slow request timed out");
+    cr_expect_not_null(h_error(r.json, "GET", "/delay/2000", "timeout after 0.3s"));
+    cr_expect_eq(h_failures(r.json, "GET", "/hello"), 0);
+    cr_expect_eq(h_nginx_count(&n, "tls.log", "/hello", hello), hello);
+    cr_expect_eq(h_nginx_count(&n, "tls.log", "/delay/2000", slow), slow);
+    char *log = h_read_file(h_strf("%s/tls.log", n.dir), NULL);
+    cr_assert_not_null(log);
+    cr_expect_eq(h_count(log, " 499 /delay/2000 HTTP/2.0"), slow, "each stream was reset:\n%s",
+                 log);
+    free(log);
+    cr_expect_eq(h_nginx_connections(&n, "tls.log"), 2, "one connection per user");
+    h_run_free(&r);
+}
+
+/* ---- A server of our own (tests/e2e/h2/h2_server.py, on Debian's python3-h2) -------------- */
+
+#define PYTHON    "/usr/bin/python3"
+#define H2_SERVER SOURCE_DIR "/tests/e2e/h2/h2_server.py"
+
+typedef struct {
+    int port;
+    const char *log;
+} py_h2_t;
+
+static void py_h2_start(py_h2_t *p)
+{
+    const char *dir = h_tmpdir();
+    cr_assert_not_null(dir);
+    p->port = h_free_port();
+    p->log = h_strf("%s/events.log", dir);
+    cr_assert_eq(h_write_file(p->log, "", 0), 0);
+    char *argv[] = {PYTHON, H2_SERVER, (char *)h_strf("%d", p->port), (char *)p->log, NULL};
+    cr_assert_gt(h_spawn(argv, NULL, h_strf("%s/server.err", dir)), 0);
+    cr_assert_eq(h_wait_port(p->port, 10), 0, "the python3-h2 server did not start");
+}
+
+/* The lines of the server's log that start with prefix, re-read for up to 1 s until their
+ * count is want. The connection the harness made to wait for the port is line "conn 1". */
+static long py_h2_count(const py_h2_t *p, const char *prefix, long want)
+{
+    long n = -1;
+    double end = h_now() + 1.0;
+    do {
+        char *text = h_read_file(p->log, NULL);
+        n = text ? h_count(text, prefix) : -1;
+        free(text);
+        if (n != want)
+            h_sleep(0.05);
+    } while (n != want && h_now() < end);
+    return n;
+}
+
+/* Streams the server resets fail with RST_STREAM and the code's name (and number), a stream
+ * reset after part of its response too; a request that times out resets its stream with
+ * CANCEL; and the connection carries on: one per user for the whole run. */
+Test(http2, server_reset_streams_fail_with_their_code_and_keep_the_connection)
+{
+    py_h2_t p;
+    h_run_t r;
+    py_h2_start(&p);
+    const char *scenario =
+        "local cicada = require 'cicada'\n"
+        "local U = cicada.user('U', { http2 = 'prior-knowledge', wait_time = cicada.constant(0),\n"
+        "  tasks = { t = 1 } })\n"
+        "function U:t()\n"
+        "  for _, path in ipairs { '/rst/2', '/half/11', '/rst/153' } do\n"
+        "    local r = self.client:get(path)\n"
+        "    assert(r.status == 0 and r.error:find('RST_STREAM', 1, true), tostring(r.error))\n"
+        "  end\n"
+        "  local r = self.client:get('/never', { timeout = 0.2 })\n"
+        "  assert(r.status == 0, 'an answer to /never')\n"
+        "  r = self.client:get('/ok')\n"
+        "  assert(r.status == 200 and r.body == 'ok' and r.protocol == 'HTTP/2', "
+        "tostring(r.error))\n"
+        "end\n";
+    cr_assert_eq(h_cicada(&r, NULL, scenario, "-H", h_strf("http://%s:%d", H_HOST, p.port), "-u",
+                          "2", "-r", "100", "-t", "2s", "--stop-timeout", "5", H_LOAD_FLAGS, NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 1);
+    H_ASSERT_JSON(&r);
+    H_EXPECT_NO_EXCEPTIONS(&r);
+    static const struct {
+        const char *path, *error;
+    } resets[] = {
+        {"/rst/2", "stream reset by the server: RST_STREAM INTERNAL_ERROR (0x2)"},
+        {"/half/11", "stream reset by the server: RST_STREAM ENHANCE_YOUR_CALM (0xb)"},
+        {"/rst/153", "stream reset by the server: RST_STREAM unknown error code (0x99)"},
+    };
+    long ok = h_requests(r.json, "GET", "/ok"), never = h_requests(r.json, "GET", "/never");
+    cr_expect_gt(ok, 4);
+    cr_expect_eq(h_failures(r.json, "GET", "/ok"), 0);
+    for (size_t i = 0; i < sizeof resets / sizeof *resets; i++) {
+        long c = h_requests(r.json, "GET", resets[i].path);
+        cr_expect_geq(c, ok, "%s", resets[i].path);
+        cr_expect_eq(h_failures(r.json, "GET", resets[i].path), c, "%s", resets[i].path);
+        json_t *e = h_error(r.json, "GET", resets[i].path, NULL);
+        const char *text = json_string_value(json_object_get(e, "error"));
+        cr_expect(text && strcmp(text, resets[i].error) == 0, "%s: %s", resets[i].path,
+                  text ? text : "(no error)");
+        cr_expect_eq(py_h2_count(&p, h_strf("request %s ", resets[i].path), c), c, "%s",
+                     resets[i].path);
+    }
+    cr_expect_eq(h_failures(r.json, "GET", "/never"), never);
+    cr_expect_not_null(h_error(r.json, "GET", "/never", "timeout after 0.2s"));
+    cr_expect_eq(py_h2_count(&p, "reset /never 8 ", never), never, "each timeout sent CANCEL");
+    cr_expect_eq(py_h2_count(&p, "request /ok ", ok), ok);
+    /* The harness's probe of the port, then one connection per user. */
+    cr_expect_eq(py_h2_count(&p, "conn ", 3), 3, "a connection was replaced");
     h_run_free(&r);
 }

@@ -1,6 +1,7 @@
 /* WebSocket in scenarios (cicada.websocket): echo round trips counted exactly, close codes
- * both ways, a server that drops the connection mid-message, refused handshakes, against
- * cicada-target's /ws endpoints and against Debian's python3-websockets. */
+ * both ways, a server that drops the connection mid-message, refused handshakes, wss://
+ * through nginx, the user's cookies on the upgrade, against cicada-target's /ws endpoints and
+ * against Debian's python3-websockets. */
 #include <criterion/criterion.h>
 
 #include <math.h>
@@ -17,7 +18,8 @@ TestSuite(websocket, .fini = h_cleanup, .timeout = 90);
 /* Each user connects to PATH, makes ROUNDS round trips and stops. */
 static const char echo_scenario[] =
     "local cicada = require 'cicada'\n"
-    "local U = cicada.user('U', { wait_time = cicada.constant(0), tasks = { talk = 1 } })\n"
+    "local U = cicada.user('U', { insecure = true, wait_time = cicada.constant(0),\n"
+    "  tasks = { talk = 1 } })\n"
     "function U:talk()\n"
     "  local ws = assert(self:websocket(os.getenv('WS_PATH'), { name = 'chat' }))\n"
     "  for i = 1, tonumber(os.getenv('WS_ROUNDS')) do\n"
@@ -80,6 +82,34 @@ Test(websocket, target_echo_round_trips_are_counted_exactly)
     run_echo(&r, h_strf("http://%s:%d", H_HOST, t.port), "/ws/echo", 10, 40);
     cr_expect_eq(target_ws_messages(&t), 10 * 40 * 2, "the target received every message");
     cr_expect_eq(h_target_path_count(&t, "/ws"), 10, "one upgrade request per user");
+    h_run_free(&r);
+}
+
+/* wss:// through nginx's TLS port (which also offers HTTP/2 by ALPN: the upgrade must go over
+ * HTTP/1.1), proxied to the target's /ws/echo with the upgrade headers. */
+Test(websocket, wss_through_nginx_round_trips_are_counted_exactly)
+{
+    h_target_t t;
+    h_nginx_t n;
+    h_run_t r;
+    cr_assert_eq(h_target_start(&t, 2), 0, "cicada-target did not start");
+    h_nginx_opts_t o = {.http2 = true,
+                        .locations = h_strf("    location /ws/ {\n"
+                                            "      proxy_pass http://%s:%d;\n"
+                                            "      proxy_http_version 1.1;\n"
+                                            "      proxy_set_header Upgrade $http_upgrade;\n"
+                                            "      proxy_set_header Connection \"upgrade\";\n"
+                                            "    }\n",
+                                            H_HOST, t.port)};
+    cr_assert_eq(h_nginx_start(&n, &o), 0, "nginx with TLS did not start");
+    run_echo(&r, h_strf("https://%s:%d", H_HOST, n.tls_port), "/ws/echo", 4, 30);
+    cr_expect_eq(target_ws_messages(&t), 4 * 30 * 2, "the target received every message");
+    cr_expect_eq(h_target_path_count(&t, "/ws"), 4, "one upgrade request per user");
+    cr_expect_eq(h_nginx_count(&n, "tls.log", "/ws/echo", 4), 4);
+    char *log = h_read_file(h_strf("%s/tls.log", n.dir), NULL);
+    cr_assert_not_null(log);
+    cr_expect_eq(h_count(log, " 101 /ws/echo HTTP/1.1\n"), 4, "upgrades over TLS:\n%s", log);
+    free(log);
     h_run_free(&r);
 }
 
@@ -268,5 +298,85 @@ Test(websocket, python_websockets_close_codes_subprotocols_and_a_drop)
         h_error(r.json, "WSR", "drop",
                 "the server closed the connection in the middle of a message (10 of 256 bytes)"));
     cr_expect_eq(h_total_failures(r.json), 4);
+    h_run_free(&r);
+}
+
+/* ---- Cookies on the upgrade ---------------------------------------------------------------- */
+
+/* /login is plain HTTP and sets a cookie; an upgrade is logged with its Cookie header, its 101
+ * sets another cookie, and the text "cookie" is answered with the upgrade's Cookie header. */
+static const char py_cookie_server[] =
+    "import asyncio, http, sys, websockets\n"
+    "port, log_path = int(sys.argv[1]), sys.argv[2]\n"
+    "def log(line):\n"
+    "    with open(log_path, 'a') as f:\n"
+    "        f.write(line + '\\n')\n"
+    "async def plain(path, headers):\n"
+    "    if path == '/login':\n"
+    "        return (http.HTTPStatus.OK, [('Set-Cookie', 'login=alice; Path=/'),\n"
+    "                                     ('Connection', 'close')], b'in')\n"
+    "    log('upgrade %s cookie=%s|' % (path, headers.get('Cookie', '')))\n"
+    "def extra(path, headers):\n"
+    "    return [('Set-Cookie', 'ws_seen=yes; Path=/')]\n"
+    "async def handler(ws, path=None):\n"
+    "    async for msg in ws:\n"
+    "        await ws.send(ws.request_headers.get('Cookie', '') if msg == 'cookie' else msg)\n"
+    "async def main():\n"
+    "    async with websockets.serve(handler, '127.0.0.1', port, process_request=plain,\n"
+    "                                extra_headers=extra, compression=None):\n"
+    "        await asyncio.Future()\n"
+    "asyncio.run(main())\n";
+
+/* The user's cookie jar goes with the upgrade (set by an HTTP response first, then by the
+ * 101 itself), as a browser sends it; a Cookie header of the scenario's own wins. */
+static const char cookie_scenario[] =
+    "local cicada = require 'cicada'\n"
+    "local U = cicada.user('U', { wait_time = cicada.constant(0), tasks = { t = 1 } })\n"
+    "function U:t()\n"
+    "  local ws = assert(self:websocket('/chat', { name = 'bare' }))\n"
+    "  local c = ws:request('cookie', 'cookie', 5)\n"
+    "  assert(c == 'ws_seen=yes' or c == '', 'before the login: ' .. c)\n"
+    "  self.client:clear_cookies()\n"
+    "  assert(self.client:get('/login').body == 'in')\n"
+    "  ws = assert(self:websocket('/chat', { name = 'logged in' }))\n"
+    "  c = ws:request('cookie', 'cookie', 5)\n"
+    "  assert(c == 'login=alice', 'after the login: ' .. c)\n"
+    "  assert(self.client:cookies().ws_seen == 'yes', 'the 101 set no cookie')\n"
+    "  ws = assert(self:websocket('/chat', { name = 'both' }))\n"
+    "  c = ws:request('cookie', 'cookie', 5)\n"
+    "  assert(c == 'login=alice; ws_seen=yes', 'after the upgrade: ' .. c)\n"
+    "  ws = assert(self:websocket('/chat', { name = 'own', headers = { cookie = 'mine=1' } }))\n"
+    "  c = ws:request('cookie', 'cookie', 5)\n"
+    "  assert(c == 'mine=1', 'with its own Cookie: ' .. c)\n"
+    "  self:stop()\n"
+    "end\n";
+
+Test(websocket, upgrade_sends_and_stores_the_users_cookies)
+{
+    const char *dir = h_tmpdir();
+    cr_assert_not_null(dir);
+    const char *script = h_strf("%s/cookie_server.py", dir), *log = h_strf("%s/upgrades", dir);
+    cr_assert_eq(h_write_file(script, py_cookie_server, strlen(py_cookie_server)), 0);
+    int port = h_free_port();
+    char *argv[] = {PYTHON, (char *)script, (char *)h_strf("%d", port), (char *)log, NULL};
+    cr_assert_gt(h_spawn(argv, NULL, h_strf("%s/server.err", dir)), 0);
+    cr_assert_eq(h_wait_port(port, 10), 0, "the python3-websockets server did not start");
+    h_run_t r;
+    cr_assert_eq(h_cicada(&r, NULL, cookie_scenario, "-H", h_strf("http://%s:%d", H_HOST, port),
+                          "-u", "3", "-r", "100", "-t", "3s", "--stop-timeout", "5", H_LOAD_FLAGS,
+                          NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 0);
+    H_ASSERT_JSON(&r);
+    H_EXPECT_NO_EXCEPTIONS(&r);
+    cr_expect_eq(h_total_failures(r.json), 0);
+    cr_expect_eq(h_requests(r.json, "WS", "both"), 3);
+    char *seen = h_read_file(log, NULL);
+    cr_assert_not_null(seen);
+    cr_expect_eq(h_count(seen, "upgrade /chat cookie=|"), 3, "no cookie before any:\n%s", seen);
+    cr_expect_eq(h_count(seen, "upgrade /chat cookie=login=alice|"), 3, "%s", seen);
+    cr_expect_eq(h_count(seen, "upgrade /chat cookie=login=alice; ws_seen=yes|"), 3, "%s", seen);
+    cr_expect_eq(h_count(seen, "upgrade /chat cookie=mine=1|"), 3, "%s", seen);
+    free(seen);
     h_run_free(&r);
 }

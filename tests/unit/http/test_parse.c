@@ -26,8 +26,13 @@ static void flatten(const ccd_http_parser_t *p, outcome_t *o)
         n += snprintf(o->text + n, sizeof(o->text) - (size_t)n, "%.*s=%.*s\n", (int)h.name.len,
                       h.name.base, (int)h.value.len, h.value.base);
     }
-    snprintf(o->text + n, sizeof(o->text) - (size_t)n, "body(%zu)=%.*s", p->body.len,
-             (int)p->body.len, p->body.base);
+    n += snprintf(o->text + n, sizeof(o->text) - (size_t)n, "body(%zu)=%.*s", p->body.len,
+                  (int)p->body.len, p->body.base);
+    for (size_t i = p->nheaders; i < p->nheaders + p->ntrailers; i++) {
+        ccd_header_t h = ccd_http_parser_header(p, i);
+        n += snprintf(o->text + n, sizeof(o->text) - (size_t)n, "\ntrailer %.*s=%.*s",
+                      (int)h.name.len, h.name.base, (int)h.value.len, h.value.base);
+    }
     o->status = p->status;
     o->keep_alive = p->keep_alive;
 }
@@ -91,16 +96,33 @@ Test(http_parse, content_length)
     cr_assert(o.keep_alive);
 }
 
-/* llhttp 8.1 accepts one name=value chunk extension (not a list, nor quoted values). */
+/* llhttp 8.1 accepts one name=value chunk extension (not a list, nor quoted values). Trailers
+ * are kept apart from the headers. */
 Test(http_parse, chunked_with_extensions_and_trailers)
 {
     outcome_t o = check_splits("HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n"
                                "5;ext=1\r\nhello\r\n7\r\n, world\r\n0\r\n"
-                               "Trailer-A: t\r\n\r\n",
+                               "Trailer-A: t\r\nSet-Cookie: a=1  \r\n\r\n",
                                false, false);
     cr_assert_eq(o.rc, CCD_HTTP_PARSE_DONE);
-    cr_assert_str_eq(o.text, "201 [Created]\nTransfer-Encoding=chunked\nbody(12)=hello, world");
+    cr_assert_str_eq(o.text, "201 [Created]\nTransfer-Encoding=chunked\nbody(12)=hello, world\n"
+                             "trailer Trailer-A=t\ntrailer Set-Cookie=a=1");
     cr_assert(o.keep_alive);
+}
+
+/* Headers and trailers share the limit on the number of fields. */
+Test(http_parse, trailers_count_toward_the_field_limit)
+{
+    ccd_http_parser_t p;
+    ccd_http_parser_init(&p);
+    char msg[8192];
+    int n = snprintf(msg, sizeof(msg), "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n");
+    for (int i = 1; i < CCD_HTTP_MAX_HEADERS; i++)
+        n += snprintf(msg + n, sizeof(msg) - (size_t)n, "H%d: v\r\n", i);
+    n += snprintf(msg + n, sizeof(msg) - (size_t)n, "\r\n2\r\nok\r\n0\r\nT: t\r\n\r\n");
+    outcome_t o = run(&p, msg, (size_t)n, NULL, 0, false, false);
+    cr_assert_eq(o.rc, CCD_ETOOBIG);
+    ccd_http_parser_free(&p);
 }
 
 Test(http_parse, head_has_no_body)
