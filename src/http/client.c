@@ -454,8 +454,11 @@ static int h2_on_header(void *stream, int32_t id, ccd_slice_t name, ccd_slice_t 
     if (x->h2id != id)
         return 0;
     if (name.len > 0 && name.base[0] == ':') {
-        if (ccd_slice_eq_str(name, ":status"))
+        if (ccd_slice_eq_str(name, ":status")) {
+            if (x->h2status >= 100 && x->h2status < 200) /* the final response after a 1xx */
+                ccd_http_parser_drop_fields(&x->parser);
             x->h2status = atoi(value.base);
+        }
         return 0;
     }
     x->err = trailer ? ccd_http_parser_add_trailer(&x->parser, name, value)

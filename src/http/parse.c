@@ -283,6 +283,11 @@ static int add_field(ccd_http_parser_t *p, ccd_slice_t name, ccd_slice_t value, 
     return 0;
 }
 
+void ccd_http_parser_drop_fields(ccd_http_parser_t *p)
+{
+    clear_message(p);
+}
+
 int ccd_http_parser_add_header(ccd_http_parser_t *p, ccd_slice_t name, ccd_slice_t value)
 {
     p->_phase = PH_HEADERS;

@@ -78,6 +78,9 @@ int ccd_http_parser_finish(ccd_http_parser_t *p);
  * CCD_HTTP_MAX_HEADER_BYTES or CCD_HTTP_MAX_HEADERS, headers and trailers together) or CCD_ENOMEM;
  * add_body() keeps max_body bytes and counts them all, returning 0 or CCD_ENOMEM; done()
  * publishes the response with its status. */
+/* Drops the fields added so far: those of an interim (1xx) response, which the final response
+ * follows over HTTP/2 without a parse of its own. */
+void ccd_http_parser_drop_fields(ccd_http_parser_t *p);
 int ccd_http_parser_add_header(ccd_http_parser_t *p, ccd_slice_t name, ccd_slice_t value);
 int ccd_http_parser_add_trailer(ccd_http_parser_t *p, ccd_slice_t name, ccd_slice_t value);
 int ccd_http_parser_add_body(ccd_http_parser_t *p, const char *buf, size_t len);

@@ -531,6 +531,10 @@ Test(http2, server_reset_streams_fail_with_their_code_and_keep_the_connection)
         "  r = self.client:get('/ok')\n"
         "  assert(r.status == 200 and r.body == 'ok' and r.protocol == 'HTTP/2', "
         "tostring(r.error))\n"
+        "  r = self.client:get('/hints')\n" /* a 103's fields are not the response's */
+        "  assert(r.status == 200 and r.body == 'ok', tostring(r.error))\n"
+        "  assert(r.headers['x-interim'] == nil and r.headers.link == nil, 'interim fields kept')\n"
+        "  assert(r.headers['content-length'] == '2', 'final fields lost')\n"
         "end\n";
     cr_assert_eq(h_cicada(&r, NULL, scenario, "-H", h_strf("http://%s:%d", H_HOST, p.port), "-u",
                           "2", "-r", "100", "-t", "2s", "--stop-timeout", "5", H_LOAD_FLAGS, NULL),

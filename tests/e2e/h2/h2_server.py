@@ -43,6 +43,10 @@ def answer(conn, sid, path):
     parts = path.split("/")
     if path == "/ok":
         respond(conn, sid, 200, b"ok")
+    elif path == "/hints":  # an interim 103 (Early Hints) before the response
+        conn.send_headers(sid, [(":status", "103"), ("link", "</a.css>; rel=preload"),
+                                ("x-interim", "1")])
+        respond(conn, sid, 200, b"ok")
     elif len(parts) == 3 and parts[1] == "rst" and parts[2].isdigit():
         conn.reset_stream(sid, error_code=int(parts[2]))
     elif len(parts) == 3 and parts[1] == "half" and parts[2].isdigit():
