@@ -276,8 +276,15 @@ end
 local Response = {}
 local response_get = {}
 
+-- A table of a flat { name, value, ... } array of fields, as core.parse_headers returns it.
+local function fields_table(flat)
+  local t = table_new(0, #flat / 2)
+  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  return t
+end
+
 -- The responses of a load often carry the very same headers (the same string): the last ones
--- parsed are kept as a flat { name, value, ... } array and copied into each response's table.
+-- parsed are kept as a flat array and copied into each response's table.
 local last_raw, last_headers = nil, {}
 function response_get.headers(r)
   local raw = r._raw
@@ -285,18 +292,14 @@ function response_get.headers(r)
     last_headers = core.parse_headers(raw)
     last_raw = raw
   end
-  local flat = last_headers
-  local h = table_new(0, #flat / 2)
-  for i = 1, #flat, 2 do h[flat[i]] = flat[i + 1] end
+  local h = fields_table(last_headers)
   r.headers = h
   return h
 end
 
 -- The fields after the body (RFC 9110 trailers), apart from the headers: {} when none came.
 function response_get.trailers(r)
-  local flat = core.parse_headers(r._raw, true)
-  local t = {}
-  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  local t = fields_table(core.parse_headers(r._raw, true))
   r.trailers = t
   return t
 end
