@@ -1223,7 +1223,23 @@ end
 -- task that raises unwinds out of here instead; run_node handles it and calls again.
 local function run_tasks(self, node, in_group, st)
   local list, n, seq, known, fixed = node._list, #node._list, node._sequential, st.known, st.fixed
+  local wait_due = false
   while true do
+    -- The wait after the previous task, when it is do_wait's usual case (inlined). It is made
+    -- here, at the head of the loop, rather than after the task: the loop's compiled trace
+    -- starts here, whereas the code that follows a task's return is often left to the
+    -- interpreter (a task whose last call was compiled as a trace of its own returns into it),
+    -- where an FFI call costs as much as the rest of the loop.
+    if wait_due then
+      wait_due = false
+      local go = ffi_wait(self._handle, fixed)
+      if go == 1 then
+        yield()
+        if stopping() then return DONE end
+      elseif go == 2 then
+        return DONE
+      end
+    end
     local k
     if seq then
       k = st.i % n + 1
@@ -1245,14 +1261,8 @@ local function run_tasks(self, node, in_group, st)
       list[k](self)
       if self._pending[1] then settle(self) end
     end
-    if sig == nil and fixed then -- do_wait's usual case, inlined
-      local go = ffi_wait(self._handle, fixed)
-      if go == 1 then
-        yield()
-        if stopping() then return DONE end
-      elseif go == 2 then
-        return DONE
-      end
+    if sig == nil and fixed then
+      wait_due = true
     else
       local r = after_task(self, sig, in_group, st)
       if r ~= CONTINUE then return r end
