@@ -49,12 +49,13 @@ static ccd_slice_t trim(const char *p, const char *e)
     return (ccd_slice_t){p, (size_t)(e - p)};
 }
 
-/* Control characters other than tab make the whole header malformed (RFC 6265bis). */
+/* Control characters other than tab make the whole header malformed (RFC 6265bis). The bytes
+ * 0x20..0x7e and 0x80.. are let through by one comparison (c - 0x20 wraps below 0x20). */
 static bool has_ctl(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if ((c < 0x20 && c != '\t') || c == 0x7f)
+        if ((unsigned char)(c - 0x20) >= 0x5f && c < 0x80 && c != '\t')
             return true;
     }
     return false;
@@ -546,14 +547,23 @@ int ccd_cookie_jar_store(ccd_cookie_jar_t *jar, const char *s, size_t len, const
     return 0;
 }
 
-static bool cookie_matches(const struct cookie *k, bool https, ccd_slice_t host, bool ip,
+/* ip: whether host is an IP address, -1 until a domain cookie asks (host-only cookies, the
+ * usual ones, never do). */
+static bool cookie_matches(const struct cookie *k, bool https, ccd_slice_t host, int *ip,
                            ccd_slice_t path)
 {
     ccd_slice_t dom = {cookie_domain_str(k), k->domain_len};
     if (k->secure && !https)
         return false;
-    if (k->host_only ? !ccd_slice_ieq(host, dom) : ip || !domain_match(host, dom))
-        return false;
+    if (k->host_only) {
+        if (!ccd_slice_ieq(host, dom))
+            return false;
+    } else {
+        if (*ip < 0)
+            *ip = is_ip(host);
+        if (*ip || !domain_match(host, dom))
+            return false;
+    }
     return path_match(path, cookie_path(k), k->path_len);
 }
 
@@ -573,12 +583,12 @@ int ccd_cookie_jar_header(ccd_cookie_jar_t *jar, bool https, const char *host, s
                           const char *path, size_t path_len, double now, ccd_buf_t *out)
 {
     ccd_slice_t h = {host, host_len}, p = request_path(path, path_len);
-    bool ip = is_ip(h);
+    int ip = -1;
     size_t start = out->len;
     int n = 0;
     jar_evict_expired(jar, now);
     for (size_t i = 0; i < jar->n; i++) {
-        if (!cookie_matches(jar->v[i], https, h, ip, p))
+        if (!cookie_matches(jar->v[i], https, h, &ip, p))
             continue;
         if (append_cookie(out, jar->v[i], n == 0)) {
             out->len = start;

@@ -11,35 +11,45 @@
 
 #define MAX_DEPTH 512
 
+/* The parsing functions take the position to read from and return the position after what
+ * they read, or NULL on an error (recorded in err and err_at): the position stays in a
+ * register across the Lua calls between them. */
 typedef struct {
     lua_State *L;
-    const char *p, *start, *end;
+    const char *end;
     ccd_buf_t *buf; /* unescaped strings */
-    const char *err;
+    const char *err, *err_at;
     int depth;
 } reader_t;
 
-static int fail(reader_t *r, const char *msg)
+static const char *fail(reader_t *r, const char *at, const char *msg)
 {
-    if (!r->err)
+    if (!r->err) {
         r->err = msg;
-    return -1;
+        r->err_at = at;
+    }
+    return NULL;
 }
 
-static void skip_ws(reader_t *r)
+static bool is_ws(char c)
 {
-    while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r'))
-        r->p++;
+    return c == ' ' || c == '\n' || c == '\r' || c == '\t';
 }
 
-static int value(reader_t *r);
-
-static int literal(reader_t *r, const char *word, size_t n)
+static const char *skip_ws(const char *p, const char *end)
 {
-    if ((size_t)(r->end - r->p) < n || memcmp(r->p, word, n) != 0)
-        return fail(r, "invalid literal");
-    r->p += n;
-    return 0;
+    while (p < end && is_ws(*p))
+        p++;
+    return p;
+}
+
+static const char *value(reader_t *r, const char *p);
+
+static const char *literal(reader_t *r, const char *p, const char *word, size_t n)
+{
+    if ((size_t)(r->end - p) < n || memcmp(p, word, n) != 0)
+        return fail(r, p, "invalid literal");
+    return p + n;
 }
 
 /* The exact powers of ten a double holds: a decimal of at most 15 digits divided by one of them
@@ -53,42 +63,48 @@ static bool is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-static int number(reader_t *r)
+/* A character that may continue a number: what strtod is given when the fast path declines. */
+static bool is_number_char(char c)
 {
-    const char *s = r->p;
-    bool neg = r->p < r->end && *r->p == '-';
-    r->p += neg;
-    if (r->p >= r->end || !is_digit(*r->p))
-        return fail(r, "invalid number");
-    if (*r->p == '0' && r->p + 1 < r->end && is_digit(r->p[1]))
-        return fail(r, "invalid number (leading zero)");
+    return is_digit(c) || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-';
+}
+
+static const char *number(reader_t *r, const char *p)
+{
+    const char *s = p, *end = r->end;
+    bool neg = *p == '-';
+    p += neg;
+    if (p >= end || !is_digit(*p))
+        return fail(r, p, "invalid number");
+    if (*p == '0' && p + 1 < end && is_digit(p[1]))
+        return fail(r, p, "invalid number (leading zero)");
     /* The common numbers (integers and short decimals) without strtod. */
     uint64_t m = 0;
     int digits = 0, frac = 0;
-    for (; r->p < r->end && is_digit(*r->p) && digits < 16; r->p++, digits++)
-        m = m * 10 + (uint64_t)(*r->p - '0');
-    if (r->p < r->end && *r->p == '.' && r->p + 1 < r->end && is_digit(r->p[1]))
-        for (r->p++; r->p < r->end && is_digit(*r->p) && digits < 16; r->p++, digits++, frac++)
-            m = m * 10 + (uint64_t)(*r->p - '0');
-    if ((r->p >= r->end || !strchr("0123456789+-.eE", *r->p) || !*r->p) && digits <= 15) {
+    for (; p < end && is_digit(*p) && digits < 16; p++, digits++)
+        m = m * 10 + (uint64_t)(*p - '0');
+    if (p + 1 < end && *p == '.' && is_digit(p[1]))
+        for (p++; p < end && is_digit(*p) && digits < 16; p++, digits++, frac++)
+            m = m * 10 + (uint64_t)(*p - '0');
+    if ((p >= end || !is_number_char(*p)) && digits <= 15) {
         double d = (double)m / exact_pow10[frac];
         lua_pushnumber(r->L, neg ? -d : d);
-        return 0;
+        return p;
     }
-    while (r->p < r->end && strchr("0123456789+-.eE", *r->p) && *r->p)
-        r->p++;
+    while (p < end && is_number_char(*p))
+        p++;
     char tmp[64];
-    size_t n = (size_t)(r->p - s);
+    size_t n = (size_t)(p - s);
     if (n >= sizeof(tmp))
-        return fail(r, "number too long");
+        return fail(r, s, "number too long");
     memcpy(tmp, s, n);
     tmp[n] = '\0';
-    char *end;
-    double d = strtod(tmp, &end);
-    if (*end)
-        return fail(r, "invalid number");
+    char *stop;
+    double d = strtod(tmp, &stop);
+    if (*stop)
+        return fail(r, s + (stop - tmp), "invalid number");
     lua_pushnumber(r->L, d);
-    return 0;
+    return p;
 }
 
 static int hex4(const char *p, unsigned *out)
@@ -127,72 +143,92 @@ static void put_utf8(ccd_buf_t *b, unsigned cp)
     ccd_buf_append(b, u, n);
 }
 
-/* \uXXXX, with a surrogate pair when one follows. r->p is past the "\u". */
-static int unicode_escape(reader_t *r)
+/* \uXXXX, with a surrogate pair when one follows. p is past the "\u". */
+static const char *unicode_escape(reader_t *r, const char *p)
 {
     unsigned cp, lo;
-    if (r->end - r->p < 4 || hex4(r->p, &cp))
-        return fail(r, "invalid \\u escape");
-    r->p += 4;
+    if (r->end - p < 4 || hex4(p, &cp))
+        return fail(r, p, "invalid \\u escape");
+    p += 4;
     if (cp >= 0xD800 && cp < 0xDC00) {
-        if (r->end - r->p < 6 || r->p[0] != '\\' || r->p[1] != 'u' || hex4(r->p + 2, &lo) ||
-            lo < 0xDC00 || lo > 0xDFFF)
-            return fail(r, "invalid surrogate pair");
-        r->p += 6;
+        if (r->end - p < 6 || p[0] != '\\' || p[1] != 'u' || hex4(p + 2, &lo) || lo < 0xDC00 ||
+            lo > 0xDFFF)
+            return fail(r, p, "invalid surrogate pair");
+        p += 6;
         cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
     } else if (cp >= 0xDC00 && cp < 0xE000) {
-        return fail(r, "invalid surrogate pair");
+        return fail(r, p, "invalid surrogate pair");
     }
     put_utf8(r->buf, cp);
-    return 0;
+    return p;
 }
 
-static int escape(reader_t *r)
+/* An escape; p is past its backslash. */
+static const char *escape(reader_t *r, const char *p)
 {
     static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-    if (r->p >= r->end)
-        return fail(r, "unterminated string");
-    char c = *r->p++;
+    if (p >= r->end)
+        return fail(r, p, "unterminated string");
+    char c = *p;
     if (c == 'u')
-        return unicode_escape(r);
+        return unicode_escape(r, p + 1);
     const char *k = strchr(from, c);
     if (!k || !c)
-        return fail(r, "invalid escape");
+        return fail(r, p, "invalid escape");
     ccd_buf_putc(r->buf, to[k - from]);
-    return 0;
+    return p + 1;
 }
 
-/* Pushes the string starting after its opening quote. Strings without escapes are pushed
- * straight from the text. */
-static int string(reader_t *r)
+/* The characters a string holds as they are: not its end, an escape or a control character
+ * (a byte each: one load a character where three comparisons were). */
+#define PLAIN16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+static const bool plain[256] = {
+    PLAIN16(0), PLAIN16(0), 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, PLAIN16(1),
+    PLAIN16(1), 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, PLAIN16(1), PLAIN16(1),
+    PLAIN16(1), PLAIN16(1), PLAIN16(1), PLAIN16(1), PLAIN16(1), PLAIN16(1), PLAIN16(1),
+    PLAIN16(1)};
+
+static bool is_plain(char c)
 {
-    const char *s = r->p;
-    while (r->p < r->end && *r->p != '"' && *r->p != '\\' && (unsigned char)*r->p >= 0x20)
-        r->p++;
-    if (r->p < r->end && *r->p == '"') {
-        lua_pushlstring(r->L, s, (size_t)(r->p++ - s));
-        return 0;
-    }
+    return plain[(unsigned char)c];
+}
+
+/* The rest of a string from its first escape (or bad character) at p; s is its start. */
+static const char *string_escaped(reader_t *r, const char *s, const char *p)
+{
+    const char *end = r->end;
     r->buf->len = 0;
-    ccd_buf_append(r->buf, s, (size_t)(r->p - s));
-    while (r->p < r->end && *r->p != '"') {
-        unsigned char c = (unsigned char)*r->p;
+    ccd_buf_append(r->buf, s, (size_t)(p - s));
+    while (p < end && *p != '"') {
+        unsigned char c = (unsigned char)*p;
         if (c < 0x20)
-            return fail(r, "control character in string");
+            return fail(r, p, "control character in string");
         if (c == '\\') {
-            r->p++;
-            if (escape(r))
-                return -1;
+            if (!(p = escape(r, p + 1)))
+                return NULL;
         } else {
             ccd_buf_putc(r->buf, (char)c);
-            r->p++;
+            p++;
         }
     }
-    if (r->p >= r->end)
-        return fail(r, "unterminated string");
-    r->p++;
+    if (p >= end)
+        return fail(r, p, "unterminated string");
     lua_pushlstring(r->L, r->buf->base ? r->buf->base : "", r->buf->len);
-    return 0;
+    return p + 1;
+}
+
+/* Pushes the string starting at p, after its opening quote. Strings without escapes are
+ * pushed straight from the text. */
+static const char *string(reader_t *r, const char *p)
+{
+    const char *s = p, *end = r->end;
+    while (p < end && is_plain(*p))
+        p++;
+    if (p < end && *p == '"') {
+        lua_pushlstring(r->L, s, (size_t)(p - s));
+        return p + 1;
+    }
+    return string_escaped(r, s, p);
 }
 
 /* Arrays and objects gather their first elements on the Lua stack, then make their table at
@@ -202,16 +238,14 @@ static int string(reader_t *r)
 #define GATHER       32
 #define GATHER_STACK 4000 /* well under LuaJIT's limit of 8000 slots for a C function */
 
-static bool gather_more(reader_t *r, int n)
+/* Enters an array or object: checks the nesting and reserves, once, the stack it needs (its
+ * gathered elements, a key and a value each; the table and the two copies object_flush
+ * pushes; a nested value's first push). */
+static const char *enter(reader_t *r, const char *p)
 {
-    return n < GATHER && lua_gettop(r->L) < GATHER_STACK;
-}
-
-/* The stack an array or object needs, reserved once: its gathered elements (a key and a value
- * each), the table and the two copies object_flush pushes, a nested value's first push. */
-static int reserve(reader_t *r)
-{
-    return lua_checkstack(r->L, 2 * GATHER + 8) ? 0 : fail(r, "out of Lua stack");
+    if (++r->depth > MAX_DEPTH)
+        return fail(r, p, "nesting too deep");
+    return lua_checkstack(r->L, 2 * GATHER + 8) ? p : fail(r, p, "out of Lua stack");
 }
 
 /* Makes the table for the n values gathered above index base, fills it, leaves it at base+1. */
@@ -223,41 +257,43 @@ static void array_flush(lua_State *L, int base, int n, int spare)
         lua_rawseti(L, base + 1, i);
 }
 
-static int array(reader_t *r)
+/* p is past the '['. */
+static const char *array(reader_t *r, const char *p)
 {
     lua_State *L = r->L;
+    const char *end = r->end;
     int base = lua_gettop(L), n = 0;
     bool made = false;
-    if (reserve(r))
-        return -1;
-    skip_ws(r);
-    if (r->p < r->end && *r->p == ']') {
-        r->p++;
-        lua_newtable(L);
-        return 0;
+    if (!enter(r, p))
+        return NULL;
+    p = skip_ws(p, end);
+    if (p < end && *p == ']') {
+        lua_createtable(L, 0, 0);
+        r->depth--;
+        return p + 1;
     }
     for (;;) {
-        if (value(r))
-            return -1;
+        if (!(p = value(r, p)))
+            return NULL;
         n++;
         if (made) {
             lua_rawseti(L, base + 1, n);
-        } else if (!gather_more(r, n)) {
+        } else if (n == GATHER || base + n >= GATHER_STACK) {
             array_flush(L, base, n, n);
             made = true;
         }
-        skip_ws(r);
-        if (r->p < r->end && *r->p == ',') {
-            r->p++;
+        p = skip_ws(p, end);
+        if (p < end && *p == ',') {
+            p++;
             continue;
         }
-        if (r->p < r->end && *r->p == ']') {
-            r->p++;
+        if (p < end && *p == ']') {
             if (!made)
                 array_flush(L, base, n, 0);
-            return 0;
+            r->depth--;
+            return p + 1;
         }
-        return fail(r, "expected ',' or ']'");
+        return fail(r, p, "expected ',' or ']'");
     }
 }
 
@@ -266,7 +302,7 @@ static int array(reader_t *r)
 static void object_flush(lua_State *L, int base, int n, int spare)
 {
     lua_createtable(L, 0, n + spare);
-    int t = lua_gettop(L);
+    int t = base + 2 * n + 1;
     for (int i = 0; i < n; i++) {
         lua_pushvalue(L, base + 1 + 2 * i);
         lua_pushvalue(L, base + 2 + 2 * i);
@@ -276,87 +312,89 @@ static void object_flush(lua_State *L, int base, int n, int spare)
     lua_settop(L, base + 1);
 }
 
-static int object(reader_t *r)
+/* p is past the '{'. */
+static const char *object(reader_t *r, const char *p)
 {
     lua_State *L = r->L;
+    const char *end = r->end;
     int base = lua_gettop(L), n = 0;
     bool made = false;
-    if (reserve(r))
-        return -1;
-    skip_ws(r);
-    if (r->p < r->end && *r->p == '}') {
-        r->p++;
-        lua_newtable(L);
-        return 0;
+    if (!enter(r, p))
+        return NULL;
+    p = skip_ws(p, end);
+    if (p < end && *p == '}') {
+        lua_createtable(L, 0, 0);
+        r->depth--;
+        return p + 1;
     }
     for (;;) {
-        skip_ws(r);
-        if (r->p >= r->end || *r->p != '"')
-            return fail(r, "expected a string key");
-        r->p++;
-        if (string(r))
-            return -1;
-        skip_ws(r);
-        if (r->p >= r->end || *r->p != ':')
-            return fail(r, "expected ':'");
-        r->p++;
-        if (value(r))
-            return -1;
+        p = skip_ws(p, end);
+        if (p >= end || *p != '"')
+            return fail(r, p, "expected a string key");
+        if (!(p = string(r, p + 1)))
+            return NULL;
+        p = skip_ws(p, end);
+        if (p >= end || *p != ':')
+            return fail(r, p, "expected ':'");
+        if (!(p = value(r, p + 1)))
+            return NULL;
         n++;
         if (made) {
             lua_rawset(L, base + 1);
-        } else if (!gather_more(r, n)) {
+        } else if (n == GATHER || base + 2 * n >= GATHER_STACK) {
             object_flush(L, base, n, n);
             made = true;
         }
-        skip_ws(r);
-        if (r->p < r->end && *r->p == ',') {
-            r->p++;
+        p = skip_ws(p, end);
+        if (p < end && *p == ',') {
+            p++;
             continue;
         }
-        if (r->p < r->end && *r->p == '}') {
-            r->p++;
+        if (p < end && *p == '}') {
             if (!made)
                 object_flush(L, base, n, 0);
-            return 0;
+            r->depth--;
+            return p + 1;
         }
-        return fail(r, "expected ',' or '}'");
+        return fail(r, p, "expected ',' or '}'");
     }
 }
 
-static int value(reader_t *r)
+static const char *value(reader_t *r, const char *p)
 {
-    skip_ws(r);
-    if (r->p >= r->end)
-        return fail(r, "unexpected end of input");
-    if (++r->depth > MAX_DEPTH)
-        return fail(r, "nesting too deep");
-    int rc;
-    switch (*r->p) {
-    case '{': r->p++, rc = object(r); break;
-    case '[': r->p++, rc = array(r); break;
-    case '"': r->p++, rc = string(r); break;
-    case 't': rc = literal(r, "true", 4), lua_pushboolean(r->L, 1); break;
-    case 'f': rc = literal(r, "false", 5), lua_pushboolean(r->L, 0); break;
-    case 'n': rc = literal(r, "null", 4), lua_pushlightuserdata(r->L, NULL); break;
-    default: rc = number(r);
+    p = skip_ws(p, r->end);
+    if (p >= r->end)
+        return fail(r, p, "unexpected end of input");
+    switch (*p) {
+    case '{': return object(r, p + 1);
+    case '[': return array(r, p + 1);
+    case '"': return string(r, p + 1);
+    case 't':
+        lua_pushboolean(r->L, 1);
+        return literal(r, p, "true", 4);
+    case 'f':
+        lua_pushboolean(r->L, 0);
+        return literal(r, p, "false", 5);
+    case 'n':
+        lua_pushlightuserdata(r->L, NULL);
+        return literal(r, p, "null", 4);
+    default: return number(r, p);
     }
-    r->depth--;
-    return rc;
 }
 
 int ccd_ljson_decode_into(lua_State *L, const char *text, size_t len, ccd_buf_t *buf)
 {
     int top = lua_gettop(L);
-    reader_t r = {.L = L, .p = text, .start = text, .end = text + len, .buf = buf};
-    if (value(&r) == 0) {
-        skip_ws(&r);
-        if (r.p == r.end)
+    reader_t r = {.L = L, .end = text + len, .buf = buf};
+    const char *p = value(&r, text);
+    if (p) {
+        p = skip_ws(p, r.end);
+        if (p == r.end)
             return 0;
-        fail(&r, "text after the JSON value");
+        fail(&r, p, "text after the JSON value");
     }
     int line = 1, col = 1;
-    for (const char *q = text; q < r.p && q < r.end; q++)
+    for (const char *q = text; q < r.err_at && q < r.end; q++)
         *q == '\n' ? (line++, col = 1) : col++;
     lua_settop(L, top);
     lua_pushfstring(L, "line %d, column %d: %s", line, col, r.err ? r.err : "invalid JSON");
