@@ -22,10 +22,22 @@ struct cookie {
 /* The jar keeps v sorted as the Cookie header lists them: longer paths first, then older
  * first. Jars are small (tens of cookies), so arrays and linear scans beat any index, and
  * writing a header needs no sort and so no allocation. */
+#define SAME_MAX 512
+
 struct ccd_cookie_jar {
     struct cookie **v;
     size_t n, cap;
     uint64_t seq;
+    uint64_t gen; /* changes with every change to the jar */
+    /* The Set-Cookie stored last, with the host and the request path it came with, kept while
+     * storing it again is known to change nothing: it set a cookie whose expiry does not
+     * depend on the time it is stored (no Max-Age), and the jar has not changed since
+     * (same_gen == gen). A server that sets the same cookie on every response then costs a
+     * comparison per response instead of a parse. */
+    bool same_set;
+    uint64_t same_gen;
+    size_t same_len, same_host_len, same_path_len;
+    char same[SAME_MAX];
 };
 
 static const ccd_slice_t empty = {"", 0};
@@ -49,14 +61,14 @@ static ccd_slice_t trim(const char *p, const char *e)
     return (ccd_slice_t){p, (size_t)(e - p)};
 }
 
-/* Control characters other than tab make the whole header malformed (RFC 6265bis). The bytes
- * 0x20..0x7e and 0x80.. are let through by one comparison (c - 0x20 wraps below 0x20). */
+/* Control characters other than tab make the whole header malformed (RFC 6265bis). */
 static bool has_ctl(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if ((unsigned char)(c - 0x20) >= 0x5f && c < 0x80 && c != '\t')
-            return true;
+        if ((unsigned)c - 0x20u >= 0x5fu) /* below 0x20, or 0x7f and above */
+            if (c < 0x7f ? c != '\t' : c == 0x7f)
+                return true;
     }
     return false;
 }
@@ -416,6 +428,7 @@ static void jar_remove(ccd_cookie_jar_t *jar, size_t i)
     free(jar->v[i]);
     memmove(jar->v + i, jar->v + i + 1, (jar->n - i - 1) * sizeof(*jar->v));
     jar->n--;
+    jar->gen++;
 }
 
 static size_t jar_oldest(const ccd_cookie_jar_t *jar)
@@ -437,6 +450,7 @@ static void jar_insert(ccd_cookie_jar_t *jar, struct cookie *k)
     memmove(jar->v + i + 1, jar->v + i, (jar->n - i) * sizeof(*jar->v));
     jar->v[i] = k;
     jar->n++;
+    jar->gen++;
 }
 
 static int jar_reserve(ccd_cookie_jar_t *jar)
@@ -457,6 +471,8 @@ static void jar_evict_expired(ccd_cookie_jar_t *jar, double now)
         else
             jar->v[w++] = jar->v[r];
     }
+    if (w != jar->n)
+        jar->gen++;
     jar->n = w;
 }
 
@@ -487,6 +503,7 @@ void ccd_cookie_jar_clear(ccd_cookie_jar_t *jar)
     for (size_t i = 0; i < jar->n; i++)
         free(jar->v[i]);
     jar->n = 0;
+    jar->gen++;
 }
 
 size_t ccd_cookie_jar_count(const ccd_cookie_jar_t *jar)
@@ -506,19 +523,45 @@ static void jar_put(ccd_cookie_jar_t *jar, struct cookie *k, size_t old)
     jar_insert(jar, k);
 }
 
+static bool same_again(const ccd_cookie_jar_t *jar, ccd_slice_t s, ccd_slice_t host,
+                       ccd_slice_t req)
+{
+    const char *m = jar->same;
+    return jar->same_set && jar->same_gen == jar->gen && jar->same_len == s.len &&
+           jar->same_host_len == host.len && jar->same_path_len == req.len &&
+           memcmp(m, s.base, s.len) == 0 && memcmp(m + s.len, host.base, host.len) == 0 &&
+           memcmp(m + s.len + host.len, req.base, req.len) == 0;
+}
+
+static void remember_same(ccd_cookie_jar_t *jar, ccd_slice_t s, ccd_slice_t host, ccd_slice_t req)
+{
+    jar->same_set = s.len + host.len + req.len <= SAME_MAX;
+    if (!jar->same_set)
+        return;
+    memcpy(jar->same, s.base, s.len);
+    memcpy(jar->same + s.len, host.base, host.len);
+    memcpy(jar->same + s.len + host.len, req.base, req.len);
+    jar->same_len = s.len;
+    jar->same_host_len = host.len;
+    jar->same_path_len = req.len;
+    jar->same_gen = jar->gen;
+}
+
 int ccd_cookie_jar_store(ccd_cookie_jar_t *jar, const char *s, size_t len, const char *host,
                          size_t host_len, const char *path, size_t path_len, double now)
 {
     ccd_cookie_t c;
-    ccd_slice_t dom, h = {host, host_len};
+    ccd_slice_t dom, h = {host, host_len}, raw = {s, len}, req = request_path(path, path_len);
+    jar_evict_expired(jar, now);
+    if (same_again(jar, raw, h, req))
+        return 0;
     int rc = ccd_cookie_parse(s, len, &c);
     if (rc == 0)
         rc = cookie_domain(&c, h, &dom, &c.host_only);
     if (rc)
         return rc;
-    ccd_slice_t p = c.path.len ? c.path : default_path(request_path(path, path_len));
+    ccd_slice_t p = c.path.len ? c.path : default_path(req);
     double expires = cookie_expiry(&c, now);
-    jar_evict_expired(jar, now);
     size_t old = jar_find(jar, c.name, dom, p);
     if (expires <= now) {
         if (old != SIZE_MAX)
@@ -536,14 +579,17 @@ int ccd_cookie_jar_store(ccd_cookie_jar_t *jar, const char *s, size_t len, const
         k->http_only = c.http_only;
         k->host_only = c.host_only;
         k->samesite = c.samesite;
-        return 0;
+        jar->gen++;
+    } else {
+        struct cookie *k = jar_reserve(jar) == 0 ? cookie_new(&c, dom, p) : NULL;
+        if (!k)
+            return CCD_ENOMEM;
+        k->expires = expires;
+        k->persistent = c.has_max_age || c.has_expires;
+        jar_put(jar, k, old);
     }
-    struct cookie *k = jar_reserve(jar) == 0 ? cookie_new(&c, dom, p) : NULL;
-    if (!k)
-        return CCD_ENOMEM;
-    k->expires = expires;
-    k->persistent = c.has_max_age || c.has_expires;
-    jar_put(jar, k, old);
+    if (!c.has_max_age)
+        remember_same(jar, raw, h, req);
     return 0;
 }
 

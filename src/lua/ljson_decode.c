@@ -183,10 +183,12 @@ static const char *escape(reader_t *r, const char *p)
  * (a byte each: one load a character where three comparisons were). */
 #define PLAIN16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
 static const bool plain[256] = {
-    PLAIN16(0), PLAIN16(0), 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, PLAIN16(1),
-    PLAIN16(1), 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, PLAIN16(1), PLAIN16(1),
-    PLAIN16(1), PLAIN16(1), PLAIN16(1), PLAIN16(1), PLAIN16(1), PLAIN16(1), PLAIN16(1),
-    PLAIN16(1)};
+    PLAIN16(0), PLAIN16(0), 1,          1,          0,          1,          1,          1,
+    1,          1,          1,          1,          1,          1,          1,          1,
+    1,          1,          PLAIN16(1), PLAIN16(1), 1,          1,          1,          1,
+    1,          1,          1,          1,          1,          1,          1,          1,
+    0,          1,          1,          1,          PLAIN16(1), PLAIN16(1), PLAIN16(1), PLAIN16(1),
+    PLAIN16(1), PLAIN16(1), PLAIN16(1), PLAIN16(1), PLAIN16(1), PLAIN16(1)};
 
 static bool is_plain(char c)
 {
@@ -369,15 +371,9 @@ static const char *value(reader_t *r, const char *p)
     case '{': return object(r, p + 1);
     case '[': return array(r, p + 1);
     case '"': return string(r, p + 1);
-    case 't':
-        lua_pushboolean(r->L, 1);
-        return literal(r, p, "true", 4);
-    case 'f':
-        lua_pushboolean(r->L, 0);
-        return literal(r, p, "false", 5);
-    case 'n':
-        lua_pushlightuserdata(r->L, NULL);
-        return literal(r, p, "null", 4);
+    case 't': lua_pushboolean(r->L, 1); return literal(r, p, "true", 4);
+    case 'f': lua_pushboolean(r->L, 0); return literal(r, p, "false", 5);
+    case 'n': lua_pushlightuserdata(r->L, NULL); return literal(r, p, "null", 4);
     default: return number(r, p);
     }
 }

@@ -506,3 +506,48 @@ Test(cookie_jar, the_same_cookie_again_is_updated_in_place_without_allocating)
     cr_assert_str_eq(header(jar, true, "example.com", "/", NOW + 61), "t=1", "Max-Age applies");
     ccd_cookie_jar_free(jar);
 }
+
+/* A Set-Cookie stored again as it came last is known to change nothing only while the jar is as
+ * that store left it: each change in between (another value, a clear, a deletion, an expiry,
+ * another host or request path) makes the next one count in full. */
+Test(cookie_jar, the_same_set_cookie_again_after_a_change_counts_in_full)
+{
+    ccd_cookie_jar_t *jar = ccd_cookie_jar_new();
+    const char *a = "s=abc", *b = "s=xyz";
+    cr_assert_eq(store(jar, a, "h.test", "/d/p", NOW), 0);
+    cr_assert_eq(store(jar, a, "h.test", "/d/p", NOW), 0);
+    cr_assert_str_eq(header(jar, false, "h.test", "/d/q", NOW), "s=abc");
+    /* another value in between, then the first again */
+    cr_assert_eq(store(jar, b, "h.test", "/d/p", NOW), 0);
+    cr_assert_eq(store(jar, a, "h.test", "/d/p", NOW), 0);
+    cr_assert_str_eq(header(jar, false, "h.test", "/d/q", NOW), "s=abc");
+    /* the jar cleared, then the same again */
+    ccd_cookie_jar_clear(jar);
+    cr_assert_eq(store(jar, a, "h.test", "/d/p", NOW), 0);
+    cr_assert_eq(ccd_cookie_jar_count(jar), 1);
+    /* deleted by the server, then the same again */
+    cr_assert_eq(store(jar, "s=; Max-Age=0; Path=/d", "h.test", "/d/p", NOW), 0);
+    cr_assert_eq(ccd_cookie_jar_count(jar), 0);
+    cr_assert_eq(store(jar, a, "h.test", "/d/p", NOW), 0);
+    cr_assert_eq(ccd_cookie_jar_count(jar), 1);
+    /* the same text from another host or another directory is another cookie */
+    cr_assert_eq(store(jar, a, "other.test", "/d/p", NOW), 0);
+    cr_assert_eq(store(jar, a, "h.test", "/e/p", NOW), 0);
+    cr_assert_eq(ccd_cookie_jar_count(jar), 3);
+    cr_assert_str_eq(header(jar, false, "h.test", "/e/q", NOW), "s=abc");
+    cr_assert_str_eq(header(jar, false, "other.test", "/d/q", NOW), "s=abc");
+    /* an Expires cookie stored twice, then expired: stored again, it is not kept */
+    ccd_cookie_jar_clear(jar);
+    const char *e = "e=1; Expires=Thu, 01 Jan 2037 00:00:00 GMT";
+    cr_assert_eq(store(jar, e, "h.test", "/", NOW), 0);
+    cr_assert_eq(store(jar, e, "h.test", "/", NOW), 0);
+    cr_assert_eq(ccd_cookie_jar_count(jar), 1);
+    cr_assert_eq(store(jar, e, "h.test", "/", 2114380800.0), 0);
+    cr_assert_eq(ccd_cookie_jar_count(jar), 0);
+    /* Max-Age counts from each store: the same text stored later lives longer */
+    const char *m = "m=1; Max-Age=60";
+    cr_assert_eq(store(jar, m, "h.test", "/", NOW), 0);
+    cr_assert_eq(store(jar, m, "h.test", "/", NOW + 50), 0);
+    cr_assert_str_eq(header(jar, false, "h.test", "/", NOW + 100), "m=1");
+    ccd_cookie_jar_free(jar);
+}
