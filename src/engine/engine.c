@@ -9,6 +9,7 @@
 
 #include "base/clock.h"
 #include "base/error.h"
+#include "engine/lmem.h"
 
 #define REPORT_INTERVAL 1.0
 #define ON_STOP_GRACE   5.0  /* seconds on_stop handlers get once users are told to stop */
@@ -54,6 +55,7 @@ static void collect_when_idle(ccd_engine_t *e, double busy)
     double now = ev_now(e->loop);
     if (busy < IDLE_GC_BUSY && now - e->last_gc >= IDLE_GC_EVERY) {
         lua_gc(e->script.L, LUA_GCCOLLECT, 0);
+        ccd_lmem_trim(e->script.mem);
         malloc_trim(0); /* give the freed pages back: an idle generator should look idle */
         e->last_gc = now;
     }

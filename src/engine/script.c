@@ -8,6 +8,17 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "engine/lmem.h"
+
+#define LMEM_KEEP (4u << 20) /* free blocks a state's allocator keeps at most */
+
+/* An error outside any protected call (luaL_newstate sets the same kind of handler). */
+static int panic(lua_State *L)
+{
+    const char *s = lua_tostring(L, -1);
+    fprintf(stderr, "cicada: unprotected error in call to Lua API (%s)\n", s ? s : "?");
+    return 0;
+}
 
 extern const unsigned char ccd_lua_cicada[];
 extern const size_t ccd_lua_cicada_len;
@@ -212,8 +223,12 @@ int ccd_script_open(ccd_script_t *s, const char *path, const ccd_script_env_t *e
     int rc = ccd_script_files(&files, path, err, errlen);
     if (rc)
         return CCD_ESCRIPT;
-    s->L = luaL_newstate();
+    s->mem = ccd_lmem_new(LMEM_KEEP);
+    s->L = s->mem ? lua_newstate(ccd_lmem_alloc, s->mem) : NULL;
+    if (s->L)
+        lua_atpanic(s->L, panic);
     if (!s->L) {
+        ccd_lmem_free(s->mem);
         ccd_script_files_free(&files);
         snprintf(err, errlen, "out of memory creating the Lua state");
         return CCD_ENOMEM;
@@ -251,6 +266,7 @@ void ccd_script_close(ccd_script_t *s)
     free(s->classes);
     if (s->L)
         lua_close(s->L);
+    ccd_lmem_free(s->mem);
     memset(s, 0, sizeof(*s));
 }
 

@@ -38,6 +38,7 @@ typedef struct {
 
 typedef struct {
     lua_State *L;
+    struct ccd_lmem *mem; /* L's allocator (engine/lmem.h) */
     ccd_class_t *classes; /* owned, in declaration order */
     size_t nclasses;
     int module_ref; /* registry refs: the cicada module, its _run and _stop */

@@ -1,0 +1,117 @@
+/* Size-class free lists for a Lua state's small blocks; larger ones go to malloc. */
+#include "engine/lmem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define GRAIN   16 /* classes are multiples of GRAIN bytes: malloc's alignment */
+#define CLASSES 32 /* up to GRAIN * CLASSES bytes */
+#define SMALL   (GRAIN * CLASSES)
+
+typedef struct block {
+    struct block *next;
+} block_t;
+
+struct ccd_lmem {
+    block_t *free[CLASSES + 1];
+    size_t kept, keep;
+};
+
+ccd_lmem_t *ccd_lmem_new(size_t keep)
+{
+    ccd_lmem_t *m = calloc(1, sizeof(*m));
+    if (m)
+        m->keep = keep;
+    return m;
+}
+
+void ccd_lmem_trim(ccd_lmem_t *m)
+{
+    for (size_t c = 1; c <= CLASSES; c++)
+        while (m->free[c]) {
+            block_t *b = m->free[c];
+            m->free[c] = b->next;
+            free(b);
+        }
+    m->kept = 0;
+}
+
+void ccd_lmem_free(ccd_lmem_t *m)
+{
+    if (!m)
+        return;
+    ccd_lmem_trim(m);
+    free(m);
+}
+
+size_t ccd_lmem_kept(const ccd_lmem_t *m)
+{
+    return m->kept;
+}
+
+/* The class of a small block of n > 0 bytes. */
+static size_t class_of(size_t n)
+{
+    return (n + GRAIN - 1) / GRAIN;
+}
+
+static void *get(ccd_lmem_t *m, size_t n)
+{
+    if (n > SMALL)
+        return malloc(n);
+    size_t c = class_of(n);
+    block_t *b = m->free[c];
+    if (!b)
+        return malloc(c * GRAIN);
+    m->free[c] = b->next;
+    m->kept -= c * GRAIN;
+    return b;
+}
+
+/* A block of at least n bytes (Lua's size of it) is free. A block may be larger than its
+ * size says (see the shrinking below): it then serves a smaller class, which is safe. */
+static void put(ccd_lmem_t *m, void *p, size_t n)
+{
+    if (!p)
+        return;
+    size_t c = class_of(n);
+    if (n == 0 || n > SMALL || m->kept + c * GRAIN > m->keep) {
+        free(p);
+        return;
+    }
+    block_t *b = p;
+    b->next = m->free[c];
+    m->free[c] = b;
+    m->kept += c * GRAIN;
+}
+
+void *ccd_lmem_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    ccd_lmem_t *m = ud;
+    if (nsize == 0) {
+        put(m, ptr, osize);
+        return NULL;
+    }
+    if (!ptr)
+        return get(m, nsize);
+    if (nsize <= osize) {
+        /* Lua counts on a shrink never failing: a small block keeps its place (it is then
+         * freed with its new size, into a smaller class), a large one goes through realloc
+         * when it stays large, keeping the old block if realloc fails. */
+        if (nsize > SMALL) {
+            void *q = realloc(ptr, nsize);
+            return q ? q : ptr;
+        }
+        return ptr;
+    }
+    if (osize > SMALL && nsize > SMALL)
+        return realloc(ptr, nsize);
+    if (osize <= SMALL && nsize <= class_of(osize) * GRAIN)
+        return ptr; /* still fits its class */
+    void *q = get(m, nsize);
+    if (!q)
+        return NULL;
+    memcpy(q, ptr, osize);
+    put(m, ptr, osize);
+    return q;
+}
