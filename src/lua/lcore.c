@@ -283,7 +283,6 @@ void ccd_lcore_open(lua_State *L, ccd_engine_t *eng, void *ud)
         {"stop_test", l_stop_test},
         {"duration", l_duration},
         {"json_encode", ccd_ljson_lencode},
-        {"json_decode", ccd_ljson_ldecode},
         {NULL, NULL},
     };
     lua_newtable(L);
@@ -292,6 +291,8 @@ void ccd_lcore_open(lua_State *L, ccd_engine_t *eng, void *ud)
         lua_pushcclosure(L, f->func, 1);
         lua_setfield(L, -2, f->name);
     }
+    ccd_ljson_push_ldecode(L);
+    lua_setfield(L, -2, "json_decode");
     lua_pushlightuserdata(L, eng);
     lua_pushlightuserdata(L, cfg ? (void *)cfg->sender : NULL);
     lua_pushcclosure(L, l_send_message, 2);

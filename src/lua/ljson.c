@@ -190,35 +190,24 @@ static int free_buffer(lua_State *L)
     return 0;
 }
 
-/* The Lua state's buffer for unescaped strings: made once, freed with the state, so that
- * decoding allocates only the Lua values. */
-static ccd_buf_t *state_buffer(lua_State *L)
+/* decode(text): upvalue 1 is its buffer for unescaped strings, made once, freed with the
+ * state, so that decoding allocates only the Lua values. */
+static int ldecode(lua_State *L)
 {
-    static const char key = 0;
-    lua_pushlightuserdata(L, (void *)&key);
-    lua_rawget(L, LUA_REGISTRYINDEX);
-    ccd_buf_t *buf = lua_touserdata(L, -1);
-    lua_pop(L, 1);
-    if (buf)
-        return buf;
-    buf = lua_newuserdata(L, sizeof(*buf));
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    if (ccd_ljson_decode_into(L, s, len, lua_touserdata(L, lua_upvalueindex(1))))
+        return luaL_error(L, "invalid JSON: %s", lua_tostring(L, -1));
+    return 1;
+}
+
+void ccd_ljson_push_ldecode(lua_State *L)
+{
+    ccd_buf_t *buf = lua_newuserdata(L, sizeof(*buf));
     memset(buf, 0, sizeof(*buf));
     lua_newtable(L);
     lua_pushcfunction(L, free_buffer);
     lua_setfield(L, -2, "__gc");
     lua_setmetatable(L, -2);
-    lua_pushlightuserdata(L, (void *)&key);
-    lua_insert(L, -2);
-    lua_rawset(L, LUA_REGISTRYINDEX);
-    return buf;
-}
-
-int ccd_ljson_ldecode(lua_State *L)
-{
-    size_t len;
-    const char *s = luaL_checklstring(L, 1, &len);
-    ccd_buf_t *buf = state_buffer(L);
-    if (ccd_ljson_decode_into(L, s, len, buf))
-        return luaL_error(L, "invalid JSON: %s", lua_tostring(L, -1));
-    return 1;
+    lua_pushcclosure(L, ldecode, 1);
 }

@@ -20,8 +20,8 @@ int ccd_ljson_decode(lua_State *L, const char *text, size_t len);
 int ccd_ljson_decode_into(lua_State *L, const char *text, size_t len, ccd_buf_t *buf);
 
 /* Lua-facing functions: encode(value) -> string and decode(string) -> value; both raise a
- * Lua error on bad input. */
+ * Lua error on bad input. ccd_ljson_push_ldecode pushes decode, with the buffer it keeps. */
 int ccd_ljson_lencode(lua_State *L);
-int ccd_ljson_ldecode(lua_State *L);
+void ccd_ljson_push_ldecode(lua_State *L);
 
 #endif
