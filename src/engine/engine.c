@@ -12,12 +12,10 @@
 #include "engine/lmem.h"
 
 #define REPORT_INTERVAL 1.0
-#define ON_STOP_GRACE   5.0  /* seconds on_stop handlers get once users are told to stop */
-#define IN_FLIGHT_GRACE 2.0  /* seconds a request in flight at a stop may still take to answer */
-#define IDLE_GC_BUSY    0.2  /* a loop busier than this fraction of a second is not idle */
-#define IDLE_GC_EVERY   5.0  /* seconds between two idle-time full collections */
-#define GC_SLACK_KB     4096 /* heap growth below which no collection cycle starts */
-#define GC_PAUSE_MAX    1000 /* at most 10 times the heap, in Lua's percent */
+#define ON_STOP_GRACE   5.0 /* seconds on_stop handlers get once users are told to stop */
+#define IN_FLIGHT_GRACE 2.0 /* seconds a request in flight at a stop may still take to answer */
+#define IDLE_GC_BUSY    0.2 /* a loop busier than this fraction of a second is not idle */
+#define IDLE_GC_EVERY   5.0 /* seconds between two idle-time full collections */
 
 static void post_runner(ccd_engine_t *e, int type, long a, long b, void *ptr)
 {
@@ -61,27 +59,12 @@ static void collect_when_idle(ccd_engine_t *e, double busy)
     }
 }
 
-/* Lua's collector starts a cycle once the heap has grown by `pause` percent since the last one
- * (200 by default: twice the heap). The heap of a few hundred users is small, so every few
- * hundred requests their garbage (response tables, decoded JSON) made a cycle that marked and
- * swept the whole state again. As Go's collector with its 4 MB minimum, a cycle now waits for
- * the heap to grow by the larger of its size and GC_SLACK_KB: a small heap is collected far
- * less often, and a large one as before. Set at each report, from the heap's size then. */
-static void pace_collector(ccd_engine_t *e)
-{
-    int kb = lua_gc(e->script.L, LUA_GCCOUNT, 0);
-    int pause = kb > 0 ? 100 + (int)(100LL * GC_SLACK_KB / kb) : GC_PAUSE_MAX;
-    pause = pause < 200 ? 200 : pause > GC_PAUSE_MAX ? GC_PAUSE_MAX : pause;
-    lua_gc(e->script.L, LUA_GCSETPAUSE, pause);
-}
-
 static void on_report(struct ev_loop *loop, ev_timer *w, int revents)
 {
     ccd_engine_t *e = w->data;
     double busy = e->busy / REPORT_INTERVAL;
     send_report(e, CCD_MSG_REPORT);
     collect_when_idle(e, busy);
-    pace_collector(e);
 }
 
 /* The loop's busy time: from waking up (check) to going back to sleep (prepare). */
@@ -363,7 +346,6 @@ static int engine_init(ccd_engine_t *e, const ccd_engine_config_t *cfg, char *er
         .open = open_bindings, .ud = &ob, .seed = (double)ccd_clock_us() + 7919.0 * cfg->index};
     if ((rc = ccd_script_open(&e->script, cfg->scenario, &env, err, errlen)))
         return rc;
-    pace_collector(e);
     if ((rc = ccd_arrivals_init(e, cfg->share, cfg->arrival_late)))
         snprintf(err, errlen, "engine %d: %s", cfg->index, ccd_strerror(rc));
     return rc;
