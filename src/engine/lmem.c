@@ -7,13 +7,14 @@
 #define GRAIN   16 /* classes are multiples of GRAIN bytes: malloc's alignment */
 #define CLASSES 32 /* up to GRAIN * CLASSES bytes */
 #define SMALL   (GRAIN * CLASSES)
+#define DEPTH   4096 /* free blocks a class keeps at most */
 
-typedef struct block {
-    struct block *next;
-} block_t;
-
+/* The free blocks of each class are a stack of pointers, not a list threaded through the
+ * blocks: the blocks a collection frees are cold by the time they are reused, and popping a
+ * list would wait for the block's own memory to learn the next one. */
 struct ccd_lmem {
-    block_t *free[CLASSES + 1];
+    void **stack[CLASSES + 1]; /* DEPTH slots each, made on the class's first free */
+    unsigned n[CLASSES + 1];
     size_t kept, keep;
 };
 
@@ -28,11 +29,8 @@ ccd_lmem_t *ccd_lmem_new(size_t keep)
 void ccd_lmem_trim(ccd_lmem_t *m)
 {
     for (size_t c = 1; c <= CLASSES; c++)
-        while (m->free[c]) {
-            block_t *b = m->free[c];
-            m->free[c] = b->next;
-            free(b);
-        }
+        while (m->n[c])
+            free(m->stack[c][--m->n[c]]);
     m->kept = 0;
 }
 
@@ -41,6 +39,8 @@ void ccd_lmem_free(ccd_lmem_t *m)
     if (!m)
         return;
     ccd_lmem_trim(m);
+    for (size_t c = 1; c <= CLASSES; c++)
+        free(m->stack[c]);
     free(m);
 }
 
@@ -60,12 +60,10 @@ static void *get(ccd_lmem_t *m, size_t n)
     if (n > SMALL)
         return malloc(n);
     size_t c = class_of(n);
-    block_t *b = m->free[c];
-    if (!b)
+    if (!m->n[c])
         return malloc(c * GRAIN);
-    m->free[c] = b->next;
     m->kept -= c * GRAIN;
-    return b;
+    return m->stack[c][--m->n[c]];
 }
 
 /* A block of at least n bytes (Lua's size of it) is free. A block may be larger than its
@@ -75,13 +73,12 @@ static void put(ccd_lmem_t *m, void *p, size_t n)
     if (!p)
         return;
     size_t c = class_of(n);
-    if (n == 0 || n > SMALL || m->kept + c * GRAIN > m->keep) {
+    if (n == 0 || n > SMALL || m->n[c] == DEPTH || m->kept + c * GRAIN > m->keep ||
+        (!m->stack[c] && !(m->stack[c] = malloc(DEPTH * sizeof(void *))))) {
         free(p);
         return;
     }
-    block_t *b = p;
-    b->next = m->free[c];
-    m->free[c] = b;
+    m->stack[c][m->n[c]++] = p;
     m->kept += c * GRAIN;
 }
 

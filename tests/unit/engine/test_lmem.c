@@ -104,6 +104,21 @@ Test(lmem, the_blocks_kept_stay_under_the_limit)
     ccd_lmem_free(m);
 }
 
+Test(lmem, a_class_keeps_at_most_4096_blocks)
+{
+    enum { N = 5000 };
+    static void *p[N];
+    ccd_lmem_t *m = ccd_lmem_new(1 << 20);
+    for (int i = 0; i < N; i++)
+        p[i] = ccd_lmem_alloc(m, NULL, 0, 16);
+    for (int i = 0; i < N; i++)
+        ccd_lmem_alloc(m, p[i], 16, 0);
+    cr_assert_eq(ccd_lmem_kept(m), 4096 * 16);
+    /* the last blocks freed come back first */
+    cr_assert_eq(ccd_lmem_alloc(m, NULL, 0, 16), p[4095]);
+    ccd_lmem_free(m);
+}
+
 Test(lmem, a_lua_state_runs_on_it)
 {
     ccd_lmem_t *m = ccd_lmem_new(4 << 20);
