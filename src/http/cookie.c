@@ -28,7 +28,8 @@ struct ccd_cookie_jar {
     struct cookie **v;
     size_t n, cap;
     uint64_t seq;
-    uint64_t gen; /* changes with every change to the jar */
+    uint64_t gen;       /* changes with every change to the jar */
+    double next_expiry; /* no cookie expires before (a lower bound; 0 in a new jar) */
     /* The Set-Cookie stored last, with the host and the request path it came with, kept while
      * storing it again is known to change nothing: it set a cookie whose expiry does not
      * depend on the time it is stored (no Max-Age), and the jar has not changed since
@@ -462,14 +463,22 @@ static int jar_reserve(ccd_cookie_jar_t *jar)
     return 0;
 }
 
+/* Frees the cookies expired at now. Called for every request and response: the jar's earliest
+ * expiry spares it the walk over cookies (and their memory) until one may have expired. */
 static void jar_evict_expired(ccd_cookie_jar_t *jar, double now)
 {
+    if (now < jar->next_expiry)
+        return;
     size_t w = 0;
+    jar->next_expiry = INFINITY;
     for (size_t r = 0; r < jar->n; r++) {
-        if (jar->v[r]->expires <= now)
+        if (jar->v[r]->expires <= now) {
             free(jar->v[r]);
-        else
+        } else {
             jar->v[w++] = jar->v[r];
+            if (jar->v[r]->expires < jar->next_expiry)
+                jar->next_expiry = jar->v[r]->expires;
+        }
     }
     if (w != jar->n)
         jar->gen++;
@@ -574,6 +583,8 @@ int ccd_cookie_jar_store(ccd_cookie_jar_t *jar, const char *s, size_t len, const
         struct cookie *k = jar->v[old];
         memcpy(k->data + k->name_len + 1, c.value.base, c.value.len);
         k->expires = expires;
+        if (expires < jar->next_expiry)
+            jar->next_expiry = expires;
         k->persistent = c.has_max_age || c.has_expires;
         k->secure = c.secure;
         k->http_only = c.http_only;
@@ -585,6 +596,8 @@ int ccd_cookie_jar_store(ccd_cookie_jar_t *jar, const char *s, size_t len, const
         if (!k)
             return CCD_ENOMEM;
         k->expires = expires;
+        if (expires < jar->next_expiry)
+            jar->next_expiry = expires;
         k->persistent = c.has_max_age || c.has_expires;
         jar_put(jar, k, old);
     }

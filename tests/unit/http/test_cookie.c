@@ -551,3 +551,27 @@ Test(cookie_jar, the_same_set_cookie_again_after_a_change_counts_in_full)
     cr_assert_str_eq(header(jar, false, "h.test", "/", NOW + 100), "m=1");
     ccd_cookie_jar_free(jar);
 }
+
+/* The jar skips its walk for expired cookies until its earliest expiry: a cookie stored later
+ * that expires sooner, or one whose expiry moved, must still leave on time. */
+Test(cookie_jar, each_cookie_leaves_at_its_own_expiry)
+{
+    ccd_cookie_jar_t *jar = ccd_cookie_jar_new();
+    cr_assert_eq(store(jar, "s=1", "h.test", "/", NOW), 0);
+    cr_assert_eq(store(jar, "late=1; Max-Age=100", "h.test", "/", NOW), 0);
+    cr_assert_str_eq(header(jar, false, "h.test", "/", NOW + 1), "s=1; late=1");
+    cr_assert_eq(store(jar, "soon=1; Max-Age=10", "h.test", "/", NOW + 1), 0);
+    cr_assert_str_eq(header(jar, false, "h.test", "/", NOW + 10), "s=1; late=1; soon=1");
+    cr_assert_str_eq(header(jar, false, "h.test", "/", NOW + 11), "s=1; late=1");
+    /* late's expiry brought forward by a new Max-Age (in place: same length of value) */
+    cr_assert_eq(store(jar, "late=2; Max-Age=5", "h.test", "/", NOW + 12), 0);
+    cr_assert_str_eq(header(jar, false, "h.test", "/", NOW + 16), "s=1; late=2");
+    cr_assert_str_eq(header(jar, false, "h.test", "/", NOW + 17), "s=1");
+    /* and pushed back: it lives to its new expiry */
+    cr_assert_eq(store(jar, "x=1; Max-Age=5", "h.test", "/", NOW + 20), 0);
+    cr_assert_eq(store(jar, "x=1; Max-Age=50", "h.test", "/", NOW + 21), 0);
+    cr_assert_str_eq(header(jar, false, "h.test", "/", NOW + 30), "s=1; x=1");
+    cr_assert_str_eq(header(jar, false, "h.test", "/", NOW + 71), "s=1");
+    cr_assert_eq(ccd_cookie_jar_count(jar), 1);
+    ccd_cookie_jar_free(jar);
+}
