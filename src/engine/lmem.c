@@ -4,9 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GRAIN   16 /* classes are multiples of GRAIN bytes: malloc's alignment */
-#define CLASSES 32 /* up to GRAIN * CLASSES bytes */
-#define SMALL   (GRAIN * CLASSES)
+/* Class c holds blocks of CAP(c) = 16 * c - 8 bytes: with malloc's 8-byte header, a whole
+ * number of its 16-byte units, so that rounding a size up to its class costs no more memory
+ * than malloc's own rounding (16 * c bytes would take malloc 16 bytes more). */
+#define GRAIN   16
+#define CLASSES 32              /* up to 504 bytes */
+#define CAP(c)  (GRAIN * (c)-8) /* the bytes a block of class c holds */
+#define SMALL   CAP(CLASSES)
 #define DEPTH   4096 /* free blocks a class keeps at most */
 
 /* The free blocks of each class are a stack of pointers, not a list threaded through the
@@ -28,9 +32,12 @@ ccd_lmem_t *ccd_lmem_new(size_t keep)
 
 void ccd_lmem_trim(ccd_lmem_t *m)
 {
-    for (size_t c = 1; c <= CLASSES; c++)
+    for (size_t c = 1; c <= CLASSES; c++) {
         while (m->n[c])
             free(m->stack[c][--m->n[c]]);
+        free(m->stack[c]); /* made again on the class's next free */
+        m->stack[c] = NULL;
+    }
     m->kept = 0;
 }
 
@@ -39,8 +46,6 @@ void ccd_lmem_free(ccd_lmem_t *m)
     if (!m)
         return;
     ccd_lmem_trim(m);
-    for (size_t c = 1; c <= CLASSES; c++)
-        free(m->stack[c]);
     free(m);
 }
 
@@ -52,7 +57,7 @@ size_t ccd_lmem_kept(const ccd_lmem_t *m)
 /* The class of a small block of n > 0 bytes. */
 static size_t class_of(size_t n)
 {
-    return (n + GRAIN - 1) / GRAIN;
+    return (n + 8 + GRAIN - 1) / GRAIN;
 }
 
 static void *get(ccd_lmem_t *m, size_t n)
@@ -61,8 +66,8 @@ static void *get(ccd_lmem_t *m, size_t n)
         return malloc(n);
     size_t c = class_of(n);
     if (!m->n[c])
-        return malloc(c * GRAIN);
-    m->kept -= c * GRAIN;
+        return malloc(CAP(c));
+    m->kept -= CAP(c);
     return m->stack[c][--m->n[c]];
 }
 
@@ -73,13 +78,13 @@ static void put(ccd_lmem_t *m, void *p, size_t n)
     if (!p)
         return;
     size_t c = class_of(n);
-    if (n == 0 || n > SMALL || m->n[c] == DEPTH || m->kept + c * GRAIN > m->keep ||
+    if (n == 0 || n > SMALL || m->n[c] == DEPTH || m->kept + CAP(c) > m->keep ||
         (!m->stack[c] && !(m->stack[c] = malloc(DEPTH * sizeof(void *))))) {
         free(p);
         return;
     }
     m->stack[c][m->n[c]++] = p;
-    m->kept += c * GRAIN;
+    m->kept += CAP(c);
 }
 
 void *ccd_lmem_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
@@ -103,7 +108,7 @@ void *ccd_lmem_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     }
     if (osize > SMALL && nsize > SMALL)
         return realloc(ptr, nsize);
-    if (osize <= SMALL && nsize <= class_of(osize) * GRAIN)
+    if (osize <= SMALL && nsize <= CAP(class_of(osize)))
         return ptr; /* still fits its class */
     void *q = get(m, nsize);
     if (!q)

@@ -21,7 +21,8 @@ void ccd_lmem_free(ccd_lmem_t *m);
 /* The lua_Alloc function, with the allocator as ud (lua_newstate(ccd_lmem_alloc, m)). */
 void *ccd_lmem_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 
-/* Gives the free blocks kept back to malloc (an idle state need not hold them). */
+/* Gives the free blocks kept, and the stacks that held them, back to malloc (an idle state
+ * need not hold them). */
 void ccd_lmem_trim(ccd_lmem_t *m);
 
 /* The bytes of free blocks kept now. */
