@@ -1,4 +1,4 @@
-/* Size-class free lists for a Lua state's small blocks; larger ones go to malloc. */
+/* Size-class stacks of free blocks for a Lua state's small blocks; larger ones go to malloc. */
 #include "engine/lmem.h"
 
 #include <stdlib.h>

@@ -1,10 +1,13 @@
-/* The allocator of a Lua state: size-class free lists in front of malloc, kept by the state.
+/* The allocator of a Lua state: size-class stacks of free blocks in front of malloc, kept by
+ * the state.
  *
  * Each response makes a few small Lua objects (its table, its headers, decoded JSON) that the
  * collector frees a moment later; LuaJIT's own allocator coalesces on every free, which cost
  * about a hundred instructions a block. Lua tells the allocator the size of each block it
- * frees, so small blocks go to a free list by size, without a header, and the next object of
- * that size takes them back. A state is used by one thread at a time: no locks. */
+ * frees, so small blocks go to a stack by size, without a header, and the next object of
+ * that size takes them back. (http/h2_mem.c is the same idea for nghttp2, which does not say the
+ * size it frees: its blocks carry a header, and its cache is per thread.) A state is used by one
+ * thread at a time: no locks. */
 #ifndef CCD_LMEM_H
 #define CCD_LMEM_H
 

@@ -583,8 +583,6 @@ int ccd_cookie_jar_store(ccd_cookie_jar_t *jar, const char *s, size_t len, const
         struct cookie *k = jar->v[old];
         memcpy(k->data + k->name_len + 1, c.value.base, c.value.len);
         k->expires = expires;
-        if (expires < jar->next_expiry)
-            jar->next_expiry = expires;
         k->persistent = c.has_max_age || c.has_expires;
         k->secure = c.secure;
         k->http_only = c.http_only;
@@ -596,11 +594,11 @@ int ccd_cookie_jar_store(ccd_cookie_jar_t *jar, const char *s, size_t len, const
         if (!k)
             return CCD_ENOMEM;
         k->expires = expires;
-        if (expires < jar->next_expiry)
-            jar->next_expiry = expires;
         k->persistent = c.has_max_age || c.has_expires;
         jar_put(jar, k, old);
     }
+    if (expires < jar->next_expiry)
+        jar->next_expiry = expires;
     if (!c.has_max_age)
         remember_same(jar, raw, h, req);
     return 0;

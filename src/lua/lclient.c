@@ -159,8 +159,6 @@ static void check_mem(lua_State *L, int rc)
 static int has_scheme(const char *s, size_t len)
 {
     ccd_slice_t url = {s, len};
-    if (len < 7 || (s[0] != 'h' && s[0] != 'H')) /* the usual path ("/...") without a call */
-        return 0;
     return ccd_slice_istarts(url, "http://") || ccd_slice_istarts(url, "https://");
 }
 
