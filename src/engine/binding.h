@@ -79,6 +79,10 @@ lua_State *ccd_user_thread(const ccd_user_t *u);
  * dropped first. A user stopped meanwhile drops the values and runs on_stop instead. u may be
  * released within the call: the caller must not use it afterwards. */
 void ccd_user_wake(ccd_user_t *u, int nargs);
+/* Whether u was stopped at once while its counted request was in flight (ccd_user_block), so
+ * that its answer, counted, will wake nobody: a binding that tells the script of each answer
+ * (the request event) does so for this one itself, before ccd_user_wake(). */
+bool ccd_user_halted(const ccd_user_t *u);
 
 /* Arms u's timer for cicada.sleep(seconds) inside a task; the caller then yields. */
 void ccd_user_sleep(ccd_user_t *u, double seconds);

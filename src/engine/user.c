@@ -335,6 +335,11 @@ void ccd_user_wake(ccd_user_t *u, int nargs)
     ccd_user_resume(u, nargs);
 }
 
+bool ccd_user_halted(const ccd_user_t *u)
+{
+    return u->finish_io;
+}
+
 int ccd_user_go(ccd_user_t *u, lua_State *L, int nargs)
 {
     ccd_engine_t *e = u->eng;

@@ -399,6 +399,20 @@ local function new_response(status, body, elapsed, failure, raw, name, target)
                         name = name, _failure = failure, _raw = raw, _target = target }, Response)
 end
 
+-- An answer that came after its user was stopped at once: the engine awaits the requests in
+-- flight to count them, but resumes nobody, so their request event fires here, outside the
+-- user, with what a resumed request would have had (but a redirect's history).
+core.set_late(function(protocol, a, name, url, status, body, elapsed, failure, raw, _, _, h2)
+  if not request_event._active then return end
+  if protocol == "websocket" then
+    fire_ws(a, nil)
+    return
+  end
+  local r = new_response(status, body, elapsed, failure, raw, name, url)
+  if h2 then r._h2 = true end
+  fire_request(a, name, r, failure)
+end)
+
 local function new_redirected(status, body, elapsed, failure, raw, name, target, history)
   local r = new_response(status, body, elapsed, failure, raw, name, target)
   r.history = history

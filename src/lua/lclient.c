@@ -16,6 +16,7 @@
 #include "http/cookie.h"
 #include "http/content_encoding.h"
 #include "engine/binding.h"
+#include "lua/llate.h"
 #include "lua/ljson.h"
 #include "http/url.h"
 
@@ -53,7 +54,8 @@ typedef struct hreq {
     uint8_t hops_left;                 /* redirects it may still follow */
     int64_t elapsed_acc;               /* time spent in the redirects followed so far */
     const char *req_method, *req_name; /* Lua strings the yielded frame keeps alive */
-    size_t req_method_len, req_name_len;
+    const char *req_url;               /* the URL sent, as given (a hop's, absolute) */
+    size_t req_method_len, req_name_len, req_url_len;
 } hreq_t;
 
 /* A user's HTTP state, made on its first request and freed with the user; its pieces share
@@ -667,6 +669,8 @@ static int l_send(lua_State *L)
         u->req_method_len = mlen;
     }
     u->req_name = lua_tolstring(L, name_idx, &u->req_name_len);
+    u->req_url = url;
+    u->req_url_len = ulen;
     u->max_body = req.limit_body ? req.max_body : SIZE_MAX;
     int rc = ccd_http_send(h->http, &req, on_response, u);
     lua_pushvalue(L, name_idx);
@@ -848,6 +852,13 @@ static void on_response(void *ud, const ccd_http_response_t *res)
         ccd_user_record(u->u, u->req_method, u->req_method_len, u->req_name, u->req_name_len,
                         elapsed, res->bytes > res->body.len ? res->bytes : body.len, err, elen);
     }
+    bool late = !location && !generator && !u->catch_response && ccd_user_halted(u->u);
+    if (late) { /* counted, but nobody to resume: the request event fires without the user */
+        lua_pushliteral(co, "http");
+        lua_pushlstring(co, u->req_method, u->req_method_len);
+        lua_pushlstring(co, u->req_name, u->req_name_len);
+        lua_pushlstring(co, u->req_url, u->req_url_len);
+    }
     lua_pushinteger(co, res->status);
     lua_pushlstring(co, body.base ? body.base : "", body.len);
     lua_pushnumber(co, (double)elapsed / 1e6);
@@ -862,6 +873,11 @@ static void on_response(void *ud, const ccd_http_response_t *res)
         lua_pushnil(co);
     lua_pushboolean(co, generator);
     lua_pushboolean(co, res->http2);
+    if (late) {
+        ccd_llate_fire(u->u, 12);
+        ccd_user_wake(u->u, 0);
+        return;
+    }
     ccd_user_wake(u->u, 8);
 }
 

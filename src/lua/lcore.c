@@ -15,6 +15,7 @@
 #include "lua/ldataset.h"
 #include "lua/lclient.h"
 #include "lua/ljson.h"
+#include "lua/llate.h"
 #include "lua/lrandom.h"
 #include "lua/lsocket.h"
 #include "lua/lwebsocket.h"
@@ -312,6 +313,7 @@ void ccd_lcore_open(lua_State *L, ccd_engine_t *eng, void *ud)
     lua_setfield(L, -2, "arrival_backlog");
     ccd_lsocket_register(L, eng);
     ccd_lwebsocket_register(L, eng);
+    ccd_llate_register(L);
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");
     lua_pushlightuserdata(L, (void *)(uintptr_t)ffi_wait);

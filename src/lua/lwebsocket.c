@@ -13,6 +13,7 @@
 #include "http/cookie.h"
 #include "http/websocket.h"
 #include "lua/lclient.h"
+#include "lua/llate.h"
 
 #define WS_MT       "cicada.websocket"
 #define MAX_HEADERS 64
@@ -264,6 +265,13 @@ static void on_done(void *ud, const ccd_ws_result_t *r)
     if (n < 0 || (s->op == OP_CONNECT && s->with_object)) {
         lua_rawgeti(co, LUA_REGISTRYINDEX, s->self_ref);
         n = n < 0 ? 1 : n + 1;
+    }
+    if (s->nrows && ccd_user_halted(u)) { /* its rows' request event fires without the user */
+        lua_pop(co, n);
+        n = 0;
+        lua_pushliteral(co, "websocket");
+        lua_rawgeti(co, LUA_REGISTRYINDEX, s->self_ref);
+        ccd_llate_fire(u, 2);
     }
     release_wait(s, co);
     ccd_user_wake(u, n);

@@ -333,3 +333,47 @@ Test(events, websocket_rows_fire_the_request_event)
     free(lines);
     h_run_free(&r);
 }
+
+/* Requests in flight when the users are stopped at once (the end of -t) are awaited within the
+ * engine's grace and counted; their request event fires as well, though no user is resumed:
+ * an HTTP request with its response, a WebSocket handshake (refused: /delay answers 200). Each
+ * user sends one request at the start that is answered 1.5 s later, after the stop at 1 s. */
+static const char *late =
+    "local cicada = require 'cicada'\n"
+    "local path = os.getenv('EVT_DIR') .. '/req-' .. tostring({}):gsub('[^%w]', '')\n"
+    "cicada.events.request:add(function(req)\n"
+    "  local f = assert(io.open(path, 'a'))\n"
+    "  f:write(string.format('%s %s %s %s %s\\n', req.request_type, req.name,\n"
+    "          req.exception and 'FAIL' or 'OK', tostring(req.response and req.response.status),\n"
+    "          tostring(req.response_time >= 1400)))\n"
+    "  f:close()\n"
+    "end)\n"
+    "local H = cicada.user('H', { wait_time = cicada.constant(0), tasks = { t = 1 } })\n"
+    "function H:t() self.client:get('/delay/1500', { name = 'slow' }) end\n"
+    "local W = cicada.user('W', { wait_time = cicada.constant(0), tasks = { t = 1 } })\n"
+    "function W:t() self:websocket('/delay/1500', { name = 'slow-ws' }) end\n";
+
+Test(events, request_fires_for_requests_answered_after_the_stop)
+{
+    h_run_t r;
+    const char *dir = h_tmpdir();
+    const char *env[] = {h_strf("EVT_DIR=%s", dir), NULL};
+    h_run_opts_t o = {.env = env};
+    cr_assert_eq(h_cicada(&r, &o, late, "-H", host(), "-u", "4", "-r", "100", "-t", "1s",
+                          "--threads", "2", H_LOAD_FLAGS, NULL),
+                 0);
+    H_ASSERT_EXIT(&r, 1); /* the refused handshakes */
+    H_ASSERT_JSON(&r);
+    H_EXPECT_NO_EXCEPTIONS(&r);
+    cr_expect_eq(h_in_flight_total(r.json), 0, "every answer came within the grace");
+    cr_expect_eq(h_requests(r.json, "GET", "slow"), 2);
+    cr_expect_eq(h_failures(r.json, "WS", "slow-ws"), 2);
+    char *lines = read_dir(dir);
+    cr_assert_not_null(lines);
+    cr_expect_eq(h_count(lines, "\n"), h_total_requests(r.json), "%ld listener calls for %ld",
+                 h_count(lines, "\n"), h_total_requests(r.json));
+    cr_expect_eq(h_count(lines, "GET slow OK 200 true\n"), 2, "with the response: %s", lines);
+    cr_expect_eq(h_count(lines, "WS slow-ws FAIL nil true\n"), 2, "the handshakes: %s", lines);
+    free(lines);
+    h_run_free(&r);
+}
