@@ -93,20 +93,30 @@ static char *read_dir(const char *dir)
     return all;
 }
 
-Test(events, request_fires_once_per_request_in_every_thread)
+/* Runs scenario against the target with `-u users -t duration --threads 2` and EVT_DIR set to a
+ * new folder, expecting exit code `exit` and no exception; returns what its listeners wrote
+ * there. */
+static char *run_listened(h_run_t *r, const char *scenario, const char *users, const char *duration,
+                          int exit)
 {
-    h_run_t r;
     const char *dir = h_tmpdir();
     const char *env[] = {h_strf("EVT_DIR=%s", dir), NULL};
     h_run_opts_t o = {.env = env};
-    cr_assert_eq(h_cicada(&r, &o, requests, "-H", host(), "-u", "4", "-r", "100", "-t", "2s",
+    cr_assert_eq(h_cicada(r, &o, scenario, "-H", host(), "-u", users, "-r", "100", "-t", duration,
                           "--threads", "2", H_LOAD_FLAGS, NULL),
                  0);
-    H_ASSERT_EXIT(&r, 1);
-    H_ASSERT_JSON(&r);
-    H_EXPECT_NO_EXCEPTIONS(&r);
+    H_ASSERT_EXIT(r, exit);
+    H_ASSERT_JSON(r);
+    H_EXPECT_NO_EXCEPTIONS(r);
     char *lines = read_dir(dir);
     cr_assert_not_null(lines);
+    return lines;
+}
+
+Test(events, request_fires_once_per_request_in_every_thread)
+{
+    h_run_t r;
+    char *lines = run_listened(&r, requests, "4", "2s", 1);
     long total = h_total_requests(r.json);
     cr_expect_gt(total, 50);
     cr_expect_eq(h_count(lines, "\n"), total, "%ld listener calls for %ld requests",
@@ -305,17 +315,7 @@ static const char *websocket_rows =
 Test(events, websocket_rows_fire_the_request_event)
 {
     h_run_t r;
-    const char *dir = h_tmpdir();
-    const char *env[] = {h_strf("EVT_DIR=%s", dir), NULL};
-    h_run_opts_t o = {.env = env};
-    cr_assert_eq(h_cicada(&r, &o, websocket_rows, "-H", host(), "-u", "4", "-r", "100", "-t", "4s",
-                          "--threads", "2", H_LOAD_FLAGS, NULL),
-                 0);
-    H_ASSERT_EXIT(&r, 1); /* the refused handshakes */
-    H_ASSERT_JSON(&r);
-    H_EXPECT_NO_EXCEPTIONS(&r);
-    char *lines = read_dir(dir);
-    cr_assert_not_null(lines);
+    char *lines = run_listened(&r, websocket_rows, "4", "4s", 1); /* 1: the refused handshakes */
     long total = h_total_requests(r.json), chats = h_requests(r.json, "WS", "chat");
     cr_expect_eq(chats, 40, "ten rounds of four users");
     cr_expect_eq(h_count(lines, "\n"), total, "%ld listener calls for %ld rows",
@@ -356,20 +356,10 @@ static const char *late =
 Test(events, request_fires_for_requests_answered_after_the_stop)
 {
     h_run_t r;
-    const char *dir = h_tmpdir();
-    const char *env[] = {h_strf("EVT_DIR=%s", dir), NULL};
-    h_run_opts_t o = {.env = env};
-    cr_assert_eq(h_cicada(&r, &o, late, "-H", host(), "-u", "4", "-r", "100", "-t", "1s",
-                          "--threads", "2", H_LOAD_FLAGS, NULL),
-                 0);
-    H_ASSERT_EXIT(&r, 1); /* the refused handshakes */
-    H_ASSERT_JSON(&r);
-    H_EXPECT_NO_EXCEPTIONS(&r);
+    char *lines = run_listened(&r, late, "4", "1s", 1); /* 1: the refused handshakes */
     cr_expect_eq(h_in_flight_total(r.json), 0, "every answer came within the grace");
     cr_expect_eq(h_requests(r.json, "GET", "slow"), 2);
     cr_expect_eq(h_failures(r.json, "WS", "slow-ws"), 2);
-    char *lines = read_dir(dir);
-    cr_assert_not_null(lines);
     cr_expect_eq(h_count(lines, "\n"), h_total_requests(r.json), "%ld listener calls for %ld",
                  h_count(lines, "\n"), h_total_requests(r.json));
     cr_expect_eq(h_count(lines, "GET slow OK 200 true\n"), 2, "with the response: %s", lines);
