@@ -204,9 +204,9 @@ Test(batch, a_failing_piece_raises_in_its_task_once_the_others_end)
 }
 
 /* Stopped at once in the middle of a batch: the requests in flight are awaited for the
- * engine's grace (2 s), those answered are counted, the others reported as in flight at the
- * stop, and one still waiting for a connection is never sent. What nginx logged (answers and
- * 499s) is exactly their sum. */
+ * engine's grace (2 s), those answered are counted (their request event fires), the others
+ * reported as in flight at the stop, and one still waiting for a connection is never sent.
+ * What nginx logged (answers and 499s) is exactly their sum. */
 Test(batch, stop_in_the_middle_of_a_batch)
 {
     h_target_t t;
@@ -214,6 +214,9 @@ Test(batch, stop_in_the_middle_of_a_batch)
     h_run_t r;
     start_servers(&t, &n);
     const char *scenario = "local cicada = require \"cicada\"\n"
+                           "cicada.events.request:add(function(req)\n"
+                           "  io.stderr:write('EVT ' .. req.name .. '\\n')\n"
+                           "end)\n"
                            "local U = cicada.user(\"Page\", { wait_time = cicada.constant(0), "
                            "tasks = { load = 1 } })\n"
                            "function U:load()\n"
@@ -236,5 +239,7 @@ Test(batch, stop_in_the_middle_of_a_batch)
     cr_expect_eq(in_flight, 6, "3 sent at once, 3 on the connections freed during the grace");
     cr_expect_eq(h_nginx_count(&n, "access.log", NULL, 3 + in_flight), 3 + in_flight);
     cr_expect_eq(h_nginx_count(&n, "access.log", "/delay/1500", -1), 3);
+    cr_expect_eq(h_count(r.err, "EVT "), 3, "request events: %ld", h_count(r.err, "EVT "));
+    cr_expect_eq(h_count(r.err, "EVT /delay/1500\n"), 3);
     h_run_free(&r);
 }
